@@ -1,0 +1,42 @@
+/**
+ * Configuration read once: topic names, region, engine timings. Environment overrides exist for
+ * the local stack and tests (shorter sweeps); production uses the defaults.
+ */
+import type { EngineTiming } from "./engine/lifecycle";
+
+export const REGION = "us-central1";
+
+export const TOPICS = {
+  taskReady: "orchestrator-task-ready",
+  taskEvents: "orchestrator-task-events",
+  planCommands: "orchestrator-plan-commands",
+  alerts: "orchestrator-alerts",
+} as const;
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? NaN : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+export const ENGINE_TIMING: EngineTiming = {
+  leaseMarginMs: numberFromEnv("ORCHESTRATOR_LEASE_MARGIN_MS", 30_000),
+  redispatchAfterMs: numberFromEnv("ORCHESTRATOR_REDISPATCH_AFTER_MS", 60_000),
+};
+
+/** How long one start of a plan may take before another delivery of the trigger may take over. */
+export const START_LEASE_MS = numberFromEnv("ORCHESTRATOR_START_LEASE_MS", 120_000);
+
+/** The sweeper's schedule, in Cloud Scheduler's App Engine cron syntax. */
+export const SWEEP_SCHEDULE = "every 1 minutes";
+
+export const LIMITS = {
+  /** Writes per batch when creating tasks; Firestore allows 500 per commit. */
+  taskWriteBatch: 400,
+  /** Dependents released in parallel by one completion (each is its own small transaction). */
+  releaseConcurrency: 32,
+  /** Due tasks one sweep looks at; the next sweep picks up the rest. */
+  sweepBatch: 500,
+  /** Largest payload kept inline in a dead-letter record. */
+  deadLetterPayloadChars: 10_000,
+} as const;

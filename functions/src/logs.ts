@@ -1,0 +1,30 @@
+/** Every log line the functions write, named, so logs stay consistent and greppable. */
+import { logger } from "firebase-functions";
+import type { FieldError } from "./schema/issues";
+
+export const logs = {
+  planInvalid: (planId: string, errors: FieldError[]) =>
+    logger.warn(`plan ${planId} is invalid (${errors.length} errors)`, { planId, errors: errors.slice(0, 20) }),
+  planStartSkipped: (planId: string, reason: string) => logger.info(`plan ${planId}: start skipped: ${reason}`, { planId, reason }),
+  planStarted: (planId: string, taskCount: number, roots: number) =>
+    logger.info(`plan ${planId} started: ${taskCount} tasks, ${roots} ready`, { planId, taskCount, roots }),
+  planFinished: (planId: string, status: string) => logger.info(`plan ${planId} ${status}`, { planId, status }),
+  taskSkipped: (planId: string, taskId: string, attempt: number, reason: string) =>
+    logger.info(`task ${planId}/${taskId}#${attempt}: no-op: ${reason}`, { planId, taskId, attempt, reason }),
+  taskFinished: (planId: string, taskId: string, attempt: number, status: string, ms: number) =>
+    logger.info(`task ${planId}/${taskId}#${attempt} ${status} in ${ms} ms`, { planId, taskId, attempt, status, ms }),
+  messageRejected: (topic: string, reason: string, errors: FieldError[]) =>
+    logger.warn(`message on ${topic} rejected: ${reason}`, { topic, reason, errors: errors.slice(0, 20) }),
+  sweepDone: (looked: number, redispatched: number, expired: number, settled: number) =>
+    logger.info(`sweep: ${looked} due, ${redispatched} re-dispatched, ${expired} leases expired, ${settled} settled`, {
+      looked,
+      redispatched,
+      expired,
+      settled,
+    }),
+  unexpected: (where: string, error: unknown) =>
+    logger.error(`unexpected error in ${where}: ${error instanceof Error ? error.message : String(error)}`, {
+      where,
+      stack: error instanceof Error ? error.stack : undefined,
+    }),
+};

@@ -1,0 +1,59 @@
+/**
+ * Starts a plan: compile (pure), take the start lease, write every task, mark the plan running,
+ * publish the tasks that need nothing. Safe to run twice for the same plan: only the lease holder
+ * writes, and a plan past `planning` is left alone.
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
+import { initialTask } from "../engine/lifecycle";
+import { publishTaskReady } from "../bus/publish";
+import { logs } from "../logs";
+import { compilePlan } from "../planner/compile";
+import { acquireStartLease, markPlanInvalid, markPlanRunning } from "../store/plans";
+import { taskRef } from "../store/paths";
+
+export type StartOutcome = "invalid" | "started" | "skipped";
+
+export async function startPlan(
+  db: Firestore,
+  planId: string,
+  doc: Record<string, unknown>,
+  owner: string,
+  now: () => number = Date.now,
+): Promise<StartOutcome> {
+  const compiled = compilePlan(doc);
+  if (!compiled.ok) {
+    if (await markPlanInvalid(db, planId, compiled.errors, now())) logs.planInvalid(planId, compiled.errors);
+    return "invalid";
+  }
+  const lease = await acquireStartLease(db, planId, owner, now(), START_LEASE_MS);
+  if (lease.kind === "skip") {
+    logs.planStartSkipped(planId, lease.reason);
+    return "skipped";
+  }
+
+  const { tasks, graph, summary } = compiled.plan;
+  const startedAt = now();
+  for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) {
+    const batch = db.batch();
+    for (const spec of tasks.slice(i, i + LIMITS.taskWriteBatch)) {
+      const task = initialTask({
+        planId,
+        spec,
+        dependents: graph.dependents.get(spec.id)!,
+        level: graph.level.get(spec.id)!,
+        now: startedAt,
+        timing: ENGINE_TIMING,
+      });
+      batch.set(taskRef(db, planId, spec.id), task);
+    }
+    await batch.commit();
+  }
+  if (!(await markPlanRunning(db, planId, owner, summary, now()))) {
+    logs.planStartSkipped(planId, "start lease lost before the plan could run");
+    return "skipped";
+  }
+  await publishTaskReady(graph.roots.map((taskId) => ({ planId, taskId, attempt: 1 })));
+  logs.planStarted(planId, summary.taskCount, graph.roots.length);
+  return "started";
+}

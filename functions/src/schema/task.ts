@@ -1,0 +1,77 @@
+/**
+ * The task document at `plans/{planId}/tasks/{taskId}`: the engine's unit of state.
+ * Times are epoch milliseconds, so pure engine code can compare them without Firebase types.
+ */
+import { z } from "zod";
+import { taskIdSchema } from "./plan";
+
+export const TASK_STATUSES = [
+  "blocked",
+  "ready",
+  "running",
+  "waiting_approval",
+  "waiting_external",
+  "succeeded",
+  "failed",
+  "skipped",
+  "cancelled",
+  "compensating",
+  "compensated",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const taskStatusSchema = z.enum(TASK_STATUSES);
+
+export const TERMINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  "succeeded",
+  "failed",
+  "skipped",
+  "cancelled",
+  "compensated",
+]);
+
+export const taskErrorSchema = z.object({
+  message: z.string(),
+  code: z.string().optional(),
+  retryable: z.boolean(),
+});
+export type TaskError = z.output<typeof taskErrorSchema>;
+
+export const historyEntrySchema = z.object({
+  at: z.number(),
+  from: taskStatusSchema.nullable(),
+  to: taskStatusSchema,
+  attempt: z.number().int(),
+  cause: z.string(),
+});
+export type HistoryEntry = z.output<typeof historyEntrySchema>;
+
+export const leaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
+export type Lease = z.output<typeof leaseSchema>;
+
+export const taskDocSchema = z.object({
+  planId: z.string(),
+  id: taskIdSchema,
+  name: z.string().nullable().default(null),
+  run: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  needs: z.array(taskIdSchema),
+  dependents: z.array(taskIdSchema),
+  /** Which needs have finished, with their final status: a dependent becomes ready when all are in. */
+  needsDone: z.record(z.string(), taskStatusSchema),
+  level: z.number().int().min(0),
+  timeoutSeconds: z.number().positive(),
+  status: taskStatusSchema,
+  /** The attempt the task is on (1-based); a message for any other attempt is stale. */
+  attempt: z.number().int().min(1),
+  lease: leaseSchema.nullable(),
+  readyAt: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** When the sweeper should look at this task (lost dispatch, expired lease); null when terminal. */
+  sweepAt: z.number().nullable(),
+  output: z.unknown().optional(),
+  error: taskErrorSchema.nullable(),
+  /** The task's own transitions, recorded in the same write as each change (bounded). */
+  history: z.array(historyEntrySchema),
+});
+export type TaskDoc = z.output<typeof taskDocSchema>;

@@ -1,0 +1,15 @@
+/** The only place that knows where documents live. */
+import type { CollectionReference, DocumentReference, Firestore } from "firebase-admin/firestore";
+
+export const COLLECTIONS = {
+  plans: "plans",
+  tasks: "tasks",
+  events: "events",
+  deadLetters: "deadLetters",
+} as const;
+
+export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
+export const tasksOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.tasks);
+export const taskRef = (db: Firestore, planId: string, taskId: string): DocumentReference => tasksOf(db, planId).doc(taskId);
+export const eventsOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.events);
+export const deadLetters = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.deadLetters);

@@ -1,0 +1,100 @@
+/**
+ * `npm start`: the whole product on this machine, offline. Builds the functions, starts the
+ * Firebase Emulator Suite (Firestore, Pub/Sub, Functions, Auth, Hosting), fires scheduled functions
+ * on their schedules, writes the demo plan, follows it, and prints the page's URL.
+ *
+ *   npm start                         keep running until Ctrl-C
+ *   npm start -- --exit-when-done     exit 0 when the demo plan succeeded, non-zero otherwise
+ *   npm start -- --no-demo            start the stack only
+ *   npm start -- --verbose            also show the emulators' own logs
+ */
+import { randomBytes } from "node:crypto";
+import { localFirestore } from "./admin";
+import { buildFunctions } from "./build";
+import { demoPlan } from "./demo-plan";
+import { assertPortsFree, PortInUseError, startSuite, type SuiteEmulator } from "./emulators";
+import { followPlan } from "./progress";
+import { emulator, PROJECT_ID } from "./project";
+import { startTicker, type Ticker } from "./scheduler";
+
+const args = new Set(process.argv.slice(2));
+const exitWhenDone = args.has("--exit-when-done");
+const withDemo = !args.has("--no-demo");
+const verbose = args.has("--verbose");
+const ALL: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  console.log("› building functions…");
+  buildFunctions();
+  await assertPortsFree(ALL);
+
+  console.log(`› starting the Firebase Emulator Suite (${ALL.join(", ")}) for project ${PROJECT_ID}…`);
+  const suite = startSuite(ALL, { echo: verbose });
+  let ticker: Ticker | undefined;
+  let stopping = false;
+  const shutdown = async (code: number): Promise<number> => {
+    if (stopping) return code;
+    stopping = true;
+    ticker?.stop();
+    console.log("\n› stopping the emulators…");
+    await suite.stop();
+    console.log("› stopped.");
+    return code;
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => void shutdown(130).then((code) => process.exit(code)));
+  }
+  void suite.exited.then((code) => {
+    if (!stopping) {
+      console.error(`✗ the emulators exited unexpectedly (code ${code}); their log: ${suite.logFile}`);
+      process.exit(1);
+    }
+  });
+
+  try {
+    await suite.ready;
+  } catch (error) {
+    console.error(`✗ ${(error as Error).message}; see ${suite.logFile}`);
+    return shutdown(1);
+  }
+  console.log(`✓ emulators ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (log: ${suite.logFile})`);
+
+  ticker = await startTicker({
+    onFire: (fn, result) => verbose && console.log(`  scheduler: ${fn.name} → ${result instanceof Error ? result.message : result}`),
+  });
+  console.log(`✓ local Cloud Scheduler: ${ticker.functions().map((f) => `${f.name} (${f.schedule})`).join(", ") || "no scheduled functions"}`);
+
+  const hosting = emulator("hosting");
+  const pageUrl = `http://${hosting.host}:${hosting.port}/`;
+  if (!withDemo) {
+    console.log(`\n  Status page: ${pageUrl}\n  Ctrl-C to stop.`);
+    return new Promise<number>(() => undefined);
+  }
+
+  const db = localFirestore();
+  const planId = `lang-trak-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "")}-${randomBytes(2).toString("hex")}`;
+  const plan = demoPlan();
+  await db.collection("plans").doc(planId).set(plan);
+  console.log(`› wrote plans/${planId}: "${plan.name}", ${plan.tasks.length} tasks`);
+  console.log(`  Status page: ${pageUrl}?plan=${planId}`);
+  const outcome = await followPlan(db, planId, { timeoutMs: 10 * 60_000 });
+  if (outcome.status === "succeeded") console.log(`✓ demo plan succeeded in ${(outcome.elapsedMs / 1000).toFixed(1)} s`);
+  else {
+    console.log(`✗ demo plan ended ${outcome.status}${outcome.failedTask ? ` at ${outcome.failedTask}` : ""}`);
+    for (const e of outcome.errors ?? []) console.log(`    ${e.path}: ${e.message}`);
+  }
+
+  if (exitWhenDone) return shutdown(outcome.status === "succeeded" ? 0 : 1);
+  console.log(`\n  Status page: ${pageUrl}?plan=${planId}\n  The stack keeps running: write more plans to Firestore at ${emulator("firestore").host}:${emulator("firestore").port}. Ctrl-C to stop.`);
+  return new Promise<number>(() => undefined);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof PortInUseError) console.error(`✗ ${error.message}`);
+    else console.error(`✗ ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);

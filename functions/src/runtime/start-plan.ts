@@ -11,6 +11,7 @@ import { logs } from "../logs";
 import { compilePlan } from "../planner/compile";
 import { acquireStartLease, markPlanInvalid, markPlanRunning } from "../store/plans";
 import { taskRef } from "../store/paths";
+import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
 
 export type StartOutcome = "invalid" | "started" | "skipped";
 
@@ -39,7 +40,7 @@ export async function startPlan(
     for (const spec of tasks.slice(i, i + LIMITS.taskWriteBatch)) {
       const task = initialTask({
         planId,
-        spec,
+        spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         dependents: graph.dependents.get(spec.id)!,
         level: graph.level.get(spec.id)!,
         now: startedAt,

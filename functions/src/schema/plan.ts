@@ -12,13 +12,23 @@ export const taskIdSchema = z
   .string()
   .regex(TASK_ID_PATTERN, "task ids are 1-128 characters: letters, digits and . _ : - (not starting with a symbol)");
 
-const taskBaseShape = {
-  id: taskIdSchema,
-  name: z.string().max(200).optional(),
-  needs: z.array(taskIdSchema).max(MAX_TASKS_PER_PLAN).default([]),
-  /** Wall-clock limit of one attempt; the executor is aborted when it passes. */
-  timeoutSeconds: z.number().positive().max(3600).default(60),
-};
+export const retryPolicySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(100).default(1),
+    initialBackoffSeconds: z.number().min(0).max(3600).default(5),
+    backoffMultiplier: z.number().min(1).max(10).default(2),
+    maxBackoffSeconds: z.number().min(0).max(86_400).default(300),
+    /** Fraction of each backoff randomised (0 = none, 1 = full jitter). */
+    jitter: z.number().min(0).max(1).default(0.2),
+    /** Error codes that retry; default: every error the executor marks retryable. */
+    retryOn: z.array(z.string().max(100)).max(50).optional(),
+  })
+  .strict();
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
+/** When a task may run, given how its needs ended (like Airflow's trigger rules). */
+export const triggerRuleSchema = z.enum(["all_success", "all_done", "one_failed", "none_failed"]);
+export type TriggerRule = z.output<typeof triggerRuleSchema>;
 
 export const noopParamsSchema = z.object({}).strict();
 export const delayParamsSchema = z.object({ ms: z.number().int().min(0).max(600_000) }).strict();
@@ -32,14 +42,74 @@ export const httpParamsSchema = z
     expectStatus: z.array(z.number().int().min(100).max(599)).max(50).optional(),
   })
   .strict();
+/** Waits for `approve`/`reject` from a principal in `approvers` (the plan's approvers when absent). */
+export const approvalParamsSchema = z
+  .object({
+    prompt: z.string().max(2000).optional(),
+    approvers: z.array(z.string().min(1).max(320)).max(100).optional(),
+  })
+  .strict();
+/** Waits for another system to report the outcome on `orchestrator-task-events` with the task token. */
+export const externalParamsSchema = z
+  .object({
+    description: z.string().max(2000).optional(),
+    /** Without a heartbeat for this long, the attempt times out; absent: only `timeoutSeconds` applies. */
+    heartbeatSeconds: z.number().int().min(1).max(86_400).optional(),
+  })
+  .strict();
+/** Provisions or verifies one integration of one Firebase environment through Google's APIs. */
+export const firebaseParamsSchema = z
+  .object({
+    integration: z.string().min(1).max(64),
+    action: z.enum(["provision", "verify"]).default("provision"),
+    environment: z.string().min(1).max(64),
+    projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id: 6-30 lowercase letters, digits and hyphens"),
+    region: z.string().min(1).max(64),
+    settings: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+/** A compensation step for task plans: what undoes this task's effect during rollback. */
+export const compensationSchema = z.discriminatedUnion("run", [
+  z.object({ run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
+  z.object({ run: z.literal("delay"), params: delayParamsSchema }).strict(),
+  z.object({ run: z.literal("http"), params: httpParamsSchema }).strict(),
+]);
+
+const taskBaseShape = {
+  id: taskIdSchema,
+  name: z.string().max(200).optional(),
+  needs: z.array(taskIdSchema).max(MAX_TASKS_PER_PLAN).default([]),
+  /** Wall-clock limit of one attempt (for waiting kinds: how long to wait); the executor is aborted when it passes. */
+  timeoutSeconds: z.number().positive().max(30 * 86_400).optional(),
+  retry: retryPolicySchema.optional(),
+  triggerRule: triggerRuleSchema.default("all_success"),
+  compensate: compensationSchema.optional(),
+};
+
+export const EXECUTOR_KINDS = ["noop", "delay", "http", "approval", "external", "firebase"] as const;
 
 export const taskSpecSchema = z.discriminatedUnion("run", [
   z.object({ ...taskBaseShape, run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("delay"), params: delayParamsSchema }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("http"), params: httpParamsSchema }).strict(),
+  z.object({ ...taskBaseShape, run: z.literal("approval"), params: approvalParamsSchema.default({}) }).strict(),
+  z.object({ ...taskBaseShape, run: z.literal("external"), params: externalParamsSchema.default({}) }).strict(),
+  z.object({ ...taskBaseShape, run: z.literal("firebase"), params: firebaseParamsSchema }).strict(),
 ]);
 
-export const failurePolicySchema = z.enum(["stop"]);
+/** Default attempt timeout per kind: work kinds a minute, waiting kinds a week. */
+export const DEFAULT_TIMEOUT_SECONDS: Readonly<Record<(typeof EXECUTOR_KINDS)[number], number>> = {
+  noop: 60,
+  delay: 660,
+  http: 60,
+  approval: 7 * 86_400,
+  external: 86_400,
+  firebase: 300,
+};
+
+export const failurePolicySchema = z.enum(["stop", "continue", "rollback"]);
+export type FailurePolicy = z.output<typeof failurePolicySchema>;
 
 export const taskPlanSpecSchema = z
   .object({
@@ -47,6 +117,10 @@ export const taskPlanSpecSchema = z
     description: z.string().max(5000).optional(),
     labels: z.record(z.string().max(63), z.string().max(63)).optional(),
     failurePolicy: failurePolicySchema.default("stop"),
+    /** Principals (user ids or emails) whose approve/reject counts for approval tasks. */
+    approvers: z.array(z.string().min(1).max(320)).max(100).default([]),
+    /** Plan only: compile, store the result, run nothing (like `terraform plan`). */
+    dryRun: z.boolean().default(false),
     tasks: z.array(taskSpecSchema).min(1, "a plan needs at least one task").max(MAX_TASKS_PER_PLAN),
   })
   .strict();
@@ -58,6 +132,7 @@ export type TaskPlanSpec = z.output<typeof taskPlanSpecSchema>;
 export const PLAN_STATUSES = [
   "pending",
   "planning",
+  "planned",
   "rejected",
   "invalid",
   "running",

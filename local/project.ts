@@ -1,9 +1,16 @@
 /** Facts about this checkout shared by the local commands: paths, project id, emulator ports. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 
-export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+/** The checkout's root: the nearest folder up from the working directory that has firebase.json. */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "firebase.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no firebase.json above ${from}: run this from the project's checkout`);
+  }
+}
+
+export const ROOT = findRoot(process.cwd());
 export const CACHE_DIR = join(ROOT, ".cache");
 export const PROJECT_ID = process.env.ORCHESTRATOR_PROJECT ?? "demo-orchestrator";
 export const REGION = "us-central1";

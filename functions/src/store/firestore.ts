@@ -12,7 +12,6 @@ export function firestore(): Firestore {
     // Look for the default app by name: the functions emulator may have created others.
     if (!getApps().some((app) => app.name === "[DEFAULT]")) initializeApp();
     db = getFirestore();
-    db.settings({ ignoreUndefinedProperties: true });
   }
   return db;
 }

@@ -1,0 +1,92 @@
+/**
+ * A local stand-in for the Google control-plane APIs the executors call (DESIGN §9): one gRPC
+ * server (Cloud Scheduler, Cloud Monitoring, Pub/Sub admin) and one HTTP server (Firebase Rules,
+ * Hosting, Identity Toolkit, Firestore indexes), speaking the real protocols with in-memory state,
+ * fault injection, a call log and a state dump. Pass `env` to the functions so their client factory
+ * (functions/src/clients/google.ts) points here.
+ *
+ *   const cp = await startControlPlane();            // ports 0 = any free port
+ *   Object.assign(process.env, cp.env);
+ *   cp.inject({ match: "CreateJob", grpcCode: 7 });  // next CreateJob: PERMISSION_DENIED
+ *   await cp.stop();
+ */
+import { FaultBook, type CallRecord, type FaultSpec } from "./faults";
+import { startGrpcServer } from "./grpc-server";
+import { startRestServer } from "./rest-server";
+import { clone, emptyState, type ControlPlaneState, type UptimeOutage } from "./state";
+
+export type { CallRecord, ControlPlaneState, FaultSpec, UptimeOutage };
+
+export interface ControlPlaneOptions {
+  grpcPort?: number;
+  restPort?: number;
+  /** Clock for timestamps and uptime series (default Date.now). */
+  now?: () => number;
+}
+
+export interface ControlPlane {
+  /** `ORCHESTRATOR_GOOGLE_GRPC_ENDPOINT`, `ORCHESTRATOR_GOOGLE_REST_ENDPOINT`, `ORCHESTRATOR_PUBSUB_ENDPOINT`, `ORCHESTRATOR_GOOGLE_CALL_TIMEOUT_MS`. */
+  env: Record<string, string>;
+  grpcPort: number;
+  restPort: number;
+  /** A deep copy of every resource held. */
+  state(): ControlPlaneState;
+  /** Changes state behind the executors' back (drift tests). */
+  edit(change: (state: ControlPlaneState) => void): void;
+  calls(): CallRecord[];
+  clearCalls(): void;
+  inject(fault: FaultSpec | FaultSpec[]): void;
+  clearFaults(): void;
+  /** Uptime checks fail inside this window (ListTimeSeries). */
+  addOutage(outage: UptimeOutage): void;
+  /** Empties state, faults and the call log. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  let state = emptyState();
+  const faults = new FaultBook();
+  const now = opts.now ?? Date.now;
+  let seq = 0;
+  const nextId = (prefix: string): string => `${prefix}-${(++seq).toString(16).padStart(6, "0")}`;
+  const reset = (): void => {
+    state = emptyState();
+    faults.clear();
+    faults.clearCalls();
+  };
+  const addOutage = (outage: UptimeOutage): void => {
+    state.uptimeOutages.push({ ...outage });
+  };
+  const shared = { state: () => state, faults, now, nextId };
+  const grpcServer = await startGrpcServer(shared, opts.grpcPort ?? 0);
+  let restServer: Awaited<ReturnType<typeof startRestServer>>;
+  try {
+    restServer = await startRestServer({ ...shared, reset, addOutage, snapshot: () => clone(state) }, opts.restPort ?? 0);
+  } catch (error) {
+    await grpcServer.stop();
+    throw error;
+  }
+  const grpcEndpoint = `127.0.0.1:${grpcServer.port}`;
+  return {
+    env: {
+      ORCHESTRATOR_GOOGLE_GRPC_ENDPOINT: grpcEndpoint,
+      ORCHESTRATOR_GOOGLE_REST_ENDPOINT: `http://127.0.0.1:${restServer.port}`,
+      ORCHESTRATOR_PUBSUB_ENDPOINT: grpcEndpoint,
+      ORCHESTRATOR_GOOGLE_CALL_TIMEOUT_MS: "10000",
+    },
+    grpcPort: grpcServer.port,
+    restPort: restServer.port,
+    state: () => clone(state),
+    edit: (change) => change(state),
+    calls: () => faults.calls(),
+    clearCalls: () => faults.clearCalls(),
+    inject: (fault) => faults.inject(fault),
+    clearFaults: () => faults.clear(),
+    addOutage,
+    reset,
+    stop: async () => {
+      await Promise.all([grpcServer.stop(), restServer.stop()]);
+    },
+  };
+}

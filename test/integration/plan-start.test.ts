@@ -1,0 +1,109 @@
+/** The plan-created function, through firebase-functions-test against the Firestore and Pub/Sub emulators. */
+import { captureTaskReady, db, deliverPlanCreated, testEnv } from "../support/functions";
+import { uniqueId, waitFor } from "../support/emulators";
+
+afterAll(() => testEnv.cleanup());
+
+const chain = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, run: "noop", needs: i === 0 ? [] : [`t${i - 1}`] }));
+
+async function planState(planId: string) {
+  const plan = (await db.collection("plans").doc(planId).get()).data()!;
+  const tasks = await db.collection("plans").doc(planId).collection("tasks").get();
+  const events = await db.collection("plans").doc(planId).collection("events").get();
+  return { plan, tasks: new Map(tasks.docs.map((d) => [d.id, d.data()])), events: events.docs.map((d) => d.data()) };
+}
+
+describe("onPlanCreated", () => {
+  it("validates, writes every task with its dependents, marks the plan running and publishes the tasks that need nothing", async () => {
+    const capture = await captureTaskReady();
+    const planId = uniqueId("diamond");
+    await db.collection("plans").doc(planId).set({
+      name: "diamond",
+      tasks: [
+        { id: "a", run: "noop" },
+        { id: "b", run: "delay", params: { ms: 1 }, needs: ["a"] },
+        { id: "c", run: "noop", needs: ["a"] },
+        { id: "d", run: "noop", needs: ["b", "c"] },
+        { id: "e", run: "noop" },
+      ],
+    });
+    await deliverPlanCreated(planId);
+
+    const { plan, tasks, events } = await planState(planId);
+    expect(plan.status).toBe("running");
+    expect(plan.compiled).toMatchObject({ form: "tasks", taskCount: 5, edgeCount: 4, levelCount: 3, rootCount: 2, sinkCount: 2 });
+    expect(plan.name).toBe("diamond"); // the user's spec is left as written
+    expect(Object.fromEntries([...tasks].map(([id, t]) => [id, t.status]))).toEqual({ a: "ready", b: "blocked", c: "blocked", d: "blocked", e: "ready" });
+    expect(tasks.get("a")).toMatchObject({ dependents: ["b", "c"], needs: [], attempt: 1, level: 0, timeoutSeconds: 60 });
+    expect(tasks.get("d")).toMatchObject({ needs: ["b", "c"], dependents: [], level: 2, needsDone: {} });
+    expect(events.map((e) => e.type)).toEqual(["plan.started"]);
+
+    const published = await waitFor("2 task-ready messages", async () => {
+      const mine = capture.messages().filter((m) => m.planId === planId);
+      return mine.length >= 2 ? mine : undefined;
+    });
+    expect(published.sort((x, y) => x.taskId.localeCompare(y.taskId))).toEqual([
+      { planId, taskId: "a", attempt: 1 },
+      { planId, taskId: "e", attempt: 1 },
+    ]);
+    await capture.close();
+  });
+
+  it("marks a malformed plan invalid with the path of every bad field and writes nothing else", async () => {
+    const planId = uniqueId("bad");
+    await db.collection("plans").doc(planId).set({
+      tasks: [
+        { id: "a", run: "teleport" },
+        { id: "b", run: "delay", params: { ms: -5 } },
+        { id: "c", run: "noop", needs: ["nowhere"], colour: "red" },
+      ],
+      failurePolicy: "panic",
+    });
+    await deliverPlanCreated(planId);
+    const { plan, tasks, events } = await planState(planId);
+    expect(plan.status).toBe("invalid");
+    const paths = (plan.errors as Array<{ path: string; message: string }>).map((e) => e.path).sort();
+    expect(paths).toEqual(["failurePolicy", "tasks.0.run", "tasks.1.params.ms", "tasks.2"]);
+    expect(tasks.size).toBe(0);
+    expect(events).toEqual([]);
+  });
+
+  it("reports unknown needs and cycles as graph errors with paths", async () => {
+    const planId = uniqueId("cycle");
+    await db.collection("plans").doc(planId).set({
+      tasks: [
+        { id: "a", run: "noop", needs: ["c"] },
+        { id: "b", run: "noop", needs: ["a"] },
+        { id: "c", run: "noop", needs: ["b"] },
+      ],
+    });
+    await deliverPlanCreated(planId);
+    const { plan, tasks } = await planState(planId);
+    expect(plan).toMatchObject({ status: "invalid", errors: [{ path: "tasks.0.needs", message: "dependency cycle: a → c → b → a (each task needs the next)" }] });
+    expect(tasks.size).toBe(0);
+  });
+
+  it("starts once when the event is delivered several times, concurrently and later", async () => {
+    const capture = await captureTaskReady();
+    const planId = uniqueId("dup");
+    await db.collection("plans").doc(planId).set({ tasks: chain(30) });
+    await Promise.all([deliverPlanCreated(planId, "e1"), deliverPlanCreated(planId, "e2"), deliverPlanCreated(planId, "e3")]);
+    await deliverPlanCreated(planId, "e4");
+    const { plan, tasks, events } = await planState(planId);
+    expect(plan.status).toBe("running");
+    expect(tasks.size).toBe(30);
+    expect(events.filter((e) => e.type === "plan.started")).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(capture.messages().filter((m) => m.planId === planId)).toEqual([{ planId, taskId: "t0", attempt: 1 }]);
+    await capture.close();
+  });
+
+  it("writes a 1,200-task plan in batches that stay under Firestore's 500-writes-per-commit limit", async () => {
+    const planId = uniqueId("big");
+    await db.collection("plans").doc(planId).set({ tasks: chain(1200) });
+    await deliverPlanCreated(planId);
+    const count = await db.collection("plans").doc(planId).collection("tasks").count().get();
+    expect(count.data().count).toBe(1200);
+    expect((await db.collection("plans").doc(planId).get()).get("status")).toBe("running");
+  });
+});

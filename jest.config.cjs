@@ -6,7 +6,7 @@ const common = { testEnvironment: "node", transform: { "^.+\\.ts$": tsJest }, ro
 module.exports = {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], testTimeout: 60_000, slowTestThreshold: 30 },
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"], testTimeout: 120_000, slowTestThreshold: 60 },
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/test/integration/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/test/support/slow-suite.ts"], slowTestThreshold: 30 },
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"], setupFilesAfterEnv: ["<rootDir>/test/support/slow-suite.ts"], slowTestThreshold: 60 },
   ],
 };

@@ -107,3 +107,33 @@ describe("onPlanCreated", () => {
     expect((await db.collection("plans").doc(planId).get()).get("status")).toBe("running");
   });
 });
+
+describe("onPlanCreated with environment plans", () => {
+  const langTrak = JSON.parse(require("node:fs").readFileSync(require("node:path").join(__dirname, "../../examples/lang-trak.json"), "utf8"));
+
+  it("stores the compiled report (chunked, readable back whole) and stops a dry run at `planned` with no tasks", async () => {
+    const { compilePlan } = await import("../../functions/src/planner/compile");
+    const { readPlanReport } = await import("../../functions/src/store/reports");
+    const planId = uniqueId("dry");
+    await db.collection("plans").doc(planId).set({ ...langTrak, dryRun: true });
+    await deliverPlanCreated(planId);
+    const { plan, tasks, events } = await planState(planId);
+    expect(plan.status).toBe("planned");
+    expect(tasks.size).toBe(0);
+    expect(events.map((e) => e.type)).toEqual(["plan.planned"]);
+    const compiled = compilePlan({ ...langTrak, dryRun: true });
+    if (!compiled.ok) throw new Error("example must compile");
+    expect(plan.compiled).toEqual(compiled.plan.summary);
+    expect(await readPlanReport(db, planId)).toEqual(compiled.plan.report);
+  });
+
+  it("rejects a plan whose budget is too small, with the reason, and provisions nothing", async () => {
+    const planId = uniqueId("poor");
+    await db.collection("plans").doc(planId).set({ ...langTrak, constraints: { ...langTrak.constraints, budgetUsdPerMonth: 5 } });
+    await deliverPlanCreated(planId);
+    const { plan, tasks } = await planState(planId);
+    expect(plan.status).toBe("rejected");
+    expect(plan.compiled.rejectedReasons.join(" ")).toMatch(/budget/i);
+    expect(tasks.size).toBe(0);
+  });
+});

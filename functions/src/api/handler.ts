@@ -5,6 +5,7 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { eventsOf, planRef, tasksOf } from "../store/paths";
 import { COLLECTIONS } from "../store/paths";
+import { readPlanReport } from "../store/reports";
 
 export interface ApiRequest {
   method: string;
@@ -72,6 +73,11 @@ export async function routeApiRequest(db: Firestore, req: ApiRequest): Promise<A
     const limit = limitFrom(req.query, 200, 1_000);
     const snap = await eventsOf(db, planId).orderBy("at").limit(limit).get();
     return { status: 200, body: { events: snap.docs.map((d) => ({ id: d.id, ...d.data() })) } };
+  }
+
+  if (segments.length === 3 && segments[2] === "report") {
+    const report = await readPlanReport(db, planId);
+    return report === undefined ? error(404, "report_not_found", `plan "${planId}" has no compiled report (yet)`) : { status: 200, body: { report } };
   }
 
   return error(404, "not_found", `no route for ${req.path}`);

@@ -1,51 +1,190 @@
 /**
- * The single entry point from a plan document to something the engine can run: validate the
- * user's spec, analyse its graph, and describe the result. Pure: no Firebase, no clock.
+ * The single entry point from a plan document to something the engine can run, for both forms:
+ * an explicit `tasks[]` plan, or an environment plan (goals, constraints, environments; camelCase
+ * or the common snake_case shape) that the planner expands into tasks. Validate, expand, analyse
+ * the graph, schedule, cost, assess risks and compliance, and describe the result.
+ * Pure: no Firebase, no clock, no randomness.
  */
 import { analyseGraph, type TaskGraph } from "../engine/graph";
+import { environmentPlanSpecSchema, type EffectiveEnvironmentPlan } from "../schema/environment-plan";
 import { parseWith, type FieldError } from "../schema/issues";
-import { taskPlanSpecSchema, userSpecOf, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
+import { taskPlanSpecSchema, taskSpecSchema, userSpecOf, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
+import { z } from "zod";
+import { INTEGRATIONS } from "./catalogue";
+import { catalogueErrors } from "./checks";
+import { assessCompliance, type ComplianceItem } from "./compliance";
+import { estimateCost, type CostEstimate } from "./cost";
+import { expandEnvironmentPlan, type Catalogue, type TaskMeta } from "./expand";
+import { normaliseEnvironmentPlan } from "./normalise";
+import { assessRisks, SEVERITY_RANK, type Risk, type RiskSeverity } from "./risks";
+import { buildReport, taskDurationSeconds, type PlanReport } from "./report";
+import { scheduleTasks } from "./schedule";
+import { recommend, type Recommendation } from "./recommendations";
 
-/** What is stored on the plan document as `compiled`: bounded in size whatever the plan's size. */
+/** `run`: start it; `rejected`: a hard constraint or goal fails, nothing is provisioned; `planned`: dryRun, stop here. */
+export type PlanOutcome = "run" | "rejected" | "planned";
+export type PlanForm = "tasks" | "environments";
+
+/**
+ * What is stored on the plan document as `compiled`: bounded in size whatever the plan's size
+ * (counts and totals only; per-task data lives in `report`). Every field is set (no `undefined`),
+ * so Firestore accepts it as is.
+ */
 export interface CompiledSummary {
-  form: "tasks";
+  form: PlanForm;
+  outcome: PlanOutcome;
   taskCount: number;
   edgeCount: number;
   levelCount: number;
   rootCount: number;
   sinkCount: number;
+  environmentCount: number;
+  approvalGateCount: number;
+  criticalPathSeconds: number;
+  criticalPathLength: number;
+  monthlyCostUsd: number | null;
+  budgetUsdPerMonth: number | null;
+  priceTableVersion: string | null;
+  riskCount: number;
+  highestRiskSeverity: RiskSeverity | null;
+  complianceFailures: number;
+  /** Why the plan was rejected: at most 10 reasons of at most 300 characters each. */
+  rejectedReasons: string[];
 }
 
 export interface CompiledPlan {
-  spec: TaskPlanSpec;
+  form: PlanForm;
+  /** The validated spec: the task plan, or the environment plan with the schema's defaults. */
+  spec: TaskPlanSpec | z.output<typeof environmentPlanSpecSchema>;
   tasks: TaskSpec[];
   graph: TaskGraph;
   summary: CompiledSummary;
+  report: PlanReport;
+  outcome: PlanOutcome;
 }
 
 export type CompileResult = { ok: true; plan: CompiledPlan } | { ok: false; errors: FieldError[] };
 
-export function compilePlan(doc: Record<string, unknown>): CompileResult {
-  const parsed = parseWith(taskPlanSpecSchema, userSpecOf(doc));
+export interface CompileOptions {
+  /** The integration catalogue; tests and benchmarks may pass a larger one. */
+  catalogue?: Catalogue;
+}
+
+/**
+ * At most this many errors are returned (the last one saying how many were left out): they are
+ * written to the plan document, which must stay under Firestore's 1 MiB.
+ */
+export const MAX_ERRORS = 200;
+
+export function compilePlan(doc: Record<string, unknown>, options: CompileOptions = {}): CompileResult {
+  const result = compileAnyForm(doc, options);
+  if (result.ok || result.errors.length <= MAX_ERRORS) return result;
+  const left = result.errors.length - (MAX_ERRORS - 1);
+  return { ok: false, errors: [...result.errors.slice(0, MAX_ERRORS - 1), { path: "", message: `… and ${left} more problems not listed` }] };
+}
+
+function compileAnyForm(doc: Record<string, unknown>, options: CompileOptions): CompileResult {
+  const spec = userSpecOf(doc);
+  const hasTasks = spec.tasks !== undefined;
+  const hasEnvironments = spec.environments !== undefined;
+  if (hasTasks && hasEnvironments) {
+    return { ok: false, errors: [{ path: "", message: "a plan gives either tasks (a task plan) or environments (an environment plan), not both" }] };
+  }
+  if (!hasTasks && !hasEnvironments) {
+    return { ok: false, errors: [{ path: "", message: "a plan needs either tasks (a task plan) or environments (an environment plan)" }] };
+  }
+  return hasTasks ? compileTaskPlan(spec) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS);
+}
+
+function compileTaskPlan(input: Record<string, unknown>): CompileResult {
+  const parsed = parseWith(taskPlanSpecSchema, input);
   if (!parsed.ok) return parsed;
   const spec = parsed.value;
   const analysed = analyseGraph(spec.tasks);
   if (!analysed.ok) return analysed;
-  const { graph } = analysed;
-  return {
-    ok: true,
-    plan: {
-      spec,
-      tasks: spec.tasks,
-      graph,
-      summary: {
-        form: "tasks",
-        taskCount: spec.tasks.length,
-        edgeCount: graph.edgeCount,
-        levelCount: graph.levelCount,
-        rootCount: graph.roots.length,
-        sinkCount: graph.sinks.length,
-      },
-    },
-  };
+  const byId = new Map(spec.tasks.map((t) => [t.id, t]));
+  const schedule = scheduleTasks(spec.tasks, analysed.graph, (id) => taskDurationSeconds(byId.get(id)!));
+  const outcome: PlanOutcome = spec.dryRun ? "planned" : "run";
+  const report = buildReport({ form: "tasks", outcome, outcomeReasons: [], tasks: spec.tasks, graph: analysed.graph, schedule, meta: null, catalogue: INTEGRATIONS, effectiveSpec: null, cost: null, risks: [], compliance: [], recommendations: [] });
+  return { ok: true, plan: finish("tasks", spec, spec.tasks, analysed.graph, report) };
 }
+
+function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catalogue): CompileResult {
+  const normalised = normaliseEnvironmentPlan(input);
+  const parsed = parseWith(environmentPlanSpecSchema, normalised.value);
+  const errors = [...normalised.errors];
+  const located = (list: FieldError[]): FieldError[] => list.map((e) => ({ path: normalised.originalPath(e.path), message: e.message }));
+  if (!parsed.ok) errors.push(...located(parsed.errors));
+  errors.push(...located(catalogueErrors(normalised.value, catalogue)));
+  if (errors.length > 0 || !parsed.ok) return { ok: false, errors };
+  const spec = parsed.value;
+
+  const expansion = expandEnvironmentPlan(spec, catalogue);
+  const tasksParsed = parseWith(z.array(taskSpecSchema), expansion.tasks);
+  if (!tasksParsed.ok) {
+    // Only reachable with a catalogue whose settings the task schema refuses: a planner bug, reported as such.
+    return { ok: false, errors: tasksParsed.errors.map((e) => ({ path: `(generated tasks).${e.path}`, message: e.message })) };
+  }
+  const tasks = tasksParsed.value;
+  const analysed = analyseGraph(tasks, "(generated tasks)");
+  if (!analysed.ok) return analysed;
+  const { graph } = analysed;
+
+  const schedule = scheduleTasks(tasks, graph, (id) => expansion.meta.get(id)!.durationSeconds);
+  const effective = expansion.effective;
+  const cost = estimateCost(effective, catalogue);
+  const risks = assessRisks({
+    plan: effective,
+    cost,
+    criticalPath: schedule.criticalPath,
+    criticalPathSeconds: schedule.totalSeconds,
+    approvalWaitSeconds: [...expansion.meta.values()].find((m) => m.role === "approval")?.durationSeconds ?? 0,
+  });
+  const compliance = assessCompliance(effective, cost);
+  const recommendations = recommend(effective, cost, risks, compliance, catalogue);
+  const failures = compliance.filter((c) => c.status === "fail" && c.hard);
+  const outcome: PlanOutcome = failures.length > 0 ? "rejected" : effective.dryRun ? "planned" : "run";
+  const report = buildReport({
+    form: "environments",
+    outcome,
+    outcomeReasons: failures.map((f) => `${f.id}: ${f.reason}`),
+    tasks,
+    graph,
+    schedule,
+    meta: expansion.meta,
+    catalogue,
+    effectiveSpec: effective,
+    cost,
+    risks,
+    compliance,
+    recommendations,
+  });
+  return { ok: true, plan: finish("environments", spec, tasks, graph, report) };
+}
+
+function finish(form: PlanForm, spec: CompiledPlan["spec"], tasks: TaskSpec[], graph: TaskGraph, report: PlanReport): CompiledPlan {
+  const highest = report.risks.reduce<RiskSeverity | null>((max, r) => (max === null || SEVERITY_RANK[r.severity] > SEVERITY_RANK[max] ? r.severity : max), null);
+  const summary: CompiledSummary = {
+    form,
+    outcome: report.outcome,
+    taskCount: tasks.length,
+    edgeCount: graph.edgeCount,
+    levelCount: graph.levelCount,
+    rootCount: graph.roots.length,
+    sinkCount: graph.sinks.length,
+    environmentCount: report.effectiveSpec?.environments.length ?? 0,
+    approvalGateCount: tasks.filter((t) => t.run === "approval").length,
+    criticalPathSeconds: report.criticalPath.durationSeconds,
+    criticalPathLength: report.criticalPath.taskIds.length,
+    monthlyCostUsd: report.cost?.totalMonthlyUsd ?? null,
+    budgetUsdPerMonth: report.cost?.budget?.limitUsd ?? null,
+    priceTableVersion: report.cost?.priceTableVersion ?? null,
+    riskCount: report.risks.length,
+    highestRiskSeverity: highest,
+    complianceFailures: report.compliance.filter((c) => c.status === "fail").length,
+    rejectedReasons: report.outcomeReasons.slice(0, 10).map((r) => (r.length > 300 ? `${r.slice(0, 299)}…` : r)),
+  };
+  return { form, spec, tasks, graph, summary, report, outcome: report.outcome };
+}
+
+export type { PlanReport, Risk, ComplianceItem, CostEstimate, Recommendation, EffectiveEnvironmentPlan, TaskMeta };

@@ -9,11 +9,12 @@ import { initialTask } from "../engine/lifecycle";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import { compilePlan } from "../planner/compile";
-import { acquireStartLease, markPlanInvalid, markPlanRunning } from "../store/plans";
+import { acquireStartLease, finishPlanning, markPlanInvalid } from "../store/plans";
+import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
 import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
 
-export type StartOutcome = "invalid" | "started" | "skipped";
+export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "skipped";
 
 export async function startPlan(
   db: Firestore,
@@ -33,7 +34,15 @@ export async function startPlan(
     return "skipped";
   }
 
-  const { tasks, graph, summary } = compiled.plan;
+  const { tasks, graph, summary, report, outcome } = compiled.plan;
+  await writePlanReport(db, planId, report);
+  if (outcome !== "run") {
+    // Rejected (a hard constraint failed) or a dry run: the report is the result; nothing is provisioned.
+    const status = outcome === "rejected" ? "rejected" : "planned";
+    if (!(await finishPlanning(db, planId, owner, status, summary, now()))) return "skipped";
+    logs.planFinished(planId, status);
+    return status;
+  }
   const startedAt = now();
   for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) {
     const batch = db.batch();
@@ -50,7 +59,7 @@ export async function startPlan(
     }
     await batch.commit();
   }
-  if (!(await markPlanRunning(db, planId, owner, summary, now()))) {
+  if (!(await finishPlanning(db, planId, owner, "running", summary, now()))) {
     logs.planStartSkipped(planId, "start lease lost before the plan could run");
     return "skipped";
   }

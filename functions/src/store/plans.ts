@@ -35,17 +35,37 @@ export async function markPlanInvalid(db: Firestore, planId: string, errors: Fie
   });
 }
 
-/** planning → running, by the start-lease holder, once every task document exists. */
-export async function markPlanRunning(db: Firestore, planId: string, owner: string, summary: CompiledSummary, now: number): Promise<boolean> {
+/**
+ * planning → running (every task document exists), rejected (a hard constraint failed) or planned
+ * (dry run), by the start-lease holder only.
+ */
+export async function finishPlanning(
+  db: Firestore,
+  planId: string,
+  owner: string,
+  status: Extract<PlanStatus, "running" | "rejected" | "planned">,
+  summary: CompiledSummary,
+  now: number,
+): Promise<boolean> {
   return db.runTransaction(async (tx) => {
     const plan = readPlanState(await tx.get(planRef(db, planId)));
     if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return false;
-    tx.update(planRef(db, planId), { status: "running", compiled: summary, startLease: null, startedAt: now, updatedAt: now });
-    recordEvent(tx, db, planId, "plan.started", {
+    const update: Record<string, unknown> = { status, compiled: summary, startLease: null, updatedAt: now };
+    if (status === "running") update.startedAt = now;
+    else update.finishedAt = now;
+    tx.update(planRef(db, planId), update);
+    const counts = `${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`;
+    const message =
+      status === "running"
+        ? `started: ${counts}`
+        : status === "planned"
+          ? `planned (dry run, nothing runs): ${counts}`
+          : `rejected before anything ran: ${summary.rejectedReasons.join("; ")}`;
+    recordEvent(tx, db, planId, `plan.${status === "running" ? "started" : status}`, {
       at: now,
-      type: "plan.started",
+      type: `plan.${status === "running" ? "started" : status}`,
       actor: "orchestrator",
-      message: `started: ${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`,
+      message,
       data: { ...summary },
     });
     return true;

@@ -1,0 +1,224 @@
+/**
+ * Expands a validated environment plan into its effective spec (every default decided, the
+ * integrations goals and dependencies add, promotion order) and into the explicit task list the
+ * engine runs. Task ids: `<env>.<integration>` provisions, `<env>.approval` gates, `<env>.verify`
+ * closes an environment.
+ *
+ * Promotion: environments run tier by tier (development → staging → production). Every
+ * environment of a tier waits for the `verify` task of every environment of the previous
+ * non-empty tier; environments of the same tier run side by side. Only an environment's entry
+ * tasks (its gate, or its integrations that need nothing) carry that edge: the rest wait through
+ * them, which keeps edges (each one a Firestore write) to a minimum.
+ */
+import type {
+  EffectiveEnvironment,
+  EffectiveEnvironmentPlan,
+  EffectiveGoal,
+  EnvironmentPlanSpec,
+  EnvironmentSpec,
+  EnvironmentTier,
+} from "../schema/environment-plan";
+import { ENVIRONMENT_TIERS } from "../schema/environment-plan";
+import { APPROVAL_WAIT_SECONDS, VERIFY_DURATION_SECONDS, VERIFY_INTEGRATION, type IntegrationEntry } from "./catalogue";
+import { GOALS, allowedDowntimeMinutes, isGoalId } from "./goals";
+
+export type Catalogue = Readonly<Record<string, IntegrationEntry>>;
+
+export type TaskRole = "provision" | "verify" | "approval";
+
+/** What the report needs to know about a generated task beyond its spec. */
+export interface TaskMeta {
+  environment: string;
+  integration: string | null;
+  role: TaskRole;
+  durationSeconds: number;
+}
+
+export interface Expansion {
+  effective: EffectiveEnvironmentPlan;
+  /** Raw task specs, to be validated by `taskSpecSchema` (which fills its defaults). */
+  tasks: Array<Record<string, unknown>>;
+  meta: Map<string, TaskMeta>;
+}
+
+export function inferTier(name: string): EnvironmentTier {
+  if (/stag|uat|pre-?prod|^qa/.test(name)) return "staging";
+  if (/prod/.test(name)) return "production";
+  return "development";
+}
+
+/** Environment names selected by a list of names and tiers. */
+function select(names: readonly string[] | undefined, envs: readonly EffectiveEnvironment[]): string[] {
+  if (!names) return [];
+  const wanted = new Set(names);
+  return envs.filter((e) => wanted.has(e.name) || wanted.has(e.tier)).map((e) => e.name);
+}
+
+export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Catalogue): Expansion {
+  const tierRank = (tier: EnvironmentTier): number => ENVIRONMENT_TIERS.indexOf(tier);
+  const ordered = spec.environments
+    .map((env, index) => ({ env, index, tier: env.tier ?? inferTier(env.name) }))
+    .sort((a, b) => tierRank(a.tier) - tierRank(b.tier) || a.index - b.index);
+
+  const environments: EffectiveEnvironment[] = ordered.map(({ env, tier }) => baseEnvironment(env, tier));
+  const byName = new Map(environments.map((e) => [e.name, e]));
+
+  const goals: EffectiveGoal[] = spec.goals.filter((g) => isGoalId(g.id)).map((g) => {
+    const entry = GOALS[g.id as keyof typeof GOALS];
+    const targets = g.targetEnvironments ? select(g.targetEnvironments, environments) : select(entry.defaultTiers, environments);
+    const uptime = g.successCriteria.uptimePercent ?? entry.defaultUptimePercent;
+    return {
+      id: g.id as EffectiveGoal["id"],
+      name: g.name ?? entry.name,
+      priority: g.priority,
+      targetEnvironments: targets,
+      requiredIntegrations: [...(g.requiredIntegrations ?? entry.requiredIntegrations)],
+      successCriteria: {
+        uptimePercent: uptime,
+        maxDowntimeMinutes: g.successCriteria.maxDowntimeMinutes ?? (uptime === null ? null : allowedDowntimeMinutes(uptime)),
+      },
+      enforce: g.enforce,
+    };
+  });
+
+  for (const goal of goals) {
+    if (goal.enforce !== "add") continue;
+    for (const name of goal.targetEnvironments) {
+      for (const integration of goal.requiredIntegrations) addIntegration(byName.get(name)!, integration, `required by goal ${goal.id}`);
+    }
+  }
+  for (const env of environments) closeOverDependencies(env, catalogue);
+
+  const requireApproval = new Set(spec.constraints.requireApprovalFor);
+  for (const env of environments) {
+    env.approvalGate = !env.autoDeploy || requireApproval.has(env.name) || requireApproval.has(env.tier);
+    env.monitoring = env.integrations.includes("monitoring");
+    env.backup = env.integrations.includes("backup");
+  }
+
+  const effective: EffectiveEnvironmentPlan = {
+    name: spec.name ?? null,
+    description: spec.description ?? null,
+    goals,
+    constraints: {
+      budgetUsdPerMonth: spec.constraints.budgetUsdPerMonth ?? null,
+      budgetMargin: spec.constraints.budgetMargin,
+      requireApprovalFor: [...spec.constraints.requireApprovalFor],
+      dataResidency: spec.constraints.dataResidency ?? null,
+      maxCriticalPathMinutes: spec.constraints.maxCriticalPathMinutes,
+      soft: [...spec.constraints.soft],
+    },
+    environments,
+    approvers: [...spec.approvers],
+    failurePolicy: spec.failurePolicy,
+    dryRun: spec.dryRun,
+  };
+  return { effective, ...tasksOf(environments, catalogue) };
+}
+
+function baseEnvironment(env: EnvironmentSpec, tier: EnvironmentTier): EffectiveEnvironment {
+  const effective: EffectiveEnvironment = {
+    name: env.name,
+    tier,
+    projectId: env.projectId,
+    region: env.region,
+    failoverRegion: env.failoverRegion ?? null,
+    integrations: [...new Set(env.integrations)],
+    added: [],
+    autoDeploy: env.autoDeploy ?? tier === "development",
+    approvalGate: false,
+    monitoring: false,
+    backup: false,
+    approvers: [...env.approvers],
+  };
+  if (env.monitoring === true) addIntegration(effective, "monitoring", "monitoring: true");
+  if (env.backup === true) addIntegration(effective, "backup", "backup: true");
+  return effective;
+}
+
+function addIntegration(env: EffectiveEnvironment, integration: string, reason: string): void {
+  if (env.integrations.includes(integration)) return;
+  env.integrations.push(integration);
+  env.added.push({ integration, reason });
+}
+
+/** Adds what the listed integrations need, transitively (the list grows while it is walked). */
+function closeOverDependencies(env: EffectiveEnvironment, catalogue: Catalogue): void {
+  for (let i = 0; i < env.integrations.length; i++) {
+    const id = env.integrations[i]!;
+    for (const need of catalogue[id]?.needs ?? []) {
+      if (catalogue[need]) addIntegration(env, need, `needed by ${id}`);
+    }
+  }
+}
+
+function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catalogue): Omit<Expansion, "effective"> {
+  const tasks: Array<Record<string, unknown>> = [];
+  const meta = new Map<string, TaskMeta>();
+  let previousTierVerifies: string[] = [];
+  let currentTier: EnvironmentTier | null = null;
+  let currentTierVerifies: string[] = [];
+
+  for (const env of environments) {
+    if (env.tier !== currentTier) {
+      if (currentTierVerifies.length > 0) previousTierVerifies = currentTierVerifies;
+      currentTierVerifies = [];
+      currentTier = env.tier;
+    }
+    const id = (suffix: string): string => `${env.name}.${suffix}`;
+    const target = { environment: env.name, projectId: env.projectId, region: env.region };
+    let entry = previousTierVerifies;
+    if (env.approvalGate) {
+      tasks.push({
+        id: id("approval"),
+        name: `${env.projectId}: approve deployment to ${env.name}`,
+        run: "approval",
+        params: {
+          prompt: `Provision ${env.integrations.join(", ")} in ${env.projectId} (${env.region})?`,
+          ...(env.approvers.length > 0 ? { approvers: env.approvers } : {}),
+        },
+        needs: previousTierVerifies,
+      });
+      meta.set(id("approval"), { environment: env.name, integration: null, role: "approval", durationSeconds: APPROVAL_WAIT_SECONDS });
+      entry = [id("approval")];
+    }
+
+    const provisioned = new Set(env.integrations);
+    const neededInside = new Set<string>();
+    for (const integration of env.integrations) {
+      const item = catalogue[integration]!;
+      const needs = item.needs.filter((n) => provisioned.has(n));
+      needs.forEach((n) => neededInside.add(n));
+      tasks.push({
+        id: id(integration),
+        name: `${env.projectId}: provision ${integration}`,
+        run: "firebase",
+        params: { integration, action: "provision", ...target, settings: item.settings(env.tier) },
+        needs: needs.length > 0 ? needs.map(id) : entry,
+        // Provisioning calls Google APIs: transient failures are expected, so retry; the attempt
+        // limit is generous next to the estimate because API latency varies widely.
+        retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
+        timeoutSeconds: Math.max(300, item.durationSeconds * 4),
+      });
+      meta.set(id(integration), { environment: env.name, integration, role: "provision", durationSeconds: item.durationSeconds });
+    }
+
+    const sinks = env.integrations.filter((i) => !neededInside.has(i));
+    tasks.push({
+      id: id("verify"),
+      name: `${env.projectId}: verify ${env.name} is ready`,
+      run: "firebase",
+      params: {
+        integration: VERIFY_INTEGRATION,
+        action: "verify",
+        ...target,
+        settings: { integrations: env.integrations, healthChecks: env.integrations.flatMap((i) => catalogue[i]!.healthChecks) },
+      },
+      needs: sinks.length > 0 ? sinks.map(id) : entry,
+      retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
+    });
+    meta.set(id("verify"), { environment: env.name, integration: null, role: "verify", durationSeconds: VERIFY_DURATION_SECONDS });
+    currentTierVerifies.push(id("verify"));
+  }
+  return { tasks, meta };
+}

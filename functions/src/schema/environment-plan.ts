@@ -1,0 +1,172 @@
+/**
+ * The environment form of a plan document (DESIGN.md §2): goals, constraints and environments,
+ * which the planner expands into an explicit task graph. This is the canonical camelCase shape;
+ * the common snake_case shape (environments and goals as maps) is normalised into it by
+ * `planner/normalise.ts` before these schemas run, so there is one source of truth.
+ */
+import { z } from "zod";
+import { failurePolicySchema } from "./plan";
+
+/** Environment names become task-id prefixes (`staging.functions`), so no dots and bounded length. */
+export const environmentNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,47}$/, "environment names are 1-48 characters: lowercase letters, digits, _ and - (starting with a letter)");
+
+/** Integration ids are checked against the planner's catalogue; the pattern keeps task ids valid. */
+export const integrationIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,47}$/, "integration ids are 1-48 characters: lowercase letters, digits, _ and -");
+
+export const projectIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id: 6-30 lowercase letters, digits and hyphens");
+
+export const regionSchema = z
+  .string()
+  .regex(/^[a-z]+(-[a-z0-9]+)+$/, "a Google Cloud region such as us-central1 or europe-west1");
+
+const principalSchema = z.string().min(1).max(320);
+
+/**
+ * Tiers drive promotion order (development → staging → production) and the usage assumptions of
+ * the cost model. Absent, the tier is inferred from the environment's name.
+ */
+export const ENVIRONMENT_TIERS = ["development", "staging", "production"] as const;
+export const environmentTierSchema = z.enum(ENVIRONMENT_TIERS);
+export type EnvironmentTier = z.output<typeof environmentTierSchema>;
+
+export const GOAL_IDS = ["high_availability", "security_compliance", "cost_optimization"] as const;
+export type GoalId = (typeof GOAL_IDS)[number];
+
+export const successCriteriaSchema = z
+  .object({
+    /** Monthly availability target, e.g. 99.9. */
+    uptimePercent: z.number().min(0).max(100).optional(),
+    /** Monthly downtime allowance in minutes, e.g. 43.8 for 99.9 %. */
+    maxDowntimeMinutes: z.number().min(0).max(44_640).optional(),
+  })
+  .strict();
+
+export const goalSchema = z
+  .object({
+    /** One of GOAL_IDS: the planner knows what each one requires. */
+    id: z.string().min(1).max(64),
+    name: z.string().max(200).optional(),
+    description: z.string().max(2000).optional(),
+    priority: z.enum(["low", "medium", "high", "critical"]).default("medium"),
+    /** Environment names or tiers; absent: the goal's default (see planner/goals.ts). */
+    targetEnvironments: z.array(z.string().min(1).max(64)).max(100).optional(),
+    /** Absent: the goal's default integrations (see planner/goals.ts). */
+    requiredIntegrations: z.array(integrationIdSchema).max(100).optional(),
+    successCriteria: successCriteriaSchema.default({}),
+    /** `add`: the planner adds missing required integrations; `fail`: the plan is rejected instead. */
+    enforce: z.enum(["add", "fail"]).default("add"),
+  })
+  .strict();
+export type GoalSpec = z.output<typeof goalSchema>;
+
+export const CONSTRAINT_IDS = ["budget", "dataResidency"] as const;
+export type ConstraintId = (typeof CONSTRAINT_IDS)[number];
+
+export const constraintsSchema = z
+  .object({
+    /** Estimated monthly cost of all environments must stay at or under this. */
+    budgetUsdPerMonth: z.number().positive().max(1e9).optional(),
+    /** The budget-near-limit risk fires when the estimate is within this fraction of the budget. */
+    budgetMargin: z.number().min(0).max(1).default(0.1),
+    /** Environment names or tiers that always get an approval gate, whatever `autoDeploy` says. */
+    requireApprovalFor: z.array(z.string().min(1).max(64)).max(100).default([]),
+    /** Region prefix every environment (and failover region) must start with, e.g. `us-` or `europe-`. */
+    dataResidency: z.string().min(1).max(64).optional(),
+    /** The long-critical-path risk fires above this (minutes, approval waits included). */
+    maxCriticalPathMinutes: z.number().positive().max(525_600).default(480),
+    /** Constraints listed here are reported but do not reject the plan (soft); all others are hard. */
+    soft: z.array(z.enum(CONSTRAINT_IDS)).max(CONSTRAINT_IDS.length).default([]),
+  })
+  .strict();
+export type ConstraintsSpec = z.output<typeof constraintsSchema>;
+
+export const environmentSchema = z
+  .object({
+    name: environmentNameSchema,
+    tier: environmentTierSchema.optional(),
+    projectId: projectIdSchema,
+    region: regionSchema,
+    /** A second region the environment can fail over to; without one an HA goal carries a single-region risk. */
+    failoverRegion: regionSchema.optional(),
+    integrations: z.array(integrationIdSchema).max(200).default([]),
+    /** Absent: true for development-tier environments, false otherwise (an approval gate). */
+    autoDeploy: z.boolean().optional(),
+    /** `true` adds the monitoring integration; absent: whether `integrations` lists it. */
+    monitoring: z.boolean().optional(),
+    /** `true` adds the backup integration; absent: whether `integrations` lists it. */
+    backup: z.boolean().optional(),
+    /** Who may approve this environment's gate; empty: the plan's approvers. */
+    approvers: z.array(principalSchema).max(100).default([]),
+  })
+  .strict();
+export type EnvironmentSpec = z.output<typeof environmentSchema>;
+
+export const MAX_ENVIRONMENTS = 100;
+
+export const environmentPlanSpecSchema = z
+  .object({
+    name: z.string().max(200).optional(),
+    description: z.string().max(5000).optional(),
+    labels: z.record(z.string().max(63), z.string().max(63)).optional(),
+    goals: z.array(goalSchema).max(50).default([]),
+    constraints: constraintsSchema.default({ budgetMargin: 0.1, requireApprovalFor: [], maxCriticalPathMinutes: 480, soft: [] }),
+    /** Promotion order: by tier (development → staging → production), ties in the order written. */
+    environments: z.array(environmentSchema).min(1, "an environment plan needs at least one environment").max(MAX_ENVIRONMENTS),
+    approvers: z.array(principalSchema).max(100).default([]),
+    failurePolicy: failurePolicySchema.default("stop"),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+export type EnvironmentPlanSpec = z.output<typeof environmentPlanSpecSchema>;
+
+/** An environment after defaults: tier, autoDeploy, monitoring, backup and integrations all decided. */
+export interface EffectiveEnvironment {
+  name: string;
+  tier: EnvironmentTier;
+  projectId: string;
+  region: string;
+  failoverRegion: string | null;
+  /** What the user listed, in their order, followed by what the planner added. */
+  integrations: string[];
+  added: Array<{ integration: string; reason: string }>;
+  autoDeploy: boolean;
+  approvalGate: boolean;
+  monitoring: boolean;
+  backup: boolean;
+  approvers: string[];
+}
+
+export interface EffectiveGoal {
+  id: GoalId;
+  name: string;
+  priority: GoalSpec["priority"];
+  targetEnvironments: string[];
+  requiredIntegrations: string[];
+  successCriteria: { uptimePercent: number | null; maxDowntimeMinutes: number | null };
+  enforce: "add" | "fail";
+}
+
+/** The spec the planner actually planned: the user's fields plus every default, in promotion order. */
+export interface EffectiveEnvironmentPlan {
+  name: string | null;
+  description: string | null;
+  goals: EffectiveGoal[];
+  constraints: {
+    budgetUsdPerMonth: number | null;
+    budgetMargin: number;
+    requireApprovalFor: string[];
+    dataResidency: string | null;
+    maxCriticalPathMinutes: number;
+    soft: ConstraintId[];
+  };
+  environments: EffectiveEnvironment[];
+  approvers: string[];
+  failurePolicy: EnvironmentPlanSpec["failurePolicy"];
+  dryRun: boolean;
+}

@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { prepareEmulatorBinaries } from "./emulator-binaries";
-import { CACHE_DIR, emulator, FIREBASE_BIN, PROJECT_ID, ROOT, type EmulatorName } from "./project";
+import { CACHE_DIR, emulator, FIREBASE_BIN, firebaseConfigPath, PORT_OFFSET, PROJECT_ID, ROOT, type EmulatorName } from "./project";
 
 export type SuiteEmulator = Exclude<EmulatorName, "hub" | "logging">;
 
@@ -33,7 +33,7 @@ export async function assertPortsFree(only: readonly SuiteEmulator[]): Promise<v
   const busy = [];
   for (const w of wanted) if (!(await portFree(w.host, w.port))) busy.push(w);
   if (busy.length > 0) {
-    const lines = busy.map((b) => `  - port ${b.port} (${b.what}) is in use: stop what uses it (e.g. \`lsof -i :${b.port}\`) or change ${b.key} in firebase.json`);
+    const lines = busy.map((b) => `  - port ${b.port} (${b.what}) is in use: stop what uses it (e.g. \`lsof -i :${b.port}\`) or change ${b.key} in firebase.json (or shift every port: ORCHESTRATOR_PORT_OFFSET=1000)`);
     throw new PortInUseError(`Cannot start the local stack:\n${lines.join("\n")}`);
   }
 }
@@ -62,9 +62,9 @@ export interface RunningSuite {
 
 export function startSuite(only: readonly SuiteEmulator[], options: { env?: Record<string, string>; echo?: boolean } = {}): RunningSuite {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const logFile = join(CACHE_DIR, "emulators.log");
+  const logFile = join(CACHE_DIR, PORT_OFFSET === 0 ? "emulators.log" : `emulators.offset-${PORT_OFFSET}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(FIREBASE_BIN, ["emulators:start", "--only", only.join(","), "--project", PROJECT_ID], {
+  const child = spawn(FIREBASE_BIN, ["emulators:start", "--only", only.join(","), "--project", PROJECT_ID, "--config", firebaseConfigPath()], {
     cwd: ROOT,
     env: suiteEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],

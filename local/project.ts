@@ -1,5 +1,5 @@
 /** Facts about this checkout shared by the local commands: paths, project id, emulator ports. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** The checkout's root: the nearest folder up from the working directory that has firebase.json. */
@@ -24,14 +24,44 @@ interface EmulatorConfig {
   websocketPort?: number;
 }
 
-const firebaseJson = JSON.parse(readFileSync(join(ROOT, "firebase.json"), "utf8")) as {
+interface FirebaseJson {
   emulators: Record<string, EmulatorConfig | boolean | { enabled: boolean }>;
-};
+  [key: string]: unknown;
+}
+
+const firebaseJson = JSON.parse(readFileSync(join(ROOT, "firebase.json"), "utf8")) as FirebaseJson;
+
+/**
+ * `ORCHESTRATOR_PORT_OFFSET=N` shifts every emulator port by N, so a second local stack (another
+ * checkout, a test run beside `npm start`) can run on the same machine; 0 uses firebase.json as is.
+ */
+export const PORT_OFFSET = Number(process.env.ORCHESTRATOR_PORT_OFFSET ?? 0) || 0;
 
 export function emulator(name: EmulatorName): { host: string; port: number; websocketPort?: number } {
   const config = firebaseJson.emulators[name] as EmulatorConfig | undefined;
   if (config === undefined) throw new Error(`firebase.json has no emulators.${name}`);
-  return config;
+  if (PORT_OFFSET === 0) return config;
+  return {
+    host: config.host,
+    port: config.port + PORT_OFFSET,
+    ...(config.websocketPort === undefined ? {} : { websocketPort: config.websocketPort + PORT_OFFSET }),
+  };
+}
+
+/**
+ * The firebase.json the CLI should use: the checked-in one, or (with a port offset) a git-ignored
+ * copy beside it with shifted ports. It must sit in the project root, because firebase-tools
+ * resolves `functions`, `hosting` and rules paths relative to the config file.
+ */
+export function firebaseConfigPath(): string {
+  if (PORT_OFFSET === 0) return join(ROOT, "firebase.json");
+  const emulators: FirebaseJson["emulators"] = { ...firebaseJson.emulators };
+  for (const name of ["hub", "logging", "firestore", "pubsub", "functions", "auth", "hosting"] as EmulatorName[]) {
+    if (emulators[name] !== undefined) emulators[name] = emulator(name);
+  }
+  const path = join(ROOT, `firebase.offset-${PORT_OFFSET}.local.json`);
+  writeFileSync(path, `${JSON.stringify({ ...firebaseJson, emulators }, null, 2)}\n`);
+  return path;
 }
 
 export const hostPort = (name: EmulatorName): string => `${emulator(name).host}:${emulator(name).port}`;

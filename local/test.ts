@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { buildFunctions } from "./build";
 import { assertPortsFree, suiteEnv, type SuiteEmulator } from "./emulators";
-import { FIREBASE_BIN, PROJECT_ID, ROOT } from "./project";
+import { FIREBASE_BIN, firebaseConfigPath, PROJECT_ID, ROOT } from "./project";
 
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 const argv = process.argv.slice(2);
@@ -37,7 +37,7 @@ async function inEmulators(title: string, emulators: SuiteEmulator[], jestArgs: 
   await assertPortsFree(emulators);
   // --forceExit: the official clients keep sockets open after the last test; the suite is done anyway.
   const jest = [bin("jest"), ...jestArgs, "--forceExit", ...jestExtra].map((a) => JSON.stringify(a)).join(" ");
-  run(title, FIREBASE_BIN, ["emulators:exec", "--only", emulators.join(","), "--project", PROJECT_ID, jest], suiteEnv({ GCLOUD_PROJECT: PROJECT_ID, ...env }));
+  run(title, FIREBASE_BIN, ["emulators:exec", "--only", emulators.join(","), "--project", PROJECT_ID, "--config", firebaseConfigPath(), jest], suiteEnv({ GCLOUD_PROJECT: PROJECT_ID, ...env }));
 }
 
 const stages: Record<string, () => Promise<void> | void> = {

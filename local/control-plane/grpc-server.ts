@@ -32,7 +32,7 @@ function services(): grpc.GrpcObject {
       "google/monitoring/v3/metric_service.proto",
       "google/pubsub/v1/pubsub.proto",
     ],
-    { includeDirs, keepCase: false, longs: String, enums: String, bytes: String, defaults: false, oneofs: true },
+    { includeDirs, keepCase: false, longs: String, enums: String, bytes: String, defaults: false, oneofs: false },
   );
   loaded = grpc.loadPackageDefinition(definition);
   return loaded;

@@ -1,4 +1,6 @@
 /** The plan-created function, through firebase-functions-test against the Firestore and Pub/Sub emulators. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { captureTaskReady, db, deliverPlanCreated, testEnv } from "../support/functions";
 import { uniqueId, waitFor } from "../support/emulators";
 
@@ -109,7 +111,7 @@ describe("onPlanCreated", () => {
 });
 
 describe("onPlanCreated with environment plans", () => {
-  const langTrak = JSON.parse(require("node:fs").readFileSync(require("node:path").join(__dirname, "../../examples/lang-trak.json"), "utf8"));
+  const langTrak = JSON.parse(readFileSync(join(__dirname, "../../examples/lang-trak.json"), "utf8"));
 
   it("stores the compiled report (chunked, readable back whole) and stops a dry run at `planned` with no tasks", async () => {
     const { compilePlan } = await import("../../functions/src/planner/compile");

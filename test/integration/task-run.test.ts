@@ -1,4 +1,6 @@
 /** The task-ready function and the sweeper, through firebase-functions-test against the emulators. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { captureTaskReady, db, deliverPlanCreated, deliverTaskReady, testEnv } from "../support/functions";
 import { uniqueId } from "../support/emulators";
@@ -40,12 +42,12 @@ describe("onTaskReady", () => {
 
   it("treats duplicate and stale deliveries as no-ops: the executor's effect happens once", async () => {
     let calls = 0;
-    const server = require("node:http").createServer((_req: unknown, res: { end: (s: string) => void }) => {
+    const server = createServer((_req, res) => {
       calls += 1;
       res.end("ok");
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${server.address().port}/hook`;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const planId = await startPlan([{ id: "hook", run: "http", params: { url } }]);
     const msg = { planId, taskId: "hook", attempt: 1 };
     await Promise.all([deliverTaskReady(msg), deliverTaskReady(msg), deliverTaskReady(msg)]);

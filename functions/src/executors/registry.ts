@@ -1,6 +1,7 @@
 /** Which executor runs which `run` kind, and the deadline every attempt runs under. */
 import type { ExecutionOutcome } from "../engine/lifecycle";
 import { delayExecutor } from "./delay";
+import { firebaseExecutor } from "./firebase";
 import { httpExecutor } from "./http";
 import { noopExecutor } from "./noop";
 import type { ExecutionContext, Executor } from "./types";
@@ -9,18 +10,22 @@ const EXECUTORS: Readonly<Record<string, Executor>> = {
   noop: noopExecutor,
   delay: delayExecutor,
   http: httpExecutor,
+  firebase: firebaseExecutor,
 };
 
+type Step = (executor: Executor, ctx: ExecutionContext) => Promise<ExecutionOutcome> | undefined;
+
 /**
- * Runs one attempt with its timeout: the executor's signal is aborted at the deadline and the
- * attempt fails as `timeout` even if the executor ignores the signal. A throw becomes a failure.
+ * Runs one step with its timeout: the executor's signal is aborted at the deadline and the step
+ * fails as `timeout` even if the executor ignores the signal. A throw becomes a failure.
  */
-export async function executeAttempt(
+async function runWithDeadline(
   run: string,
-  params: Record<string, unknown>,
+  step: Step,
   ctx: Omit<ExecutionContext, "signal" | "deadline">,
   timeoutMs: number,
-  now: () => number = Date.now,
+  now: () => number,
+  what: string,
 ): Promise<ExecutionOutcome> {
   const executor = EXECUTORS[run];
   if (executor === undefined) {
@@ -31,18 +36,49 @@ export async function executeAttempt(
   const timedOut = new Promise<ExecutionOutcome>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
-      resolve({ ok: false, error: { message: `attempt timed out after ${timeoutMs} ms`, code: "timeout", retryable: true } });
+      resolve({ ok: false, error: { message: `${what} timed out after ${timeoutMs} ms`, code: "timeout", retryable: true } });
     }, timeoutMs);
   });
   try {
-    const running = executor
-      .execute(params, { ...ctx, signal: controller.signal, deadline: now() + timeoutMs })
-      .catch((error: unknown): ExecutionOutcome => ({
-        ok: false,
-        error: { message: error instanceof Error ? error.message : String(error), code: "executor_error", retryable: false },
-      }));
+    let started: Promise<ExecutionOutcome> | undefined;
+    try {
+      started = step(executor, { ...ctx, signal: controller.signal, deadline: now() + timeoutMs });
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    // An executor without this step has nothing to undo.
+    if (started === undefined) return { ok: true, output: null };
+    const running = started.catch((error: unknown): ExecutionOutcome => ({
+      ok: false,
+      error: { message: error instanceof Error ? error.message : String(error), code: "executor_error", retryable: false },
+    }));
     return await Promise.race([running, timedOut]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Runs one attempt of `execute` under its timeout. */
+export async function executeAttempt(
+  run: string,
+  params: Record<string, unknown>,
+  ctx: Omit<ExecutionContext, "signal" | "deadline">,
+  timeoutMs: number,
+  now: () => number = Date.now,
+): Promise<ExecutionOutcome> {
+  return runWithDeadline(run, (executor, full) => executor.execute(params, full), ctx, timeoutMs, now, "attempt");
+}
+
+/**
+ * Runs one attempt of `compensate` under the same timeout semantics. An executor without
+ * `compensate` succeeds with `null` output: it created nothing that needs undoing.
+ */
+export async function compensateAttempt(
+  run: string,
+  params: Record<string, unknown>,
+  ctx: Omit<ExecutionContext, "signal" | "deadline">,
+  timeoutMs: number,
+  now: () => number = Date.now,
+): Promise<ExecutionOutcome> {
+  return runWithDeadline(run, (executor, full) => executor.compensate?.(params, full), ctx, timeoutMs, now, "compensation");
 }

@@ -1,5 +1,18 @@
 /** The one interface every executor implements: the engine decides, executors act. */
 import type { ExecutionOutcome } from "../engine/lifecycle";
+import type { TaskError } from "../schema/task";
+
+/** What one integration of one environment should look like, what it looks like, and when that was seen. */
+export interface EnvironmentStateRecord {
+  desired: unknown;
+  observed: unknown;
+  /** Epoch ms of the observation. */
+  at: number;
+  /** Differences between desired and observed at `at` (empty when in sync). */
+  drift?: DriftItem[];
+  /** `provision`, `verify` or `compensate`: which action produced the record. */
+  action?: string;
+}
 
 export interface ExecutionContext {
   planId: string;
@@ -11,8 +24,67 @@ export interface ExecutionContext {
   signal: AbortSignal;
   /** Epoch ms by which the attempt must finish. */
   deadline: number;
+  /**
+   * Stores desired and observed state of one integration at `environments/{envId}`
+   * (see store/environments.ts). Optional: executors work without it.
+   */
+  recordEnvironmentState?(envId: string, integration: string, record: EnvironmentStateRecord): Promise<void>;
+}
+
+/** One difference between what a plan wants and what the API reports. */
+export interface DriftItem {
+  /** The resource's full name (or a stable description when it has none yet). */
+  resource: string;
+  /** Dotted field path, or `(resource)` when the whole resource is missing. */
+  field: string;
+  desired: unknown;
+  observed: unknown;
+}
+
+export interface DriftReport {
+  integration: string;
+  environment: string;
+  projectId: string;
+  inSync: boolean;
+  drift: DriftItem[];
+  desired: unknown;
+  observed: unknown;
+}
+
+export type VerifyOutcome = { ok: true; report: DriftReport } | { ok: false; error: TaskError };
+
+/** What provisioning produced, per integration: the names other tasks and the page refer to. */
+export type FirebaseOutputs =
+  | { integration: "authentication"; configName: string; enabledProviders: string[] }
+  | { integration: "database"; firestoreReleaseName: string; rulesetName: string; indexNames: string[] }
+  | { integration: "storage"; storageReleaseName: string; rulesetName: string; bucket: string }
+  | { integration: "security"; releaseNames: string[]; rulesetNames: string[] }
+  | { integration: "functions"; topicNames: string[]; subscriptionNames: string[] }
+  | { integration: "hosting"; siteName: string; hostingUrl: string; versionName: string; releaseName: string }
+  | { integration: "monitoring"; uptimeCheckName: string; uptimeCheckId: string; alertPolicyName: string }
+  | { integration: "backup"; schedulerJobName: string; schedule: string; outputUriPrefix: string }
+  | { integration: "health"; schedulerJobName: string; topicName: string; schedule: string };
+
+export type ResourceChange = { kind: "created" | "updated" | "deleted" | "unchanged"; resource: string };
+
+/** `output` of a successful firebase `provision`/`compensate`. */
+export interface FirebaseProvisionOutput {
+  integration: string;
+  environment: string;
+  projectId: string;
+  /** False when a second run found everything already as desired. */
+  changed: boolean;
+  changes: ResourceChange[];
+  outputs?: FirebaseOutputs;
 }
 
 export interface Executor {
   execute(params: Record<string, unknown>, ctx: ExecutionContext): Promise<ExecutionOutcome>;
+  /**
+   * Undoes what `execute` created, from the same params (idempotent: undoing twice is fine).
+   * A failure is returned as an outcome, never thrown.
+   */
+  compensate?(params: Record<string, unknown>, ctx: ExecutionContext): Promise<ExecutionOutcome>;
+  /** Compares desired (params) with observed state; never changes anything. */
+  verify?(params: Record<string, unknown>, ctx: ExecutionContext): Promise<VerifyOutcome>;
 }

@@ -25,7 +25,13 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
   let settled = 0;
   await Promise.all(
     due.map(async (ref) => {
-      const { decision, task } = await sweepTask(db, ref, now(), ENGINE_TIMING);
+      // One unreadable task must not stop the sweep of every other plan.
+      const swept = await sweepTask(db, ref, now(), ENGINE_TIMING).catch((error: unknown) => {
+        logs.unexpected(`sweep of ${ref.path}`, error);
+        return undefined;
+      });
+      if (swept === undefined) return;
+      const { decision, task } = swept;
       if (decision.kind === "skip" || task === undefined) return;
       if (decision.kind === "settle") {
         settled += 1;

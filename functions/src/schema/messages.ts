@@ -13,3 +13,48 @@ export const taskReadyMessageSchema = z
   })
   .strict();
 export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;
+
+/** `orchestrator-plan-commands`: from other systems, the page or the CLI. */
+export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback"] as const;
+export const planCommandSchema = z
+  .object({
+    planId: planIdSchema,
+    command: z.enum(PLAN_COMMANDS),
+    /** Required for approve/reject (the approval task); optional for retry (one task instead of every failed one). */
+    taskId: taskIdSchema.optional(),
+    /** Who asks: a user id or email. The API sets it from the verified ID token; Pub/Sub senders state it. */
+    by: z.string().min(1).max(320),
+    reason: z.string().max(2000).optional(),
+    /** Deduplicates a command sent twice (e.g. a retried HTTP call); defaults to the Pub/Sub message id. */
+    commandId: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .superRefine((cmd, ctx) => {
+    if ((cmd.command === "approve" || cmd.command === "reject") && cmd.taskId === undefined) {
+      ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} needs the approval task's id` });
+    }
+  });
+export type PlanCommand = z.output<typeof planCommandSchema>;
+
+/**
+ * `orchestrator-task-events`: another system completes an external task (`outcome`), or keeps it
+ * alive (`type: "heartbeat"`), proving itself with the task token issued when the task started waiting.
+ */
+export const taskEventSchema = z
+  .object({
+    type: z.enum(["completed", "heartbeat"]).default("completed"),
+    planId: planIdSchema,
+    taskId: taskIdSchema,
+    /** Only its hash is stored; the plain token is handed out once, when the task starts waiting. */
+    token: z.string().min(16).max(512),
+    outcome: z.enum(["succeeded", "failed"]).optional(),
+    output: z.unknown().optional(),
+    error: z.string().max(2000).optional(),
+  })
+  .strict()
+  .superRefine((event, ctx) => {
+    if (event.type === "completed" && event.outcome === undefined) {
+      ctx.addIssue({ code: "custom", path: ["outcome"], message: 'a completion needs outcome "succeeded" or "failed"' });
+    }
+  });
+export type TaskEvent = z.output<typeof taskEventSchema>;

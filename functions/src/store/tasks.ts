@@ -16,7 +16,7 @@ import {
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { readPlanState, readTask } from "./converters";
 import { recordEvent } from "./events";
-import { planRef, taskRef, tasksOf } from "./paths";
+import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
 export type ClaimResult = { kind: "claimed"; task: TaskDoc } | { kind: "skip"; reason: string };
 
@@ -129,10 +129,13 @@ async function cancelTask(db: Firestore, ref: DocumentReference, cause: string, 
   });
 }
 
-/** Tasks whose `sweepAt` has passed, oldest first, across every plan. */
+/**
+ * Tasks whose `sweepAt` has passed, oldest first, across every plan. A collection group matches
+ * every collection named `tasks`, so only documents at `plans/{planId}/tasks/{taskId}` count.
+ */
 export async function dueTasks(db: Firestore, now: number, limit: number): Promise<DocumentReference[]> {
-  const snap = await db.collectionGroup("tasks").where("sweepAt", "<=", now).orderBy("sweepAt").limit(limit).get();
-  return snap.docs.map((d) => d.ref);
+  const snap = await db.collectionGroup(COLLECTIONS.tasks).where("sweepAt", "<=", now).orderBy("sweepAt").limit(limit).get();
+  return snap.docs.map((d) => d.ref).filter((ref) => ref.parent.parent?.parent.id === COLLECTIONS.plans && ref.parent.parent.parent.parent === null);
 }
 
 export async function sweepTask(

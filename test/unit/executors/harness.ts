@@ -1,0 +1,77 @@
+/** Test harness: a local control plane on free ports and a `firebase` executor whose clients point at it. */
+import { startControlPlane, type ControlPlane } from "../../../local/control-plane";
+import { createGoogleClients, googleClientConfigFromEnv, type GoogleClients } from "../../../functions/src/clients/google";
+import { createFirebaseExecutor } from "../../../functions/src/executors/firebase";
+import type { EnvironmentStateRecord, ExecutionContext, Executor, FirebaseProvisionOutput } from "../../../functions/src/executors/types";
+import type { ExecutionOutcome } from "../../../functions/src/engine/lifecycle";
+
+export interface RecordedState {
+  envId: string;
+  integration: string;
+  record: EnvironmentStateRecord;
+}
+
+export interface Harness {
+  cp: ControlPlane;
+  clients: GoogleClients;
+  executor: Executor;
+  records: RecordedState[];
+  ctx(overrides?: Partial<ExecutionContext>): ExecutionContext;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const cp = await startControlPlane();
+  const clients = createGoogleClients(googleClientConfigFromEnv({ ...cp.env, ...env }));
+  const records: RecordedState[] = [];
+  let n = 0;
+  return {
+    cp,
+    clients,
+    executor: createFirebaseExecutor(() => clients),
+    records,
+    ctx: (overrides = {}) => {
+      n += 1;
+      return {
+        planId: "plan-1",
+        taskId: `task-${n}`,
+        attempt: 1,
+        idempotencyKey: `plan-1/task-${n}/1`,
+        signal: new AbortController().signal,
+        deadline: Date.now() + 20_000,
+        recordEnvironmentState: async (envId, integration, record) => {
+          records.push({ envId, integration, record });
+        },
+        ...overrides,
+      };
+    },
+    stop: async () => {
+      await cp.stop();
+      await clients.close();
+      // A call the executor stopped waiting for (abort) still ends inside the client; let it settle
+      // before Jest tears the module registry down.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    },
+  };
+}
+
+export const firebaseParams = (integration: string, overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  integration,
+  action: "provision",
+  environment: "dev",
+  projectId: "lang-trak-dev",
+  region: "us-central1",
+  settings: {},
+  ...overrides,
+});
+
+/** The output of a successful outcome, or a failure that names the error (so a test failure says why). */
+export function outputOf(outcome: ExecutionOutcome): FirebaseProvisionOutput {
+  if (!outcome.ok) throw new Error(`expected success, got ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.output as FirebaseProvisionOutput;
+}
+
+export function errorOf(outcome: ExecutionOutcome): { code?: string; retryable: boolean; message: string } {
+  if (outcome.ok) throw new Error(`expected failure, got success: ${JSON.stringify(outcome.output)}`);
+  return outcome.error;
+}

@@ -11,6 +11,8 @@ export const TOPICS = {
   taskEvents: "orchestrator-task-events",
   planCommands: "orchestrator-plan-commands",
   alerts: "orchestrator-alerts",
+  /** On-demand health runs (from the API or other systems): `{requestedBy, reason?}`. */
+  healthRuns: "orchestrator-health-runs",
 } as const;
 
 function numberFromEnv(name: string, fallback: number): number {

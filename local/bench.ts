@@ -9,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchLocalStack } from "../bench/local-stack";
+import { benchHealth } from "../bench/health";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
 import { localFirestore } from "./admin";
 import { buildFunctions } from "./build";
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   const results: Record<string, BenchFigure> = {};
   console.log("› planner (pure)…");
   Object.assign(results, await benchPlanner());
+  console.log("› health run (in-memory store, local probe servers)…");
+  Object.assign(results, await benchHealth());
 
   if (!pureOnly) {
     buildFunctions();

@@ -10,7 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { localFirestore } from "./admin";
-import { buildFunctions } from "./build";
+import { buildFunctions, buildPage } from "./build";
+import { createDemoAccounts } from "./demo-accounts";
 import { demoPlan } from "./demo-plan";
 import { assertPortsFree, PortInUseError, startSuite, type SuiteEmulator } from "./emulators";
 import { followPlan } from "./progress";
@@ -25,8 +26,9 @@ const ALL: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosti
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  console.log("› building functions…");
+  console.log("› building functions and the page…");
   buildFunctions();
+  await buildPage();
   await assertPortsFree(ALL);
 
   console.log(`› starting the Firebase Emulator Suite (${ALL.join(", ")}) for project ${PROJECT_ID}…`);
@@ -64,6 +66,9 @@ async function main(): Promise<number> {
     onFire: (fn, result) => verbose && console.log(`  scheduler: ${fn.name} → ${result instanceof Error ? result.message : result}`),
   });
   console.log(`✓ local Cloud Scheduler: ${ticker.functions().map((f) => `${f.name} (${f.schedule})`).join(", ") || "no scheduled functions"}`);
+
+  const { operator, viewer } = await createDemoAccounts();
+  console.log(`✓ demo accounts (Auth emulator): operator ${operator.email} / ${operator.password} · viewer ${viewer.email} / ${viewer.password}`);
 
   const hosting = emulator("hosting");
   const pageUrl = `http://${hosting.host}:${hosting.port}/`;

@@ -5,11 +5,12 @@
  * emulators, runs jest and shuts everything down.
  *
  *   npm test                     everything
- *   npm test -- --only unit      one stage: typecheck | lint | unit | integration | e2e
+ *   npm test -- --only unit      one stage: typecheck | lint | unit | integration | e2e | browser
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { buildFunctions } from "./build";
+import { buildFunctions, buildPage } from "./build";
+import { ensureChromium } from "./chromium";
 import { assertPortsFree, suiteEnv, type SuiteEmulator } from "./emulators";
 import { FIREBASE_BIN, firebaseConfigPath, PROJECT_ID, ROOT } from "./project";
 
@@ -19,7 +20,7 @@ const onlyIndex = argv.indexOf("--only");
 const only = onlyIndex >= 0 ? argv[onlyIndex + 1] : undefined;
 // Function logs are quiet unless asked for (`npm test -- --verbose-logs`); failures still print.
 const verboseLogs = argv.includes("--verbose-logs");
-const jestExtra = [...argv.filter((a, i) => a !== "--verbose-logs" && (onlyIndex < 0 || (i !== onlyIndex && i !== onlyIndex + 1))), ...(verboseLogs ? [] : ["--silent"])];
+const jestExtra = [...argv.filter((a, i) => a !== "--verbose-logs" && a !== "--" && (onlyIndex < 0 || (i !== onlyIndex && i !== onlyIndex + 1))), ...(verboseLogs ? [] : ["--silent"])];
 
 function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
   console.log(`\n━━ ${title}`);
@@ -44,17 +45,25 @@ const stages: Record<string, () => Promise<void> | void> = {
   typecheck: () => {
     run("type-check functions (strict)", bin("tsc"), ["-p", "functions/tsconfig.json", "--noEmit"]);
     run("type-check local commands, tests and benchmarks (strict)", bin("tsc"), ["-p", "tsconfig.json"]);
+    run("type-check the status page (strict)", bin("tsc"), ["-p", "hosting/tsconfig.json"]);
   },
   lint: () => run("lint (ESLint + typescript-eslint)", bin("eslint"), ["--max-warnings=0", "."]),
   unit: () => run("unit tests (pure code, no emulators)", bin("jest"), ["--selectProjects", "unit", ...jestExtra]),
   integration: () => inEmulators("integration tests (Firestore + Pub/Sub emulators)", ["firestore", "pubsub"], ["--selectProjects", "integration", "--runInBand"]),
   e2e: async () => {
     buildFunctions();
+    await buildPage();
     // Short recovery timings so the sweeper's work is observable within a test.
     await inEmulators("end-to-end tests (whole Emulator Suite, functions as deployed)", ["firestore", "pubsub", "functions", "auth", "hosting"], ["--selectProjects", "e2e", "--runInBand"], {
       ORCHESTRATOR_REDISPATCH_AFTER_MS: "2000",
       ORCHESTRATOR_LEASE_MARGIN_MS: "1000",
     });
+  },
+  browser: async () => {
+    buildFunctions();
+    await buildPage();
+    ensureChromium();
+    await inEmulators("browser tests (headless Chromium against the whole local stack)", ["firestore", "pubsub", "functions", "auth", "hosting"], ["--selectProjects", "browser", "--runInBand"]);
   },
 };
 

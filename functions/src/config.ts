@@ -11,6 +11,8 @@ export const TOPICS = {
   taskEvents: "orchestrator-task-events",
   planCommands: "orchestrator-plan-commands",
   alerts: "orchestrator-alerts",
+  /** Outbound: an external task started waiting; carries its task token for the system that completes it. */
+  externalTasks: "orchestrator-external-tasks",
   /** On-demand health runs (from the API or other systems): `{requestedBy, reason?}`. */
   healthRuns: "orchestrator-health-runs",
 } as const;

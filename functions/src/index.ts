@@ -3,14 +3,19 @@
  * triggers/, which parses the event and calls the engine.
  */
 import { setGlobalOptions } from "firebase-functions/v2";
-import { onDocumentCreated } from "firebase-functions/v2/firestore";
+import { onDocumentCreated, onDocumentUpdated } from "firebase-functions/v2/firestore";
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { REGION, SWEEP_SCHEDULE, TOPICS } from "./config";
 import { handleApiRequest } from "./triggers/api";
+import { handlePlanCommand } from "./triggers/on-plan-command";
 import { handlePlanCreated } from "./triggers/on-plan-created";
+import { handlePlanUpdated } from "./triggers/on-plan-updated";
+import { handleTaskEvent } from "./triggers/on-task-event";
 import { handleTaskReady } from "./triggers/on-task-ready";
+import { HEALTH_RUN_SCHEDULE } from "./health/config";
+import { handleHealthRunRequest, handleScheduledHealthRun } from "./triggers/health-run";
 import { handleSweep } from "./triggers/sweep-stalled-tasks";
 
 setGlobalOptions({ region: REGION });
@@ -18,11 +23,26 @@ setGlobalOptions({ region: REGION });
 /** A new plan document: validate, compile, write its tasks, dispatch the first ones. */
 export const onPlanCreated = onDocumentCreated({ document: "plans/{planId}", retry: true }, handlePlanCreated);
 
-/** One attempt of one task. Retried by Pub/Sub on a crash; duplicates are no-ops. */
+/** A plan's spec is immutable: edits are recorded and ignored. */
+export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}" }, handlePlanUpdated);
+
+/** One attempt of one task (or its compensation). Retried by Pub/Sub on a crash; duplicates are no-ops. */
 export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: 540, memory: "512MiB" }, handleTaskReady);
 
-/** Recovers lost dispatches, dead workers and unsettled completions. */
+/** approve / reject / cancel / retry / rollback, from other systems and the page. */
+export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true }, handlePlanCommand);
+
+/** External tasks completed (or kept alive) by other systems with their task token. */
+export const onTaskEvent = onMessagePublished({ topic: TOPICS.taskEvents, retry: true }, handleTaskEvent);
+
+/** Recovers lost dispatches, dead workers, passed deadlines and unsettled completions. */
 export const sweepStalledTasks = onSchedule({ schedule: SWEEP_SCHEDULE, timeoutSeconds: 300 }, handleSweep);
+
+/** Checks every environment, updates goals, compliance and alerts, writes one report. */
+export const healthRun = onSchedule({ schedule: HEALTH_RUN_SCHEDULE, timeoutSeconds: 120, memory: "512MiB" }, handleScheduledHealthRun);
+
+/** The same run on demand (API, other systems, per-environment Scheduler jobs); runs are idempotent by id. */
+export const onHealthRunRequested = onMessagePublished({ topic: TOPICS.healthRuns, retry: false, timeoutSeconds: 120, memory: "512MiB" }, handleHealthRunRequest);
 
 /** JSON API for the status page, behind the Hosting rewrite `/api/**`. */
 export const api = onRequest({ cors: false }, handleApiRequest);

@@ -15,13 +15,15 @@ export const logs = {
     logger.info(`task ${planId}/${taskId}#${attempt} ${status} in ${ms} ms`, { planId, taskId, attempt, status, ms }),
   messageRejected: (topic: string, reason: string, errors: FieldError[]) =>
     logger.warn(`message on ${topic} rejected: ${reason}`, { topic, reason, errors: errors.slice(0, 20) }),
-  sweepDone: (looked: number, redispatched: number, expired: number, settled: number) =>
-    logger.info(`sweep: ${looked} due, ${redispatched} re-dispatched, ${expired} leases expired, ${settled} settled`, {
-      looked,
-      redispatched,
-      expired,
-      settled,
-    }),
+  sweepDone: (report: { due: number; redispatched: number; leasesExpired: number; settled: number; deadlinesPassed: number; rollbacksAdvanced: number }) =>
+    logger.info(
+      `sweep: ${report.due} due, ${report.redispatched} re-dispatched, ${report.leasesExpired} leases expired, ${report.settled} settled, ${report.deadlinesPassed} deadlines passed`,
+      report,
+    ),
+  commandApplied: (planId: string, command: string, by: string, message: string) =>
+    logger.info(`plan ${planId}: ${command} by ${by}: ${message}`, { planId, command, by }),
+  commandRefused: (planId: string, command: string, by: string, reason: string) =>
+    logger.warn(`plan ${planId}: ${command} by ${by} refused: ${reason}`, { planId, command, by, reason }),
   unexpected: (where: string, error: unknown) =>
     logger.error(`unexpected error in ${where}: ${error instanceof Error ? error.message : String(error)}`, {
       where,

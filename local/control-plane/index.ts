@@ -13,9 +13,10 @@
 import { FaultBook, type CallRecord, type FaultSpec } from "./faults";
 import { startGrpcServer } from "./grpc-server";
 import { startRestServer } from "./rest-server";
+import { ProbeSites, type ChaosApplied, type ChaosRequest, type EndpointBehaviour } from "./sites";
 import { clone, emptyState, type ControlPlaneState, type UptimeOutage } from "./state";
 
-export type { CallRecord, ControlPlaneState, FaultSpec, UptimeOutage };
+export type { CallRecord, ChaosApplied, ChaosRequest, ControlPlaneState, EndpointBehaviour, FaultSpec, UptimeOutage };
 
 export interface ControlPlaneOptions {
   grpcPort?: number;
@@ -39,7 +40,16 @@ export interface ControlPlane {
   clearFaults(): void;
   /** Uptime checks fail inside this window (ListTimeSeries). */
   addOutage(outage: UptimeOutage): void;
-  /** Empties state, faults and the call log. */
+  /**
+   * `ORCHESTRATOR_PROBE_ENDPOINT`: where health probes of public URLs go (`<endpoint>/<host>/<path>`),
+   * served from provisioned sites and functions (see sites.ts). Kept apart from `env` so `env` stays the client factory's.
+   */
+  probeEnv: Record<string, string>;
+  /** Degrades (or restores) one environment's integration: what `npm run chaos` does over HTTP. */
+  chaos(request: ChaosRequest): ChaosApplied;
+  /** Gives a public host (optionally one path prefix) a latency or failure, provisioned or not. */
+  setEndpoint(host: string, behaviour: Partial<EndpointBehaviour> & { pathPrefix?: string }): void;
+  /** Empties state, faults, chaos and the call log. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -50,10 +60,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const now = opts.now ?? Date.now;
   let seq = 0;
   const nextId = (prefix: string): string => `${prefix}-${(++seq).toString(16).padStart(6, "0")}`;
+  const sites = new ProbeSites(() => state, now);
   const reset = (): void => {
     state = emptyState();
     faults.clear();
     faults.clearCalls();
+    sites.reset();
   };
   const addOutage = (outage: UptimeOutage): void => {
     state.uptimeOutages.push({ ...outage });
@@ -62,7 +74,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const grpcServer = await startGrpcServer(shared, opts.grpcPort ?? 0);
   let restServer: Awaited<ReturnType<typeof startRestServer>>;
   try {
-    restServer = await startRestServer({ ...shared, reset, addOutage, snapshot: () => clone(state) }, opts.restPort ?? 0);
+    restServer = await startRestServer({ ...shared, reset, addOutage, snapshot: () => clone(state), sites }, opts.restPort ?? 0);
   } catch (error) {
     await grpcServer.stop();
     throw error;
@@ -75,6 +87,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ORCHESTRATOR_PUBSUB_ENDPOINT: grpcEndpoint,
       ORCHESTRATOR_GOOGLE_CALL_TIMEOUT_MS: "10000",
     },
+    probeEnv: { ORCHESTRATOR_PROBE_ENDPOINT: `http://127.0.0.1:${restServer.port}/__sites` },
     grpcPort: grpcServer.port,
     restPort: restServer.port,
     state: () => clone(state),
@@ -84,6 +97,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
     addOutage,
+    chaos: (request) => sites.applyChaos(request),
+    setEndpoint: (host, behaviour) => sites.setEndpoint(host, behaviour),
     reset,
     stop: async () => {
       await Promise.all([grpcServer.stop(), restServer.stop()]);

@@ -6,6 +6,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiError, codeOfHttpStatus, GRPC_CODE_NAMES, httpStatusOfCode, sleep, type FaultBook, type FaultSpec } from "./faults";
+import type { ChaosRequest, ProbeSites } from "./sites";
 import { applyMask, clone, page, rfc3339, type ControlPlaneState, type Resource, type UptimeOutage } from "./state";
 
 export interface RestContext {
@@ -16,6 +17,8 @@ export interface RestContext {
   reset: () => void;
   snapshot: () => unknown;
   addOutage: (outage: UptimeOutage) => void;
+  /** Public endpoints of provisioned environments and their chaos (optional: absent, not served). */
+  sites?: ProbeSites;
 }
 
 interface Request {
@@ -332,6 +335,35 @@ async function handleControl(ctx: RestContext, method: string, path: string, bod
     ctx.addOutage({ start: b.start, end: b.end, ...(typeof b.checkId === "string" ? { checkId: b.checkId } : {}), ...(typeof b.projectId === "string" ? { projectId: b.projectId } : {}) });
     return send(res, 200, { uptimeOutages: ctx.state().uptimeOutages });
   }
+  if (ctx.sites !== undefined && method === "POST" && path === "/__control/endpoints") {
+    const b = (await body()) as Resource & { endpoints?: unknown };
+    const list = Array.isArray(b.endpoints) ? (b.endpoints as Resource[]) : [b];
+    for (const e of list) {
+      if (typeof e.host !== "string") throw invalid("an endpoint needs a host");
+      ctx.sites.setEndpoint(e.host, {
+        ...(typeof e.pathPrefix === "string" ? { pathPrefix: e.pathPrefix } : {}),
+        ...(typeof e.latencyMs === "number" ? { latencyMs: e.latencyMs } : {}),
+        ...(e.mode === "serve" || e.mode === "down" || e.mode === "hang" ? { mode: e.mode } : {}),
+        ...(typeof e.status === "number" ? { status: e.status } : {}),
+      });
+    }
+    return send(res, 200, { endpoints: list.length });
+  }
+  if (ctx.sites !== undefined && path === "/__control/chaos") {
+    if (method === "GET") return send(res, 200, ctx.sites.list());
+    if (method === "POST") {
+      const b = await body();
+      if (typeof b.environment !== "string" || typeof b.integration !== "string" || typeof b.mode !== "string") {
+        throw invalid("chaos needs environment, integration and mode (down|slow|hang|up) as strings");
+      }
+      const request: ChaosRequest = { environment: b.environment, integration: b.integration, mode: b.mode as ChaosRequest["mode"], ...(typeof b.latencyMs === "number" ? { latencyMs: b.latencyMs } : {}) };
+      try {
+        return send(res, 200, ctx.sites.applyChaos(request));
+      } catch (error) {
+        throw invalid((error as Error).message);
+      }
+    }
+  }
   if (method === "POST" && path === "/__control/reset") {
     ctx.reset();
     return send(res, 200, {});
@@ -349,6 +381,7 @@ export async function startRestServer(ctx: RestContext, port: number): Promise<{
       const path = decodeURIComponent(url.pathname);
       try {
         if (path.startsWith("/__control/")) return await handleControl(ctx, method, path, () => readBody(req), res);
+        if (ctx.sites !== undefined && path.startsWith("/__sites/")) return await ctx.sites.serve(path.slice("/__sites/".length), res);
         const call = `${method} ${path}`;
         const fault = ctx.faults.take("rest", call);
         if (fault?.latencyMs) await sleep(fault.latencyMs);

@@ -6,7 +6,9 @@
 import { initialTask } from "../../functions/src/engine/lifecycle";
 import { ENGINE_TIMING } from "../../functions/src/config";
 import { discoverScheduledFunctions, fireScheduledFunction } from "../../local/scheduler";
+import { createDemoAccounts } from "../../local/demo-accounts";
 import { followPlan } from "../../local/progress";
+import { idToken } from "../support/auth";
 import { emulator } from "../../local/project";
 import { testFirestore, uniqueId, waitFor } from "../support/emulators";
 
@@ -58,23 +60,26 @@ describe("the local stack", () => {
     expect(outcome).toMatchObject({ status: "failed", failedTask: "call" });
   });
 
-  it("serves the status page and its API through the Hosting rewrite", async () => {
+  it("serves the status page and its API through the Hosting rewrite, to a signed-in viewer", async () => {
     const { planId } = await runPlan({ name: "api-check", tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    const { viewer } = await createDemoAccounts();
+    const headers = { Authorization: `Bearer ${await idToken(viewer)}` };
+    expect((await fetch(`${hosting}/api/plans/${planId}`)).status).toBe(401);
     const page = await fetch(`${hosting}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Firebase Orchestrator");
 
-    const detail = await fetch(`${hosting}/api/plans/${planId}`);
+    const detail = await fetch(`${hosting}/api/plans/${planId}`, { headers });
     expect(detail.status).toBe(200);
     const body = (await detail.json()) as { plan: { status: string; name: string }; tasks: Array<{ id: string; status: string }> };
     expect(body.plan).toMatchObject({ status: "succeeded", name: "api-check" });
     expect(body.tasks.map((t) => `${t.id}:${t.status}`).sort()).toEqual(["a:succeeded", "b:succeeded"]);
 
-    const list = (await (await fetch(`${hosting}/api/plans?limit=100`)).json()) as { plans: Array<{ id: string }> };
+    const list = (await (await fetch(`${hosting}/api/plans?limit=100`, { headers })).json()) as { plans: Array<{ id: string }> };
     expect(list.plans.map((p) => p.id)).toContain(planId);
-    const events = (await (await fetch(`${hosting}/api/plans/${planId}/events`)).json()) as { events: Array<{ type: string }> };
+    const events = (await (await fetch(`${hosting}/api/plans/${planId}/events`, { headers })).json()) as { events: Array<{ type: string }> };
     expect(events.events.map((e) => e.type)).toEqual(["plan.started", "task.succeeded", "task.succeeded", "plan.succeeded"]);
-    expect((await fetch(`${hosting}/api/plans/no-such-plan`)).status).toBe(404);
+    expect((await fetch(`${hosting}/api/plans/no-such-plan`, { headers })).status).toBe(404);
   });
 
   it("recovers a task whose dispatch was lost, through the sweeper fired by the local scheduler", async () => {

@@ -45,8 +45,8 @@ describe("onPlanCreated", () => {
       return mine.length >= 2 ? mine : undefined;
     });
     expect(published.sort((x, y) => x.taskId.localeCompare(y.taskId))).toEqual([
-      { planId, taskId: "a", attempt: 1 },
-      { planId, taskId: "e", attempt: 1 },
+      { planId, taskId: "a", attempt: 1, phase: "run" },
+      { planId, taskId: "e", attempt: 1, phase: "run" },
     ]);
     await capture.close();
   });
@@ -96,7 +96,7 @@ describe("onPlanCreated", () => {
     expect(tasks.size).toBe(30);
     expect(events.filter((e) => e.type === "plan.started")).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 500));
-    expect(capture.messages().filter((m) => m.planId === planId)).toEqual([{ planId, taskId: "t0", attempt: 1 }]);
+    expect(capture.messages().filter((m) => m.planId === planId)).toEqual([{ planId, taskId: "t0", attempt: 1, phase: "run" }]);
     await capture.close();
   });
 

@@ -84,6 +84,7 @@ describe("onTaskReady", () => {
     expect(poison1).toMatchObject({ source: "orchestrator-task-ready", reason: "malformed message", payload: "{not json" });
     const poison2 = (await db.collection("deadLetters").doc("poison-2").get()).data()!;
     expect(poison2.errors.map((e: { path: string }) => e.path).sort()).toEqual(["attempt", "taskId"]);
+    expect((await db.collection("deadLetters").doc("unknown-1").get()).data()).toMatchObject({ reason: "unknown plan no-such-plan" });
   });
 });
 
@@ -107,13 +108,13 @@ describe("sweepStalledTasks", () => {
     // A worker claims, then "dies": simulate by claiming through the store and never completing.
     const { claimTask } = await import("../../functions/src/store/tasks");
     const { ENGINE_TIMING } = await import("../../functions/src/config");
-    const claimed = await claimTask(db, { planId, taskId: "t", attempt: 1 }, "dead-worker", Date.now(), ENGINE_TIMING);
+    const claimed = await claimTask(db, { planId, taskId: "t", attempt: 1 }, "run", "dead-worker", Date.now(), ENGINE_TIMING);
     expect(claimed.kind).toBe("claimed");
     const lease = (await taskOf(planId, "t")).lease;
     await sweepStalledTasks(db, () => lease.expiresAt + 1);
     expect(await taskOf(planId, "t")).toMatchObject({ status: "ready", attempt: 2, lease: null });
     const { completeTask } = await import("../../functions/src/store/tasks");
-    expect((await completeTask(db, { planId, taskId: "t", attempt: 1 }, "dead-worker", { ok: true }, Date.now(), ENGINE_TIMING)).kind).toBe("skip");
+    expect((await completeTask(db, { planId, taskId: "t", attempt: 1 }, "dead-worker", { ok: true }, { now: Date.now(), timing: ENGINE_TIMING, random: Math.random })).kind).toBe("skip");
     await deliverTaskReady({ planId, taskId: "t", attempt: 2 });
     expect(await taskOf(planId, "t")).toMatchObject({ status: "succeeded", attempt: 2 });
     expect((await plans.doc(planId).get()).get("status")).toBe("succeeded");

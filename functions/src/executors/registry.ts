@@ -15,6 +15,14 @@ const EXECUTORS: Readonly<Record<string, Executor>> = {
 
 type Step = (executor: Executor, ctx: ExecutionContext) => Promise<ExecutionOutcome> | undefined;
 
+/** What the engine hands an attempt: the context without the parts the deadline owns, plus a cancel signal. */
+export type AttemptContext = Omit<ExecutionContext, "signal" | "deadline"> & { cancel?: AbortSignal };
+
+/** Whether the executor of `run` can undo its own work (so rollback has something to call). */
+export function executorCompensates(run: string): boolean {
+  return typeof EXECUTORS[run]?.compensate === "function";
+}
+
 /**
  * Runs one step with its timeout: the executor's signal is aborted at the deadline and the step
  * fails as `timeout` even if the executor ignores the signal. A throw becomes a failure.
@@ -22,7 +30,7 @@ type Step = (executor: Executor, ctx: ExecutionContext) => Promise<ExecutionOutc
 async function runWithDeadline(
   run: string,
   step: Step,
-  ctx: Omit<ExecutionContext, "signal" | "deadline">,
+  ctx: AttemptContext,
   timeoutMs: number,
   now: () => number,
   what: string,
@@ -32,6 +40,16 @@ async function runWithDeadline(
     return { ok: false, error: { message: `no executor for run "${run}"`, code: "unknown_executor", retryable: false } };
   }
   const controller = new AbortController();
+  const { cancel, ...context } = ctx;
+  // A cancelled plan aborts the attempt the same way its deadline does.
+  const cancelled = new Promise<ExecutionOutcome>((resolve) => {
+    const onCancel = () => {
+      controller.abort();
+      resolve({ ok: false, error: { message: `${what} aborted: the plan was cancelled`, code: "cancelled", retryable: false } });
+    };
+    if (cancel?.aborted) onCancel();
+    else cancel?.addEventListener("abort", onCancel, { once: true });
+  });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<ExecutionOutcome>((resolve) => {
     timer = setTimeout(() => {
@@ -42,7 +60,7 @@ async function runWithDeadline(
   try {
     let started: Promise<ExecutionOutcome> | undefined;
     try {
-      started = step(executor, { ...ctx, signal: controller.signal, deadline: now() + timeoutMs });
+      started = step(executor, { ...context, signal: controller.signal, deadline: now() + timeoutMs });
     } catch (error) {
       started = Promise.reject(error);
     }
@@ -52,7 +70,7 @@ async function runWithDeadline(
       ok: false,
       error: { message: error instanceof Error ? error.message : String(error), code: "executor_error", retryable: false },
     }));
-    return await Promise.race([running, timedOut]);
+    return await Promise.race([running, timedOut, cancelled]);
   } finally {
     clearTimeout(timer);
   }
@@ -62,7 +80,7 @@ async function runWithDeadline(
 export async function executeAttempt(
   run: string,
   params: Record<string, unknown>,
-  ctx: Omit<ExecutionContext, "signal" | "deadline">,
+  ctx: AttemptContext,
   timeoutMs: number,
   now: () => number = Date.now,
 ): Promise<ExecutionOutcome> {
@@ -76,7 +94,7 @@ export async function executeAttempt(
 export async function compensateAttempt(
   run: string,
   params: Record<string, unknown>,
-  ctx: Omit<ExecutionContext, "signal" | "deadline">,
+  ctx: AttemptContext,
   timeoutMs: number,
   now: () => number = Date.now,
 ): Promise<ExecutionOutcome> {

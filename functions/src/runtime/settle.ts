@@ -1,6 +1,10 @@
 /**
- * What follows a finished task: a success releases its dependents (publishing those now ready) and,
- * for a task nothing depends on, may finish the plan; a failure stops the plan (policy `stop`).
+ * What follows a finished task, by its status and the plan's failure policy:
+ * - succeeded / skipped: release dependents (publishing those now ready; settling those the trigger
+ *   rules skip), and finish the plan when nothing is left open;
+ * - failed: `stop` fails the plan and cancels what has not started; `continue` releases dependents
+ *   with the failure (trigger rules decide); `rollback` starts compensating in reverse order;
+ * - compensated (or a failed compensation): the rollback moves to its next level.
  * Every step is idempotent, so the sweeper can run it again for a task whose worker died midway.
  */
 import type { Firestore } from "firebase-admin/firestore";
@@ -8,33 +12,64 @@ import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
+import type { FailurePolicy } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
-import { allTasksFinished, finishPlan } from "../store/plans";
-import { cancelUnstartedTasks, markSettled, releaseDependent } from "../store/tasks";
+import { readPlanState, readTask } from "../store/converters";
+import { planRef, taskRef } from "../store/paths";
+import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
+import { cancelOpenTasks, countTasks, firstTaskIn, markSettled, releaseDependent } from "../store/tasks";
 
-/** Returns how many dependents became ready. */
-export async function settleFinishedTask(db: Firestore, task: TaskDoc, now: () => number): Promise<number> {
+const OPEN: Array<TaskDoc["status"]> = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"];
+
+/** Settles the task (and any dependents its outcome skipped). Returns how many dependents became ready. */
+export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number): Promise<number> {
   let released = 0;
-  if (task.status === "failed") {
-    await stopPlanAfterFailure(db, task, now);
-  } else if (task.status === "succeeded") {
-    released = await releaseDependents(db, task, now);
-    if (task.dependents.length === 0 && (await allTasksFinished(db, task.planId))) {
-      if (await finishPlan(db, task.planId, "succeeded", now(), { message: "every task succeeded" })) logs.planFinished(task.planId, "succeeded");
-    }
+  const queue: TaskDoc[] = [first];
+  for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+    released += await settleOne(db, task, now, queue);
+    await markSettled(db, task.planId, task.id);
   }
-  await markSettled(db, task.planId, task.id);
+  return released;
+}
+
+async function settleOne(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+  switch (task.status) {
+    case "succeeded":
+    case "skipped":
+      return releaseAndMaybeFinish(db, task, now, skippedQueue);
+    case "compensated":
+      await continueRollback(db, task.planId, now);
+      return 0;
+    case "failed":
+      if (task.compensationError !== null) {
+        await continueRollback(db, task.planId, now);
+        return 0;
+      }
+      return applyFailurePolicy(db, task, now, skippedQueue);
+    default:
+      return 0;
+  }
+}
+
+async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+  const released = await releaseDependents(db, task, now, skippedQueue);
+  if (task.dependents.length === 0) await finishPlanIfDone(db, task.planId, now);
   return released;
 }
 
 /** Records the finished task on each dependent, in parallel, and publishes the ones now ready. */
-async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number): Promise<number> {
+async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
   const ready: TaskReadyMessage[] = [];
   const queue = [...task.dependents];
+  // Whether a dependent is a wide join is decided from its needs, the same way when it was written.
+  const fanIn = await wideJoins(db, task);
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      if (await releaseDependent(db, task.planId, id, task.id, task.status, now(), ENGINE_TIMING)) {
-        ready.push({ planId: task.planId, taskId: id, attempt: 1 });
+      const { became, attempt } = await releaseDependent(db, task.planId, { id, fanIn: fanIn.has(id) }, task.id, task.status, now(), ENGINE_TIMING);
+      if (became === "ready") ready.push({ planId: task.planId, taskId: id, attempt, phase: "run" });
+      if (became === "skipped") {
+        const skipped = readTask(await taskRef(db, task.planId, id).get());
+        if (skipped !== undefined) skippedQueue.push(skipped);
       }
     }
   };
@@ -43,9 +78,61 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
   return ready.length;
 }
 
-/** Failure policy `stop`: the plan fails with this task, and nothing that has not started will. */
-async function stopPlanAfterFailure(db: Firestore, task: TaskDoc, now: () => number): Promise<void> {
+/** Dependents with many needs record arrivals instead of updating themselves (see releaseDependent). */
+async function wideJoins(db: Firestore, task: TaskDoc): Promise<Set<string>> {
+  if (task.dependents.length === 0) return new Set();
+  const refs = task.dependents.map((id) => taskRef(db, task.planId, id));
+  const joins = new Set<string>();
+  for (let i = 0; i < refs.length; i += 300) {
+    const snaps = await db.getAll(...refs.slice(i, i + 300), { fieldMask: ["fanIn"] });
+    for (const snap of snaps) if (snap.get("fanIn") === true) joins.add(snap.id);
+  }
+  return joins;
+}
+
+/** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
+export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
+  if ((await countTasks(db, planId, OPEN)) > 0) return;
+  const failed = await firstTaskIn(db, planId, "failed");
+  const status = failed === undefined ? "succeeded" : "failed";
+  const message = failed === undefined ? "every task finished" : `finished with failures (first: ${failed})`;
+  if (await finishPlan(db, planId, status, now(), { message, ...(failed === undefined ? {} : { failedTask: failed }) })) logs.planFinished(planId, status);
+}
+
+async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+  const snap = await planRef(db, task.planId).get();
+  const plan = readPlanState(snap);
+  if (plan === undefined) return 0;
+  if (plan.status === "rolling_back") {
+    await continueRollback(db, task.planId, now);
+    return 0;
+  }
+  const policy = (snap.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
   const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
+  if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue);
+  if (policy === "rollback") {
+    const started = await transitionPlan(db, task.planId, ["running"], "rolling_back", now(), {
+      id: "plan.rolling_back",
+      type: "plan.rolling_back",
+      actor: "orchestrator",
+      message: `${message}; rolling back`,
+      taskId: task.id,
+      extra: { failedTask: task.id },
+    });
+    if (started) await cancelOpenTasks(db, task.planId, `plan rolling back after ${task.id} failed`, now(), LIMITS.sweepBatch);
+    await continueRollback(db, task.planId, now);
+    return 0;
+  }
   if (await finishPlan(db, task.planId, "failed", now(), { failedTask: task.id, message })) logs.planFinished(task.planId, "failed");
-  await cancelUnstartedTasks(db, task.planId, `plan failed at ${task.id}`, now(), LIMITS.sweepBatch);
+  await cancelOpenTasks(db, task.planId, `plan failed at ${task.id}`, now(), LIMITS.sweepBatch);
+  return 0;
+}
+
+/** Runs the rollback's next step and dispatches its compensations. */
+export async function continueRollback(db: Firestore, planId: string, now: () => number): Promise<void> {
+  const step = await advanceRollback(db, planId, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
+  if (step.kind === "compensate") {
+    await publishTaskReady(step.tasks.map(({ id, attempt }) => ({ planId, taskId: id, attempt, phase: "compensate" as const })));
+  }
+  if (step.kind === "finished") logs.planFinished(planId, step.status);
 }

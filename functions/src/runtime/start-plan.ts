@@ -12,6 +12,7 @@ import { compilePlan } from "../planner/compile";
 import { acquireStartLease, finishPlanning, markPlanInvalid } from "../store/plans";
 import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
+import { executorCompensates } from "../executors/registry";
 import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
 
 export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "skipped";
@@ -50,6 +51,7 @@ export async function startPlan(
       const task = initialTask({
         planId,
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
+        executorCompensates: executorCompensates(spec.run),
         dependents: graph.dependents.get(spec.id)!,
         level: graph.level.get(spec.id)!,
         now: startedAt,
@@ -63,7 +65,7 @@ export async function startPlan(
     logs.planStartSkipped(planId, "start lease lost before the plan could run");
     return "skipped";
   }
-  await publishTaskReady(graph.roots.map((taskId) => ({ planId, taskId, attempt: 1 })));
+  await publishTaskReady(graph.roots.map((taskId) => ({ planId, taskId, attempt: 1, phase: "run" as const })));
   logs.planStarted(planId, summary.taskCount, graph.roots.length);
   return "started";
 }

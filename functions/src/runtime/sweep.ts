@@ -1,49 +1,62 @@
 /**
- * The sweeper: finds tasks whose `sweepAt` passed and recovers them: a ready task whose message
- * was lost is published again; a running task whose lease expired goes back to ready as its next
- * attempt. Every change is a transaction on the task, so concurrent sweeps cannot double-act.
+ * The sweeper: finds tasks whose `sweepAt` passed and recovers them. A ready task whose message
+ * was lost (or whose backoff ended) is published again; a running task whose lease expired goes
+ * back to ready as its next attempt (or fails when its attempts are spent); a wait past its
+ * deadline or heartbeat fails; a finished task whose worker died before settling is settled; a
+ * rollback waiting for a task that has since finished moves on. Every change is a transaction on
+ * the task, so concurrent sweeps cannot double-act.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
+import { COLLECTIONS } from "../store/paths";
 import { dueTasks, sweepTask } from "../store/tasks";
-import { settleFinishedTask } from "./settle";
+import { continueRollback, settleFinishedTask } from "./settle";
 
 export interface SweepReport {
   due: number;
   redispatched: number;
   leasesExpired: number;
   settled: number;
+  deadlinesPassed: number;
+  rollbacksAdvanced: number;
 }
 
 export async function sweepStalledTasks(db: Firestore, now: () => number = Date.now): Promise<SweepReport> {
   const due = await dueTasks(db, now(), LIMITS.sweepBatch);
   const toPublish: TaskReadyMessage[] = [];
-  let leasesExpired = 0;
-  let settled = 0;
+  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, deadlinesPassed: 0, rollbacksAdvanced: 0 };
   await Promise.all(
     due.map(async (ref) => {
-      // One unreadable task must not stop the sweep of every other plan.
-      const swept = await sweepTask(db, ref, now(), ENGINE_TIMING).catch((error: unknown) => {
+      try {
+        const { decision, task } = await sweepTask(db, ref, now(), ENGINE_TIMING);
+        if (decision.kind === "skip" || task === undefined) return;
+        if (decision.kind === "redispatch") {
+          report.redispatched += 1;
+          toPublish.push({ planId: task.planId, taskId: task.id, attempt: task.attempt, phase: decision.phase });
+        } else if (decision.kind === "expire_lease" && !decision.failed) {
+          report.leasesExpired += 1;
+          toPublish.push({ planId: task.planId, taskId: task.id, attempt: task.attempt, phase: "run" });
+        } else {
+          if (decision.kind === "expire_lease") report.leasesExpired += 1;
+          if (decision.kind === "deadline") report.deadlinesPassed += 1;
+          if (decision.kind === "settle") report.settled += 1;
+          await settleFinishedTask(db, task, now);
+        }
+      } catch (error) {
+        // One unreadable task must not stop the sweep of every other plan.
         logs.unexpected(`sweep of ${ref.path}`, error);
-        return undefined;
-      });
-      if (swept === undefined) return;
-      const { decision, task } = swept;
-      if (decision.kind === "skip" || task === undefined) return;
-      if (decision.kind === "settle") {
-        settled += 1;
-        await settleFinishedTask(db, task, now);
-        return;
       }
-      if (decision.kind === "expire_lease") leasesExpired += 1;
-      toPublish.push({ planId: task.planId, taskId: task.id, attempt: task.attempt });
     }),
   );
   await publishTaskReady(toPublish);
-  const report = { due: due.length, redispatched: toPublish.length - leasesExpired, leasesExpired, settled };
-  logs.sweepDone(report.due, report.redispatched, report.leasesExpired, report.settled);
+  const rollingBack = await db.collection(COLLECTIONS.plans).where("status", "==", "rolling_back").limit(50).get();
+  for (const plan of rollingBack.docs) {
+    await continueRollback(db, plan.id, now);
+    report.rollbacksAdvanced += 1;
+  }
+  logs.sweepDone(report);
   return report;
 }

@@ -10,6 +10,8 @@ export const taskReadyMessageSchema = z
     planId: planIdSchema,
     taskId: taskIdSchema,
     attempt: z.number().int().min(1),
+    /** `compensate`: run the task's compensation (rollback) instead of the task. */
+    phase: z.enum(["run", "compensate"]).default("run"),
   })
   .strict();
 export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;

@@ -37,6 +37,8 @@ export const httpParamsSchema = z
     url: z.url({ protocol: /^https?$/ }),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]).default("POST"),
     headers: z.record(z.string(), z.string()).default({}),
+    /** Header values read from secrets by name (Secret Manager via `defineSecret`, surfaced as env vars); never stored in the plan. */
+    headersFromSecrets: z.record(z.string(), z.string().regex(/^[A-Z][A-Z0-9_]{0,254}$/, "a secret name: upper-case letters, digits and _")).default({}),
     body: z.unknown().optional(),
     /** Status codes that count as success; default: any 2xx. */
     expectStatus: z.array(z.number().int().min(100).max(599)).max(50).optional(),
@@ -74,6 +76,7 @@ export const compensationSchema = z.discriminatedUnion("run", [
   z.object({ run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
   z.object({ run: z.literal("delay"), params: delayParamsSchema }).strict(),
   z.object({ run: z.literal("http"), params: httpParamsSchema }).strict(),
+  z.object({ run: z.literal("firebase"), params: firebaseParamsSchema }).strict(),
 ]);
 
 const taskBaseShape = {

@@ -3,7 +3,7 @@
  * Times are epoch milliseconds, so pure engine code can compare them without Firebase types.
  */
 import { z } from "zod";
-import { taskIdSchema } from "./plan";
+import { compensationSchema, retryPolicySchema, taskIdSchema, triggerRuleSchema } from "./plan";
 
 export const TASK_STATUSES = [
   "blocked",
@@ -58,6 +58,24 @@ export const taskDocSchema = z.object({
   dependents: z.array(taskIdSchema),
   /** Which needs have finished, with their final status: a dependent becomes ready when all are in. */
   needsDone: z.record(z.string(), taskStatusSchema),
+  /**
+   * A wide join (many needs) records arrivals in `arrivals/{needId}` documents instead of
+   * `needsDone`, so thousands of finishing needs never contend on this one document.
+   */
+  fanIn: z.boolean().default(false),
+  triggerRule: triggerRuleSchema.default("all_success"),
+  retry: retryPolicySchema.nullable().default(null),
+  /** Whether rollback has something to undo for this task (an explicit step or the executor's own). */
+  compensable: z.boolean().default(false),
+  compensate: compensationSchema.nullable().default(null),
+  compensationError: taskErrorSchema.nullable().default(null),
+  /** A retry waits until then (backoff); null: at once. */
+  notBefore: z.number().nullable().default(null),
+  /** While waiting for an approval or an external system. Only the token's hash is stored. */
+  waiting: z
+    .object({ tokenHash: z.string().nullable(), deadline: z.number(), heartbeatSeconds: z.number().nullable() })
+    .nullable()
+    .default(null),
   level: z.number().int().min(0),
   timeoutSeconds: z.number().positive(),
   status: taskStatusSchema,
@@ -67,7 +85,7 @@ export const taskDocSchema = z.object({
   readyAt: z.number().nullable(),
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
-  /** When the sweeper should look at this task (lost dispatch, expired lease); null when terminal. */
+  /** When the sweeper should look at this task (lost dispatch, expired lease, deadline); null when settled. */
   sweepAt: z.number().nullable(),
   output: z.unknown().optional(),
   error: taskErrorSchema.nullable(),

@@ -6,6 +6,8 @@ export const COLLECTIONS = {
   tasks: "tasks",
   events: "events",
   deadLetters: "deadLetters",
+  arrivals: "arrivals",
+  locks: "locks",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);

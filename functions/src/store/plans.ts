@@ -3,8 +3,9 @@ import type { Firestore } from "firebase-admin/firestore";
 import type { FieldError } from "../schema/issues";
 import type { PlanStatus } from "../schema/plan";
 import type { CompiledSummary } from "../planner/compile";
-import { readPlanState } from "./converters";
-import { recordEvent } from "./events";
+import { readPlanState, readTask } from "./converters";
+import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
+import { eventRef, recordEvent } from "./events";
 import { planRef, tasksOf } from "./paths";
 
 export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: string };
@@ -72,7 +73,38 @@ export async function finishPlanning(
   });
 }
 
-/** running → a final status. Returns false when the plan had already left `running`. */
+/**
+ * Moves the plan from one of `from` to `to`, with its event, in one transaction. Returns false
+ * (and writes nothing) when the plan is not in `from`, or when the event id was used already
+ * (a command delivered twice).
+ */
+export async function transitionPlan(
+  db: Firestore,
+  planId: string,
+  from: readonly PlanStatus[],
+  to: PlanStatus,
+  now: number,
+  event: { id: string; type: string; actor: string; message: string; taskId?: string; extra?: Record<string, unknown> },
+): Promise<boolean> {
+  const ref = planRef(db, planId);
+  return db.runTransaction(async (tx) => {
+    const [planSnap, eventSnap] = await tx.getAll(ref, eventRef(db, planId, event.id));
+    const plan = readPlanState(planSnap!);
+    if (plan === undefined || !from.includes(plan.status) || eventSnap!.exists) return false;
+    const terminal = ["succeeded", "failed", "rolled_back", "cancelled"].includes(to);
+    tx.update(ref, { status: to, updatedAt: now, ...(terminal ? { finishedAt: now } : { finishedAt: null }), ...event.extra });
+    recordEvent(tx, db, planId, event.id, {
+      at: now,
+      type: event.type,
+      actor: event.actor,
+      message: event.message,
+      ...(event.taskId === undefined ? {} : { taskId: event.taskId }),
+    });
+    return true;
+  });
+}
+
+/** running → succeeded | failed. Returns false when the plan had already left `running`. */
 export async function finishPlan(
   db: Firestore,
   planId: string,
@@ -80,18 +112,53 @@ export async function finishPlan(
   now: number,
   detail: { failedTask?: string; message: string },
 ): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const plan = readPlanState(await tx.get(planRef(db, planId)));
-    if (plan?.status !== "running") return false;
-    tx.update(planRef(db, planId), { status, finishedAt: now, updatedAt: now, failedTask: detail.failedTask ?? null });
-    recordEvent(tx, db, planId, `plan.${status}`, {
-      at: now,
-      type: `plan.${status}`,
-      actor: "orchestrator",
-      message: detail.message,
-      ...(detail.failedTask === undefined ? {} : { taskId: detail.failedTask }),
-    });
-    return true;
+  return transitionPlan(db, planId, ["running"], status, now, {
+    id: `plan.${status}`,
+    type: `plan.${status}`,
+    actor: "orchestrator",
+    message: detail.message,
+    ...(detail.failedTask === undefined ? {} : { taskId: detail.failedTask }),
+    extra: { failedTask: detail.failedTask ?? null },
+  });
+}
+
+export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; status: PlanStatus } | { kind: "skip" };
+
+/**
+ * One step of a rollback, serialised on the plan document: wait while anything still runs or
+ * compensates; otherwise queue the compensations of the highest level left (reverse topological
+ * order); when none is left, finish `rolled_back`, or `failed` if a compensation failed.
+ */
+export async function advanceRollback(db: Firestore, planId: string, now: number, timing: EngineTiming, batchLimit: number): Promise<RollbackStep> {
+  const ref = planRef(db, planId);
+  const tasks = tasksOf(db, planId);
+  return db.runTransaction(async (tx): Promise<RollbackStep> => {
+    const plan = readPlanState(await tx.get(ref));
+    if (plan?.status !== "rolling_back") return { kind: "skip" };
+    const busy = await tx.get(tasks.where("status", "in", ["running", "compensating"]).limit(1));
+    if (!busy.empty) return { kind: "wait" };
+    const next = await tx.get(tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc").limit(batchLimit));
+    if (!next.empty) {
+      const level = next.docs[0]!.get("level") as number;
+      const queued: Array<{ id: string; attempt: number }> = [];
+      for (const doc of next.docs) {
+        const task = readTask(doc);
+        if (task === undefined || task.level !== level) continue;
+        const decision = decideStartCompensation(task, now, timing);
+        if (decision.kind !== "compensate") continue;
+        tx.update(doc.ref, decision.update);
+        queued.push({ id: task.id, attempt: task.attempt });
+      }
+      return { kind: "compensate", tasks: queued, level };
+    }
+    const failedCompensation = await tx.get(tasks.where("compensationError", "!=", null).limit(1));
+    const status: PlanStatus = failedCompensation.empty ? "rolled_back" : "failed";
+    const message = failedCompensation.empty
+      ? "rolled back: every compensation succeeded"
+      : `rollback incomplete: compensation of ${failedCompensation.docs[0]!.id} failed (${(failedCompensation.docs[0]!.get("compensationError") as { message?: string })?.message ?? "unknown error"})`;
+    tx.update(ref, { status, finishedAt: now, updatedAt: now });
+    recordEvent(tx, db, planId, `plan.${status}.${now}`, { at: now, type: `plan.${status}`, actor: "orchestrator", message });
+    return { kind: "finished", status };
   });
 }
 

@@ -4,99 +4,223 @@
  */
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import {
+  decideApproval,
   decideCancel,
   decideClaim,
   decideCompletion,
+  decideExternalEvent,
   decideRelease,
+  decideReset,
+  decideRuleOutcome,
   decideSweep,
+  decideWait,
+  evaluateTriggerRule,
   type EngineTiming,
   type ExecutionOutcome,
+  type Phase,
   type SweepDecision,
 } from "../engine/lifecycle";
 import type { TaskDoc, TaskStatus } from "../schema/task";
+import { taskStatusSchema } from "../schema/task";
 import { readPlanState, readTask } from "./converters";
 import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
-export type ClaimResult = { kind: "claimed"; task: TaskDoc } | { kind: "skip"; reason: string };
+type Ids = { planId: string; taskId: string; attempt: number };
+export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
-export async function claimTask(
-  db: Firestore,
-  ids: { planId: string; taskId: string; attempt: number },
-  owner: string,
-  now: number,
-  timing: EngineTiming,
-): Promise<ClaimResult> {
+export type ClaimResult = { kind: "claimed"; task: TaskDoc } | Skipped;
+
+/**
+ * Takes the lease of one attempt. The plan's status is read outside the transaction: every
+ * task of a 5,000-wide fan-out claims at once, and a transactional read of the one plan document
+ * would serialise them all. Stopping a plan cancels its unstarted tasks in their own transactions,
+ * so the per-task compare-and-set still decides.
+ */
+export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: string, now: number, timing: EngineTiming): Promise<ClaimResult> {
+  const plan = readPlanState(await planRef(db, ids.planId).get());
+  if (plan === undefined) return { kind: "skip", reason: `unknown plan ${ids.planId}`, unknown: true };
   const ref = taskRef(db, ids.planId, ids.taskId);
-  return db.runTransaction(async (tx) => {
-    const [taskSnap, planSnap] = await tx.getAll(ref, planRef(db, ids.planId));
-    const task = readTask(taskSnap!);
-    const plan = readPlanState(planSnap!);
-    if (task === undefined || plan === undefined) return { kind: "skip", reason: "unknown plan or task" };
-    const decision = decideClaim({ task, planStatus: plan.status, attempt: ids.attempt, owner, now, timing });
-    if (decision.kind === "skip") return decision;
+  return db.runTransaction(async (tx): Promise<ClaimResult> => {
+    const task = readTask(await tx.get(ref));
+    if (task === undefined) return { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true };
+    const decision = decideClaim({ task, planStatus: plan.status, attempt: ids.attempt, phase, owner, now, timing });
+    if (decision.kind === "skip") {
+      // A task that became ready after its plan stopped (a late release) is cancelled, not left to the sweeper.
+      const stopped = phase === "run" && !["running", "planning", "pending", "waiting"].includes(plan.status);
+      const cancel = stopped && ids.attempt === task.attempt ? decideCancel(task, `plan is ${plan.status}`, now) : undefined;
+      if (cancel?.kind === "cancel") tx.update(ref, cancel.update);
+      return decision;
+    }
     tx.update(ref, decision.update);
     return { kind: "claimed", task: { ...task, ...decision.update } };
   });
 }
 
-export type CompleteResult = { kind: "completed"; status: TaskStatus; task: TaskDoc } | { kind: "skip"; reason: string };
+export type CompleteResult = { kind: "completed"; status: TaskStatus; task: TaskDoc; retryInMs?: number } | Skipped;
 
 /**
- * running → succeeded | failed, plus one event that carries the attempt's transitions: the task's
+ * Applies an attempt's outcome, plus one event that carries the attempt's transitions: the task's
  * own history lives on its document, and the plan's event feed gets one record per finished attempt.
  */
 export async function completeTask(
   db: Firestore,
-  ids: { planId: string; taskId: string; attempt: number },
+  ids: Ids,
   owner: string,
   outcome: ExecutionOutcome,
-  now: number,
-  timing: EngineTiming,
+  options: { now: number; timing: EngineTiming; random: () => number; planCancelled?: boolean },
 ): Promise<CompleteResult> {
   const ref = taskRef(db, ids.planId, ids.taskId);
-  return db.runTransaction(async (tx) => {
+  return db.runTransaction(async (tx): Promise<CompleteResult> => {
     const task = readTask(await tx.get(ref));
-    if (task === undefined) return { kind: "skip", reason: "unknown task" };
-    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, now, timing });
+    if (task === undefined) return { kind: "skip", reason: "unknown task", unknown: true };
+    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, ...options });
     if (decision.kind === "skip") return decision;
     tx.update(ref, decision.update);
     const finished = { ...task, ...decision.update };
-    recordEvent(tx, db, ids.planId, `task.${ids.taskId}.${ids.attempt}.${decision.status}`, {
-      at: now,
-      type: `task.${decision.status}`,
+    const phase = task.status === "compensating" ? "compensation" : "attempt";
+    recordEvent(tx, db, ids.planId, `task.${ids.taskId}.${ids.attempt}.${phase}.${decision.status}`, {
+      at: options.now,
+      type: task.status === "compensating" ? `task.compensation.${decision.status}` : decision.status === "ready" ? "task.retrying" : `task.${decision.status}`,
       actor: owner,
       taskId: ids.taskId,
       attempt: ids.attempt,
-      message: outcome.ok ? `${ids.taskId} succeeded` : `${ids.taskId} failed: ${outcome.error.message}`,
+      message: outcome.ok ? `${ids.taskId} ${decision.status}` : `${ids.taskId} ${decision.status === "ready" ? "will retry" : decision.status}: ${outcome.error.message}`,
       data: {
-        transitions: finished.history.filter((h) => h.attempt === ids.attempt),
-        durationMs: task.startedAt === null ? null : now - task.startedAt,
+        transitions: finished.history.filter((h) => h.attempt === ids.attempt || h.attempt === ids.attempt + 1),
+        durationMs: task.startedAt === null ? null : options.now - task.startedAt,
         ...(outcome.ok ? {} : { error: outcome.error }),
       },
     });
-    return { kind: "completed", status: decision.status, task: finished };
+    return { kind: "completed", status: decision.status, task: finished, ...(decision.retryInMs === undefined ? {} : { retryInMs: decision.retryInMs }) };
   });
 }
 
-/** Records one finished need on a dependent; true when that made the dependent ready. */
+/** running → waiting_approval | waiting_external for the claimed attempt. */
+export async function enterWaiting(
+  db: Firestore,
+  ids: Ids,
+  owner: string,
+  status: "waiting_approval" | "waiting_external",
+  token: { hash: string | null; heartbeatSeconds: number | null },
+  now: number,
+): Promise<boolean> {
+  const ref = taskRef(db, ids.planId, ids.taskId);
+  return db.runTransaction(async (tx) => {
+    const task = readTask(await tx.get(ref));
+    if (task === undefined) return false;
+    const decision = decideWait({ task, attempt: ids.attempt, owner, status, tokenHash: token.hash, heartbeatSeconds: token.heartbeatSeconds, now });
+    if (decision.kind === "skip") return false;
+    tx.update(ref, decision.update);
+    return true;
+  });
+}
+
+export type DecisionResult = { kind: "applied"; status: TaskStatus; task: TaskDoc } | { kind: "heartbeat" } | Skipped;
+
+/**
+ * An approve/reject for an approval task, by a principal in the task's approvers (or the plan's).
+ * The command is recorded in the same transaction; its id makes a repeat a no-op.
+ */
+export async function applyApproval(
+  db: Firestore,
+  cmd: { planId: string; taskId: string; by: string; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
+  now: number,
+  timing: EngineTiming,
+): Promise<DecisionResult> {
+  const ref = taskRef(db, cmd.planId, cmd.taskId);
+  return db.runTransaction(async (tx): Promise<DecisionResult> => {
+    const [taskSnap, planSnap] = await tx.getAll(ref, planRef(db, cmd.planId));
+    const task = readTask(taskSnap!);
+    if (task === undefined || !planSnap!.exists) return { kind: "skip", reason: `unknown task ${cmd.taskId}`, unknown: true };
+    const taskApprovers = (task.params as { approvers?: string[] }).approvers;
+    const planApprovers = planSnap!.get("approvers") as unknown;
+    const approvers = taskApprovers ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []);
+    const decision = decideApproval({ task, approvers, by: cmd.by, verdict: cmd.verdict, reason: cmd.reason, now, timing });
+    if (decision.kind === "skip") return decision;
+    tx.update(ref, decision.update);
+    recordEvent(tx, db, cmd.planId, `command.${cmd.commandId}`, {
+      at: now,
+      type: `task.${cmd.verdict === "approve" ? "approved" : "rejected"}`,
+      actor: cmd.by,
+      taskId: cmd.taskId,
+      message: `${cmd.taskId} ${cmd.verdict === "approve" ? "approved" : "rejected"} by ${cmd.by}${cmd.reason ? `: ${cmd.reason}` : ""}`,
+    });
+    return { kind: "applied", status: decision.status, task: { ...task, ...decision.update } };
+  });
+}
+
+/** A completion or heartbeat from another system, checked against the stored token hash. */
+export async function applyTaskEvent(
+  db: Firestore,
+  event: { planId: string; taskId: string; type: "completed" | "heartbeat"; outcome?: "succeeded" | "failed" | undefined; output?: unknown; error?: string | undefined },
+  tokenHash: string,
+  now: number,
+  timing: EngineTiming,
+): Promise<DecisionResult> {
+  const ref = taskRef(db, event.planId, event.taskId);
+  return db.runTransaction(async (tx): Promise<DecisionResult> => {
+    const task = readTask(await tx.get(ref));
+    if (task === undefined) return { kind: "skip", reason: `unknown task ${event.taskId}`, unknown: true };
+    const decision = decideExternalEvent({ task, tokenHash, event, now, timing });
+    if (decision.kind === "skip") return decision;
+    tx.update(ref, decision.update);
+    if (decision.kind === "heartbeat") return { kind: "heartbeat" };
+    return { kind: "applied", status: decision.status, task: { ...task, ...decision.update } };
+  });
+}
+
+/** What recording a need did to the dependent, and the attempt the dependent is on (for its message). */
+export type Released = { became: "ready" | "skipped" | null; attempt: number };
+
+/**
+ * Records one finished need on a dependent; says whether that made it ready or skipped.
+ * A wide join records the arrival in its own document and counts arrivals instead of updating
+ * the join (thousands of needs finishing at once would otherwise contend on one document): the
+ * arrival that completes the count decides, and the join's own transition is a compare-and-set.
+ */
 export async function releaseDependent(
   db: Firestore,
   planId: string,
-  dependentId: string,
+  dependent: { id: string; fanIn: boolean },
   need: string,
   needStatus: TaskStatus,
   now: number,
   timing: EngineTiming,
-): Promise<boolean> {
-  const ref = taskRef(db, planId, dependentId);
-  return db.runTransaction(async (tx) => {
-    const dependent = readTask(await tx.get(ref));
-    if (dependent === undefined) return false;
-    const decision = decideRelease({ dependent, need, needStatus, now, timing });
-    if (decision.kind === "skip") return false;
+): Promise<Released> {
+  const ref = taskRef(db, planId, dependent.id);
+  if (dependent.fanIn) {
+    const arrivals = ref.collection(COLLECTIONS.arrivals);
+    await arrivals.doc(need).set({ status: needStatus, at: now });
+    const [all, succeeded, failed] = await Promise.all([
+      arrivals.count().get(),
+      arrivals.where("status", "==", "succeeded").count().get(),
+      arrivals.where("status", "==", "failed").count().get(),
+    ]);
+    const counts = { done: all.data().count, succeeded: succeeded.data().count, failed: failed.data().count };
+    // Most arrivals change nothing: look first without a transaction, so hundreds of arrivals do not
+    // queue on the join's lock; only an arrival that settles the rule takes the compare-and-set.
+    const glance = readTask(await ref.get());
+    if (glance === undefined) return { became: null, attempt: 0 };
+    if (glance.status !== "blocked" || evaluateTriggerRule(glance.triggerRule, { total: glance.needs.length, ...counts }) === "wait") {
+      return { became: null, attempt: glance.attempt };
+    }
+    return db.runTransaction(async (tx): Promise<Released> => {
+      const task = readTask(await tx.get(ref));
+      if (task === undefined) return { became: null, attempt: 0 };
+      const change = decideRuleOutcome(task, evaluateTriggerRule(task.triggerRule, { total: task.needs.length, ...counts }), need, now, timing);
+      if (change === undefined) return { became: null, attempt: task.attempt };
+      tx.update(ref, change);
+      return { became: change.status as "ready" | "skipped", attempt: task.attempt };
+    });
+  }
+  return db.runTransaction(async (tx): Promise<Released> => {
+    const task = readTask(await tx.get(ref));
+    if (task === undefined) return { became: null, attempt: 0 };
+    const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
+    if (decision.kind === "skip") return { became: null, attempt: task.attempt };
     tx.update(ref, decision.update);
-    return decision.becameReady;
+    return { became: decision.became, attempt: task.attempt };
   });
 }
 
@@ -105,28 +229,62 @@ export async function markSettled(db: Firestore, planId: string, taskId: string)
   await taskRef(db, planId, taskId).update({ sweepAt: null });
 }
 
-/** Cancels every task of the plan that has not started, in small transactions. Returns how many. */
-export async function cancelUnstartedTasks(db: Firestore, planId: string, cause: string, now: number, pageSize: number): Promise<number> {
+/** Cancels every task of the plan that has not finished and is not running, in small transactions. */
+export async function cancelOpenTasks(db: Firestore, planId: string, cause: string, now: number, pageSize: number): Promise<number> {
   let cancelled = 0;
   for (;;) {
-    const page = await tasksOf(db, planId).where("status", "in", ["blocked", "ready"]).limit(pageSize).get();
+    const page = await tasksOf(db, planId).where("status", "in", ["blocked", "ready", "waiting_approval", "waiting_external"]).limit(pageSize).get();
     if (page.empty) return cancelled;
-    const results = await Promise.all(page.docs.map((doc) => cancelTask(db, doc.ref, cause, now)));
+    const results = await Promise.all(
+      page.docs.map((doc) =>
+        db.runTransaction(async (tx) => {
+          const task = readTask(await tx.get(doc.ref));
+          const decision = task === undefined ? undefined : decideCancel(task, cause, now);
+          if (decision?.kind !== "cancel") return false;
+          tx.update(doc.ref, decision.update);
+          return true;
+        }),
+      ),
+    );
     const changed = results.filter(Boolean).length;
     cancelled += changed;
     if (changed === 0) return cancelled;
   }
 }
 
-async function cancelTask(db: Firestore, ref: DocumentReference, cause: string, now: number): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const task = readTask(await tx.get(ref));
-    if (task === undefined) return false;
-    const decision = decideCancel(task, cause, now);
-    if (decision.kind === "skip") return false;
-    tx.update(ref, decision.update);
-    return true;
-  });
+/**
+ * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
+ * that are ready at once (their needs already succeeded).
+ */
+export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<TaskDoc[]> {
+  const all = await tasksOf(db, planId).select("status").get();
+  const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
+  const targets = all.docs.filter((d) => ["failed", "cancelled", "skipped"].includes(String(d.get("status"))));
+  const reset = await Promise.all(
+    targets.map((doc) =>
+      db.runTransaction(async (tx) => {
+        const task = readTask(await tx.get(doc.ref));
+        const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
+        if (decision?.kind !== "reset") return undefined;
+        tx.update(doc.ref, decision.update);
+        if (task!.fanIn) for (const arrival of (await doc.ref.collection(COLLECTIONS.arrivals).get()).docs) tx.delete(arrival.ref);
+        return { ...task!, ...decision.update };
+      }),
+    ),
+  );
+  return reset.filter((t): t is TaskDoc => t !== undefined && t.status === "ready");
+}
+
+/** How many of a plan's tasks are in any of these statuses. */
+export async function countTasks(db: Firestore, planId: string, statuses: TaskStatus[]): Promise<number> {
+  const snap = await tasksOf(db, planId).where("status", "in", statuses).count().get();
+  return snap.data().count;
+}
+
+/** One task of the plan in this status, if any (e.g. the failure to name on a failed plan). */
+export async function firstTaskIn(db: Firestore, planId: string, status: TaskStatus): Promise<string | undefined> {
+  const snap = await tasksOf(db, planId).where("status", "==", status).limit(1).get();
+  return snap.docs[0]?.id;
 }
 
 /**
@@ -138,12 +296,7 @@ export async function dueTasks(db: Firestore, now: number, limit: number): Promi
   return snap.docs.map((d) => d.ref).filter((ref) => ref.parent.parent?.parent.id === COLLECTIONS.plans && ref.parent.parent.parent.parent === null);
 }
 
-export async function sweepTask(
-  db: Firestore,
-  ref: DocumentReference,
-  now: number,
-  timing: EngineTiming,
-): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
+export async function sweepTask(db: Firestore, ref: DocumentReference, now: number, timing: EngineTiming): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
   return db.runTransaction(async (tx) => {
     const task = readTask(await tx.get(ref));
     if (task === undefined) return { decision: { kind: "skip", reason: "gone" } };
@@ -152,3 +305,5 @@ export async function sweepTask(
     return { decision, task: { ...task, ...(decision.kind === "skip" ? {} : decision.update) } };
   });
 }
+
+export { recordEvent };

@@ -1,4 +1,12 @@
 import {
+  backoffMs,
+  decideApproval,
+  decideExternalEvent,
+  decideReset,
+  decideStartCompensation,
+  decideWait,
+  evaluateTriggerRule,
+  shouldRetry,
   decideCancel,
   decideClaim,
   decideCompletion,
@@ -9,10 +17,12 @@ import {
   withHistory,
   type EngineTiming,
 } from "../../../functions/src/engine/lifecycle";
+import type { TriggerRule } from "../../../functions/src/schema/plan";
 import type { TaskDoc } from "../../../functions/src/schema/task";
 
 const timing: EngineTiming = { leaseMarginMs: 30_000, redispatchAfterMs: 60_000 };
 const T0 = 1_700_000_000_000;
+const random = () => 0.5;
 
 function task(overrides: Partial<TaskDoc> = {}): TaskDoc {
   const base = initialTask({
@@ -37,7 +47,7 @@ describe("task lifecycle decisions", () => {
   });
 
   it("claims a ready task for its current attempt with a lease covering the timeout", () => {
-    const decision = decideClaim({ task: task(), planStatus: "running", attempt: 1, owner: "w1", now: T0 + 5, timing });
+    const decision = decideClaim({ task: task(), planStatus: "running", attempt: 1, phase: "run", owner: "w1", now: T0 + 5, timing });
     expect(decision.kind).toBe("claim");
     if (decision.kind !== "claim") return;
     expect(decision.update.status).toBe("running");
@@ -52,48 +62,51 @@ describe("task lifecycle decisions", () => {
     ["a message for a plan that stopped", task(), "failed", 1, "plan is failed"],
     ["a message for a finished task", task({ status: "succeeded" }), "running", 1, "task is succeeded, not ready"],
   ] as const)("skips %s", (_label, t, planStatus, attempt, reason) => {
-    expect(decideClaim({ task: t, planStatus, attempt, owner: "w", now: T0, timing })).toEqual({ kind: "skip", reason });
+    expect(decideClaim({ task: t, planStatus, attempt, phase: "run", owner: "w", now: T0, timing })).toEqual({ kind: "skip", reason });
   });
 
   it("completes only for the lease holder of the current attempt, once", () => {
     const running = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 1 }, startedAt: T0 });
-    const done = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true, output: { x: 1 } }, now: T0 + 7, timing });
+    const done = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true, output: { x: 1 } }, now: T0 + 7, timing, random });
     expect(done).toMatchObject({ kind: "complete", status: "succeeded", update: { status: "succeeded", lease: null, finishedAt: T0 + 7, output: { x: 1 } } });
-    expect(decideCompletion({ task: running, attempt: 1, owner: "w2", outcome: { ok: true }, now: T0, timing })).toEqual({ kind: "skip", reason: "lease is held by w1" });
+    expect(decideCompletion({ task: running, attempt: 1, owner: "w2", outcome: { ok: true }, now: T0, timing, random })).toEqual({ kind: "skip", reason: "lease is held by w1" });
     const after = { ...running, ...(done.kind === "complete" ? done.update : {}) } as TaskDoc;
-    expect(decideCompletion({ task: after, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing }).kind).toBe("skip");
+    expect(decideCompletion({ task: after, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random }).kind).toBe("skip");
   });
 
   it("keeps a finished task due for the sweeper until it is settled", () => {
     const running = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 1 } });
-    const failed = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: false, error: { message: "boom", retryable: false } }, now: T0, timing });
+    const failed = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: false, error: { message: "boom", retryable: false } }, now: T0, timing, random });
     expect(failed).toMatchObject({ kind: "complete", status: "failed", update: { sweepAt: T0 + timing.redispatchAfterMs, error: { message: "boom" } } });
   });
 
   it("releases a dependent once per need, and makes it ready when the last need succeeded", () => {
     const join = task({ id: "j", status: "blocked", needs: ["a", "b"], sweepAt: null });
     const first = decideRelease({ dependent: join, need: "a", needStatus: "succeeded", now: T0, timing });
-    expect(first).toMatchObject({ kind: "release", becameReady: false, update: { needsDone: { a: "succeeded" } } });
+    expect(first).toMatchObject({ kind: "release", became: null, update: { needsDone: { a: "succeeded" } } });
     const afterA = { ...join, ...(first.kind === "release" ? first.update : {}) } as TaskDoc;
     expect(decideRelease({ dependent: afterA, need: "a", needStatus: "succeeded", now: T0, timing })).toEqual({ kind: "skip", reason: "a already recorded" });
     const second = decideRelease({ dependent: afterA, need: "b", needStatus: "succeeded", now: T0 + 3, timing });
-    expect(second).toMatchObject({ kind: "release", becameReady: true, update: { status: "ready", readyAt: T0 + 3, sweepAt: T0 + 3 + timing.redispatchAfterMs } });
+    expect(second).toMatchObject({ kind: "release", became: "ready", update: { status: "ready", readyAt: T0 + 3, sweepAt: T0 + 3 + timing.redispatchAfterMs } });
   });
 
   it("cancels only tasks that have not started", () => {
     expect(decideCancel(task({ status: "blocked" }), "stop", T0).kind).toBe("cancel");
     expect(decideCancel(task({ status: "ready" }), "stop", T0).kind).toBe("cancel");
+    expect(decideCancel(task({ status: "waiting_approval" }), "stop", T0).kind).toBe("cancel");
     expect(decideCancel(task({ status: "running" }), "stop", T0)).toEqual({ kind: "skip", reason: "task is running" });
   });
 
   it("sweeps: re-dispatches a lost ready task, expires a dead lease as the next attempt, settles finished tasks", () => {
     const lost = task({ sweepAt: T0 });
     expect(decideSweep(lost, T0 - 1, timing).kind).toBe("skip");
-    expect(decideSweep(lost, T0, timing)).toEqual({ kind: "redispatch", update: { sweepAt: T0 + timing.redispatchAfterMs } });
+    expect(decideSweep(lost, T0, timing)).toEqual({ kind: "redispatch", phase: "run", update: { sweepAt: T0 + timing.redispatchAfterMs } });
 
     const dead = task({ status: "running", lease: { owner: "w1", expiresAt: T0 }, sweepAt: T0 });
     const expired = decideSweep(dead, T0 + 1, timing);
-    expect(expired).toMatchObject({ kind: "expire_lease", update: { status: "ready", attempt: 2, lease: null } });
+    expect(expired).toMatchObject({ kind: "expire_lease", failed: false, update: { status: "ready", attempt: 2, lease: null } });
+    const spent = decideSweep({ ...dead, attempt: 3 }, T0 + 1, timing);
+    expect(spent).toMatchObject({ kind: "expire_lease", failed: true, update: { status: "failed", error: { code: "lease_expired" } } });
 
     const alive = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 100 }, sweepAt: T0 });
     expect(decideSweep(alive, T0 + 1, timing)).toEqual({ kind: "skip", reason: "task is running" });
@@ -106,5 +119,128 @@ describe("task lifecycle decisions", () => {
     for (let i = 0; i < MAX_HISTORY_ENTRIES * 3; i++) t = { ...t, history: withHistory(t, { at: i, from: "ready", to: "running", attempt: i, cause: "x" }) };
     expect(t.history).toHaveLength(MAX_HISTORY_ENTRIES);
     expect(t.history.at(-1)!.attempt).toBe(MAX_HISTORY_ENTRIES * 3 - 1);
+  });
+});
+
+describe("retries", () => {
+  const policy = { maxAttempts: 3, initialBackoffSeconds: 2, backoffMultiplier: 3, maxBackoffSeconds: 10, jitter: 0 };
+  const running = (attempt: number, retryOn?: string[]) =>
+    task({ status: "running", attempt, lease: { owner: "w", expiresAt: T0 + 1 }, retry: { ...policy, ...(retryOn ? { retryOn } : {}) } });
+  const fail = (retryable: boolean, code = "x") => ({ ok: false as const, error: { message: "boom", code, retryable } });
+
+  it("backs off exponentially up to the maximum, with bounded jitter", () => {
+    expect([1, 2, 3, 4].map((a) => backoffMs(policy, a, () => 0.5))).toEqual([2000, 6000, 10000, 10000]);
+    const jittered = { ...policy, jitter: 0.5 };
+    expect(backoffMs(jittered, 1, () => 0)).toBe(1000);
+    expect(backoffMs(jittered, 1, () => 1)).toBe(3000);
+  });
+
+  it("sends a retryable failure back to ready as the next attempt, not before its backoff", () => {
+    const decision = decideCompletion({ task: running(1), attempt: 1, owner: "w", outcome: fail(true), now: T0, timing, random });
+    expect(decision).toMatchObject({ kind: "complete", status: "ready", retryInMs: 2000, update: { status: "ready", attempt: 2, notBefore: T0 + 2000 } });
+    const retried = { ...running(1), ...(decision.kind === "complete" ? decision.update : {}) } as TaskDoc;
+    expect(decideClaim({ task: retried, planStatus: "running", attempt: 2, phase: "run", owner: "w2", now: T0 + 1999, timing })).toEqual({ kind: "skip", reason: "retry not due for 1 ms" });
+    expect(decideClaim({ task: retried, planStatus: "running", attempt: 2, phase: "run", owner: "w2", now: T0 + 2000, timing }).kind).toBe("claim");
+  });
+
+  it("fails for good when attempts are spent, the error is not retryable, or its code is not in retryOn", () => {
+    expect(decideCompletion({ task: running(3), attempt: 3, owner: "w", outcome: fail(true), now: T0, timing, random })).toMatchObject({ status: "failed" });
+    expect(decideCompletion({ task: running(1), attempt: 1, owner: "w", outcome: fail(false), now: T0, timing, random })).toMatchObject({ status: "failed" });
+    expect(shouldRetry(running(1, ["http_503"]), { message: "", code: "http_500", retryable: true })).toBe(false);
+    expect(shouldRetry(running(1, ["http_503"]), { message: "", code: "http_503", retryable: false })).toBe(true);
+  });
+});
+
+describe("trigger rules", () => {
+  const cases: Array<[TriggerRule, { done: number; succeeded: number; failed: number }, string]> = [
+    ["all_success", { done: 1, succeeded: 1, failed: 0 }, "wait"],
+    ["all_success", { done: 2, succeeded: 2, failed: 0 }, "run"],
+    ["all_success", { done: 1, succeeded: 0, failed: 1 }, "skip"],
+    ["all_done", { done: 1, succeeded: 0, failed: 1 }, "wait"],
+    ["all_done", { done: 2, succeeded: 0, failed: 2 }, "run"],
+    ["one_failed", { done: 1, succeeded: 0, failed: 1 }, "run"],
+    ["one_failed", { done: 2, succeeded: 2, failed: 0 }, "skip"],
+    ["none_failed", { done: 2, succeeded: 1, failed: 0 }, "run"],
+    ["none_failed", { done: 1, succeeded: 0, failed: 1 }, "skip"],
+  ];
+  it.each(cases)("%s with %j of 2 needs → %s", (rule, counts, verdict) => {
+    expect(evaluateTriggerRule(rule, { total: 2, ...counts })).toBe(verdict);
+  });
+
+  it("skips a dependent whose rule can no longer be met", () => {
+    const join = task({ id: "j", status: "blocked", needs: ["a", "b"], sweepAt: null });
+    expect(decideRelease({ dependent: join, need: "a", needStatus: "failed", now: T0, timing })).toMatchObject({ became: "skipped", update: { status: "skipped" } });
+    const cleanup = { ...join, triggerRule: "all_done" as const };
+    expect(decideRelease({ dependent: cleanup, need: "a", needStatus: "failed", now: T0, timing })).toMatchObject({ became: null });
+  });
+});
+
+describe("approvals and external tasks", () => {
+  const waitingApproval = () =>
+    task({ id: "gate", run: "approval", status: "waiting_approval", waiting: { tokenHash: null, deadline: T0 + 1000, heartbeatSeconds: null } });
+
+  it("parks a claimed approval task until its deadline", () => {
+    const running = task({ status: "running", lease: { owner: "w", expiresAt: T0 + 5 }, timeoutSeconds: 100 });
+    expect(decideWait({ task: running, attempt: 1, owner: "w", status: "waiting_approval", tokenHash: null, heartbeatSeconds: null, now: T0 })).toMatchObject({
+      kind: "wait",
+      update: { status: "waiting_approval", lease: null, sweepAt: T0 + 100_000, waiting: { deadline: T0 + 100_000 } },
+    });
+  });
+
+  it("counts only approvers, and records who decided", () => {
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "eve@x", verdict: "approve", reason: undefined, now: T0, timing })).toEqual({
+      kind: "skip",
+      reason: "eve@x is not an approver of gate (approvers: ana@x)",
+    });
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "approve", reason: "LGTM", now: T0, timing })).toMatchObject({
+      status: "succeeded",
+      update: { output: { approvedBy: "ana@x", reason: "LGTM" } },
+    });
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "reject", reason: "not today", now: T0, timing })).toMatchObject({
+      status: "failed",
+      update: { error: { message: "rejected by ana@x: not today", code: "rejected" } },
+    });
+  });
+
+  it("accepts an external completion only with the right, unexpired, unused token", () => {
+    const waiting = task({ id: "ext", run: "external", status: "waiting_external", waiting: { tokenHash: "h1", deadline: T0 + 1000, heartbeatSeconds: 10 } });
+    const done = { type: "completed" as const, outcome: "succeeded" as const, output: { ok: 1 } };
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h2", event: done, now: T0, timing })).toEqual({ kind: "skip", reason: "wrong task token" });
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0 + 1000, timing })).toEqual({ kind: "skip", reason: "task token expired" });
+    const ok = decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0, timing });
+    expect(ok).toMatchObject({ kind: "complete", status: "succeeded", update: { waiting: null, output: { ok: 1 } } });
+    const after = { ...waiting, ...(ok.kind === "complete" ? ok.update : {}) } as TaskDoc;
+    expect(decideExternalEvent({ task: after, tokenHash: "h1", event: done, now: T0, timing }).kind).toBe("skip");
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: { type: "heartbeat" }, now: T0 + 100, timing })).toEqual({ kind: "heartbeat", update: { sweepAt: T0 + 1000 } });
+  });
+
+  it("fails a wait that passed its deadline", () => {
+    const waiting = { ...waitingApproval(), sweepAt: T0 + 1000 };
+    expect(decideSweep(waiting, T0 + 1000, timing)).toMatchObject({ kind: "deadline", update: { status: "failed", error: { code: "timeout" } } });
+  });
+});
+
+describe("redrive and rollback", () => {
+  it("resets a failed task as its next attempt, ready only if its needs succeeded", () => {
+    const failed = task({ id: "b", status: "failed", needs: ["a"], attempt: 2, error: { message: "x", retryable: false } });
+    expect(decideReset(failed, new Map([["a", "succeeded"]]), "ops", T0, timing)).toMatchObject({ update: { status: "ready", attempt: 3, error: null, needsDone: { a: "succeeded" } } });
+    expect(decideReset(failed, new Map([["a", "failed"]]), "ops", T0, timing)).toMatchObject({ update: { status: "blocked", needsDone: {} } });
+    expect(decideReset(task({ status: "succeeded" }), new Map(), "ops", T0, timing).kind).toBe("skip");
+  });
+
+  it("compensates only succeeded tasks that have something to undo, under a lease", () => {
+    expect(decideStartCompensation(task({ status: "succeeded", compensable: false }), T0, timing).kind).toBe("skip");
+    const queued = decideStartCompensation(task({ status: "succeeded", compensable: true }), T0, timing);
+    expect(queued).toMatchObject({ kind: "compensate", update: { status: "compensating", lease: null } });
+    const compensating = task({ status: "compensating", compensable: true, lease: null });
+    expect(decideClaim({ task: compensating, planStatus: "running", attempt: 1, phase: "compensate", owner: "w", now: T0, timing }).kind).toBe("skip");
+    const claim = decideClaim({ task: compensating, planStatus: "rolling_back", attempt: 1, phase: "compensate", owner: "w", now: T0, timing });
+    expect(claim.kind).toBe("claim");
+    const leased = { ...compensating, ...(claim.kind === "claim" ? claim.update : {}) } as TaskDoc;
+    expect(decideCompletion({ task: leased, attempt: 1, owner: "w", outcome: { ok: true }, now: T0, timing, random })).toMatchObject({ status: "compensated" });
+    expect(decideCompletion({ task: leased, attempt: 1, owner: "w", outcome: { ok: false, error: { message: "no", retryable: true } }, now: T0, timing, random })).toMatchObject({
+      status: "failed",
+      update: { compensationError: { message: "no" } },
+    });
   });
 });

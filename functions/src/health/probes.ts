@@ -1,0 +1,137 @@
+/**
+ * The probes that touch the world: HTTP (fetch), Cloud Scheduler and Cloud Monitoring (through the
+ * one client factory, clients/google.ts), drift (the firebase executor's `verify`), and a Firestore
+ * probe the caller supplies (store/health.ts; this folder has no Firebase imports).
+ *
+ * `ORCHESTRATOR_PROBE_ENDPOINT` (set by the local stack) sends HTTP probes of `https://host/path`
+ * to `<endpoint>/<host>/path` instead: the local control plane serves every provisioned site and
+ * function there, with chaos (down/slow/hang) that `npm run chaos` switches.
+ */
+import type { GoogleClients } from "../clients/google";
+import type { Executor } from "../executors/types";
+import type { ProbeOutcome, Probes } from "./checks";
+
+export const PROBE_ENDPOINT_ENV = "ORCHESTRATOR_PROBE_ENDPOINT";
+
+/** Where an HTTP probe of `url` really goes (the local stack's rewrite, or the URL itself). */
+export function probeUrl(url: string, endpoint: string | undefined): string {
+  if (endpoint === undefined || endpoint === "") return url;
+  const u = new URL(url);
+  return `${endpoint.replace(/\/$/, "")}/${u.host}${u.pathname}${u.search}`;
+}
+
+export function httpProbe(endpoint: string | undefined): Probes["http"] {
+  return async (spec, signal) => {
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(probeUrl(spec.url, endpoint), { signal, redirect: "manual", headers: { "user-agent": "firebase-orchestrator-health/1" } });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      return { status: "down", message: `${spec.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, httpStatus: null };
+    }
+    // Read the body: the answer is complete only when it has arrived (and the socket is reusable).
+    await response.arrayBuffer().catch(() => undefined);
+    const ms = Math.round(performance.now() - started);
+    if (response.status >= 400) return { status: "down", message: `${spec.url} answered HTTP ${response.status} in ${ms} ms`, httpStatus: response.status };
+    if (ms > spec.slowMs) return { status: "degraded", message: `${spec.url} answered in ${ms} ms (slow: over ${spec.slowMs} ms)`, httpStatus: response.status };
+    return { status: "ok", message: null, httpStatus: response.status };
+  };
+}
+
+const grpcCode = (error: unknown): number | undefined =>
+  typeof error === "object" && error !== null && "code" in error ? Number((error as { code: unknown }).code) : undefined;
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+
+export function schedulerProbe(clients: () => GoogleClients, timeoutMs: number): Probes["scheduler"] {
+  return async (spec) => {
+    try {
+      const [job] = await clients().scheduler().getJob({ name: spec.jobName }, { timeout: timeoutMs, maxRetries: 0 });
+      if (job.state !== undefined && job.state !== null && job.state !== "ENABLED") return { status: "degraded", message: `${spec.jobName} is ${String(job.state)}` };
+      const code = Number(job.status?.code ?? 0);
+      if (code !== 0) return { status: "down", message: `${spec.jobName}: last attempt failed (code ${code}${job.status?.message ? `: ${job.status.message}` : ""})` };
+      return { status: "ok", message: job.lastAttemptTime ? null : `${spec.jobName} has not run yet` };
+    } catch (error) {
+      if (grpcCode(error) === 5) return { status: "down", message: `${spec.jobName} is missing (NOT_FOUND)` };
+      return { status: "error", message: `Cloud Scheduler GetJob ${spec.jobName}: ${errorText(error)}` };
+    }
+  };
+}
+
+export function uptimeProbe(clients: () => GoogleClients, timeoutMs: number, now: () => number): Probes["uptime"] {
+  return async (spec) => {
+    const end = now();
+    const start = end - spec.lookbackMs;
+    const ts = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
+    try {
+      const [series] = await clients()
+        .metrics()
+        .listTimeSeries(
+          {
+            name: `projects/${spec.projectId}`,
+            filter: 'metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND resource.type="uptime_url"',
+            interval: { startTime: ts(start), endTime: ts(end) },
+            view: "FULL",
+          },
+          { timeout: timeoutMs, maxRetries: 0 },
+        );
+      const points = series.flatMap((s) =>
+        (s.points ?? []).map((p) => ({ at: Number(p.interval?.endTime?.seconds ?? 0), passed: p.value?.boolValue === true, check: String(s.metric?.labels?.check_id ?? "?") })),
+      );
+      if (points.length === 0) return { status: "error", message: `no uptime-check data for ${spec.projectId} in the last ${Math.round(spec.lookbackMs / 60_000)} min` };
+      const failed = points.filter((p) => !p.passed);
+      const newest = Math.max(...points.map((p) => p.at));
+      const latestFailed = points.some((p) => p.at === newest && !p.passed);
+      if (latestFailed) return { status: "down", message: `uptime check ${failed[0]!.check} failing: ${failed.length}/${points.length} points failed, including the latest` };
+      if (failed.length > 0) return { status: "degraded", message: `uptime check ${failed[0]!.check}: ${failed.length}/${points.length} points failed, latest passed` };
+      return { status: "ok", message: null };
+    } catch (error) {
+      return { status: "error", message: `Cloud Monitoring ListTimeSeries projects/${spec.projectId}: ${errorText(error)}` };
+    }
+  };
+}
+
+export function driftProbe(executor: Executor, timeoutMs: number, now: () => number, runId: () => string): Probes["drift"] {
+  return async (spec, signal) => {
+    if (executor.verify === undefined) return { status: "skipped", message: "the executor cannot verify" };
+    const id = runId();
+    const outcome = await executor.verify(spec.params, {
+      planId: "health-run",
+      taskId: `${spec.environmentId}.${spec.integration}`,
+      attempt: 1,
+      idempotencyKey: `health-run/${id}/${spec.id}`,
+      signal,
+      deadline: now() + timeoutMs,
+    });
+    if (!outcome.ok) {
+      if (outcome.error.code === "unknown_integration") return { status: "skipped", message: outcome.error.message };
+      return { status: "error", message: `verify: ${outcome.error.message}` };
+    }
+    if (outcome.report.inSync) return { status: "ok", message: null };
+    const first = outcome.report.drift.slice(0, 2).map((d) => `${d.resource} ${d.field}`).join("; ");
+    return { status: "degraded", message: `drifted in ${outcome.report.drift.length} place(s): ${first}` };
+  };
+}
+
+export interface LiveProbeOptions {
+  clients: () => GoogleClients;
+  executor: Executor;
+  firestore: Probes["firestore"];
+  checkTimeoutMs: number;
+  now: () => number;
+  runId: () => string;
+  probeEndpoint?: string;
+}
+
+export function liveProbes(o: LiveProbeOptions): Probes {
+  return {
+    http: httpProbe(o.probeEndpoint),
+    firestore: o.firestore,
+    scheduler: schedulerProbe(o.clients, o.checkTimeoutMs),
+    uptime: uptimeProbe(o.clients, o.checkTimeoutMs, o.now),
+    drift: driftProbe(o.executor, o.checkTimeoutMs, o.now, o.runId),
+  };
+}
+
+export type { ProbeOutcome };

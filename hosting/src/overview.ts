@@ -1,0 +1,241 @@
+/**
+ * The overview: environments with health and 90-day uptime bars, goal progress with error budget,
+ * open alerts, the last health report, plans, and (for operators) a form to create a plan and a
+ * button to run the health checks now. Refreshed every 2 s through ETag polling; plans are a
+ * Firestore listener.
+ */
+import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
+import type { EnvironmentView, UptimeBar } from "../../functions/src/api/status";
+import type { Alert, GoalProgress } from "../../functions/src/schema/health";
+import { ApiError, getJson, postJson } from "./api";
+import { $, ago, append, badge, el, fieldErrorList, when } from "./dom";
+import type { View, ViewContext } from "./views";
+
+export const REFRESH_MS = 2_000;
+
+interface Overview {
+  scope: "public" | "viewer";
+  environments: Array<Omit<EnvironmentView, "goals" | "configError"> & Partial<Pick<EnvironmentView, "goals" | "configError">>>;
+  goals?: GoalProgress[];
+  alerts: Array<Partial<Alert> & Pick<Alert, "id" | "title" | "severity" | "firstSeen" | "lastSeen">>;
+  lastReport?: { runId: string; startedAt: number; finishedAt: number; durationMs: number; trigger: string; requestedBy: string | null; summary: { environments: number; checks: number; byStatus: Record<string, number>; openAlerts: number } } | null;
+}
+
+const EXAMPLE_PLAN = {
+  name: "gated rollout",
+  description: "build, wait for an operator's approval, then deploy",
+  approvers: ["operator@example.com"],
+  tasks: [
+    { id: "build", run: "delay", params: { ms: 500 } },
+    { id: "approve-deploy", run: "approval", params: { prompt: "Deploy to production?" }, needs: ["build"] },
+    { id: "deploy", run: "delay", params: { ms: 500 }, needs: ["approve-deploy"] },
+  ],
+};
+
+function uptimeClass(bar: UptimeBar): string {
+  if (bar.uptimePercent === null) return "u-none";
+  if (bar.uptimePercent >= 99.9) return "u-ok";
+  if (bar.uptimePercent >= 99) return "u-minor";
+  return "u-major";
+}
+
+function environmentCard(env: Overview["environments"][number]): HTMLElement {
+  const bars = el("div", { class: "uptime", role: "img", "aria-label": `${env.name}: ${env.uptimePercent === null ? "no data" : `${env.uptimePercent} % up`} over ${env.uptime.length} days` });
+  bars.innerHTML = env.uptime.map((b) => `<span class="${uptimeClass(b)}" title="${b.date}: ${b.uptimePercent === null ? "no data" : `${b.uptimePercent} % up, ${Math.round(b.downMinutes)} min down`}"></span>`).join("");
+  return el(
+    "article",
+    { class: "env", "data-env": env.id },
+    el("header", {}, el("h3", {}, env.name), badge(env.status)),
+    el("p", { class: "muted" }, env.id, " · checked ", ago(env.checkedAt), env.configError ? ` · ${env.configError}` : ""),
+    bars,
+    el("p", { class: "uptime-legend" }, el("span", {}, `${env.uptime.length} days ago`), el("strong", {}, env.uptimePercent === null ? "no data yet" : `${env.uptimePercent} % uptime`), el("span", {}, "today")),
+    env.integrations.length === 0
+      ? null
+      : el("ul", { class: "integrations", "aria-label": `${env.name} integrations` }, ...env.integrations.map((i) => el("li", {}, badge(i.status, i.integration), i.message ? el("small", {}, ` ${i.message}`) : null))),
+  );
+}
+
+function goalsTable(goals: GoalProgress[]): HTMLElement {
+  if (goals.length === 0) return el("p", { class: "muted" }, "No goals are tracked yet (they come from environment plans' goals, after the first health run).");
+  return el(
+    "table",
+    {},
+    el("caption", { class: "sr-only" }, "Goal progress"),
+    el("thead", {}, el("tr", {}, ...["Goal", "Environment", "Target", "Uptime", "Error budget left", "Status"].map((h) => el("th", { scope: "col" }, h)))),
+    el(
+      "tbody",
+      {},
+      ...goals.map((g) => {
+        const left = Math.max(0, Math.min(1, g.errorBudgetLeftFraction));
+        return el(
+          "tr",
+          {},
+          el("td", {}, g.goalId),
+          el("td", {}, g.environment),
+          el("td", {}, `${g.targetUptimePercent} %`),
+          el("td", {}, g.uptimePercent === null ? "—" : `${g.uptimePercent.toFixed(3)} %`),
+          el(
+            "td",
+            {},
+            el("meter", { min: "0", max: "1", low: "0.25", optimum: "1", value: String(left), "aria-label": `error budget left for ${g.goalId} on ${g.environment}` }),
+            ` ${g.errorBudgetLeftMinutes.toFixed(1)} of ${g.allowedDowntimeMinutes.toFixed(1)} min`,
+          ),
+          el("td", { title: g.explanation }, badge(g.status)),
+        );
+      }),
+    ),
+  );
+}
+
+export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
+  const { session } = ctx;
+  const operator = session.role === "operator";
+  root.replaceChildren();
+  append(root, [
+    el("section", { "aria-labelledby": "env-heading" }, el("h2", { id: "env-heading" }, "Environments"), el("div", { id: "environments", class: "envs" }, el("p", { class: "muted" }, "Loading…"))),
+    el("section", { "aria-labelledby": "alerts-heading" }, el("h2", { id: "alerts-heading" }, "Open alerts"), el("div", { id: "alerts" })),
+    session.role === null ? null : el("section", { "aria-labelledby": "goals-heading" }, el("h2", { id: "goals-heading" }, "Goals"), el("div", { id: "goals" })),
+    session.role === null
+      ? null
+      : el(
+          "section",
+          { "aria-labelledby": "report-heading" },
+          el("h2", { id: "report-heading" }, "Last health report"),
+          el("div", { id: "last-report" }),
+          operator ? healthRunForm() : null,
+        ),
+    session.role === null
+      ? el("section", {}, el("p", { class: "muted" }, "Sign in as a viewer or operator to see plans."))
+      : el(
+          "section",
+          { "aria-labelledby": "plans-heading" },
+          el("h2", { id: "plans-heading" }, "Plans"),
+          el("table", { id: "plans", class: "plans" }, el("thead", {}, el("tr", {}, ...["Plan", "Status", "Tasks", "Created"].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {})),
+          el("p", { id: "plans-empty", class: "muted", hidden: true }, "No plans yet."),
+          operator ? newPlanForm(ctx) : null,
+        ),
+  ]);
+
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const refresh = async (): Promise<void> => {
+    try {
+      const { body, changed } = await getJson<Overview>("/api/overview");
+      if (changed && !stopped) renderOverview(body);
+      $("connection").textContent = `live · ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      const message = error instanceof ApiError && error.status === 401 ? "This deployment's status is private: sign in to see it." : `Cannot load the status: ${(error as Error).message}`;
+      $("environments").replaceChildren(el("p", { class: "error", role: "alert" }, message));
+    }
+    if (!stopped) timer = setTimeout(() => void refresh(), REFRESH_MS);
+  };
+  void refresh();
+
+  let unsubscribe = (): void => undefined;
+  if (session.role !== null) {
+    unsubscribe = onSnapshot(
+      query(collection(ctx.fb.db, "plans"), orderBy("createdAt", "desc"), limit(50)),
+      (snap) => {
+        const tbody = $("plans").querySelector("tbody")!;
+        tbody.replaceChildren(
+          ...snap.docs.map((d) => {
+            const plan = d.data();
+            const link = el("a", { href: `?plan=${encodeURIComponent(d.id)}` }, typeof plan.name === "string" ? plan.name : d.id);
+            link.addEventListener("click", (e) => {
+              e.preventDefault();
+              ctx.navigate(d.id);
+            });
+            return el("tr", {}, el("td", {}, link, el("small", { class: "muted" }, ` ${d.id}`)), el("td", {}, badge(String(plan.status ?? "pending"))), el("td", {}, String((plan.compiled as { taskCount?: number } | undefined)?.taskCount ?? "—")), el("td", {}, when(plan.createdAt)));
+          }),
+        );
+        $("plans-empty").hidden = !snap.empty;
+      },
+      (error) => $("plans-empty").replaceWith(el("p", { class: "error", role: "alert" }, `Cannot list plans: ${error.message}`)),
+    );
+  }
+
+  return {
+    dispose() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      unsubscribe();
+    },
+  };
+}
+
+function renderOverview(body: Overview): void {
+  $("environments").replaceChildren(...(body.environments.length === 0 ? [el("p", { class: "muted" }, "No environments yet: they appear once a plan provisions one and a health run checks it.")] : body.environments.map(environmentCard)));
+  $("alerts").replaceChildren(
+    body.alerts.length === 0
+      ? el("p", { class: "ok-note" }, "No open alerts.")
+      : el("ul", { class: "alerts" }, ...body.alerts.map((a) => el("li", {}, badge(a.severity), " ", el("strong", {}, a.title), a.message ? ` — ${a.message}` : "", el("small", { class: "muted" }, ` since ${when(a.firstSeen)}, last seen ${ago(a.lastSeen)}`)))),
+  );
+  const goals = document.getElementById("goals");
+  if (goals !== null) goals.replaceChildren(goalsTable(body.goals ?? []));
+  const report = document.getElementById("last-report");
+  if (report !== null) {
+    const r = body.lastReport;
+    report.replaceChildren(
+      r === null || r === undefined
+        ? el("p", { class: "muted" }, "No health run yet.")
+        : el(
+            "p",
+            {},
+            `Run ${r.runId} (${r.trigger}${r.requestedBy ? ` by ${r.requestedBy}` : ""}) ${ago(r.finishedAt)}: ${r.summary.checks} checks on ${r.summary.environments} environments in ${(r.durationMs / 1000).toFixed(1)} s — `,
+            Object.entries(r.summary.byStatus).map(([s, n]) => `${n} ${s}`).join(", ") || "no checks",
+          ),
+    );
+  }
+}
+
+function healthRunForm(): HTMLElement {
+  const reason = el("input", { id: "health-reason", name: "reason", maxlength: "2000", placeholder: "optional" });
+  const out = el("p", { id: "health-run-result", role: "status" });
+  const form = el("form", { class: "inline", "aria-label": "Run the health checks now" }, el("label", { for: "health-reason" }, "Reason"), reason, el("button", { type: "submit" }, "Run health checks now"), out);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    out.textContent = "sending…";
+    postJson<{ accepted: { requestedBy: string } }>("/api/health/run", reason.value === "" ? {} : { reason: reason.value }).then(
+      (r) => (out.textContent = `Requested by ${r.accepted.requestedBy}; the report appears here when the run finishes.`),
+      (error: Error) => (out.textContent = `Not sent: ${error.message}`),
+    );
+  });
+  return form;
+}
+
+function newPlanForm(ctx: ViewContext): HTMLElement {
+  const text = el("textarea", { id: "plan-json", name: "plan", rows: "12", spellcheck: "false", "aria-describedby": "plan-json-help" });
+  const help = el("p", { id: "plan-json-help", class: "muted" }, "A plan document as JSON: a task plan (tasks[]) or an environment plan (environments, goals, constraints). It is validated exactly as the orchestrator will; nothing is written if it is invalid.");
+  const out = el("div", { id: "plan-form-result", "aria-live": "polite" });
+  const example = el("button", { type: "button", class: "secondary" }, "Insert example");
+  example.addEventListener("click", () => (text.value = JSON.stringify(EXAMPLE_PLAN, null, 2)));
+  const validate = el("button", { type: "button", class: "secondary" }, "Validate");
+  const form = el("form", { id: "new-plan", "aria-labelledby": "new-plan-heading" }, el("h3", { id: "new-plan-heading" }, "New plan"), el("label", { for: "plan-json" }, "Plan JSON"), help, text, el("div", { class: "buttons" }, el("button", { type: "submit" }, "Create plan"), validate, example), out);
+  const send = async (validateOnly: boolean): Promise<void> => {
+    let spec: unknown;
+    try {
+      spec = JSON.parse(text.value);
+    } catch (e) {
+      out.replaceChildren(el("p", { class: "error", role: "alert" }, "Not JSON: "), fieldErrorList([{ path: "", message: (e as Error).message }], "JSON problems"));
+      text.setAttribute("aria-invalid", "true");
+      return;
+    }
+    out.replaceChildren(el("p", {}, validateOnly ? "validating…" : "creating…"));
+    try {
+      const result = await postJson<{ id?: string; summary: { taskCount: number; outcome: string } }>(`/api/plans${validateOnly ? "?validateOnly=true" : ""}`, spec);
+      text.removeAttribute("aria-invalid");
+      if (validateOnly || result.id === undefined) out.replaceChildren(el("p", { class: "ok-note" }, `Valid: ${result.summary.taskCount} tasks, outcome "${result.summary.outcome}".`));
+      else ctx.navigate(result.id);
+    } catch (error) {
+      text.setAttribute("aria-invalid", "true");
+      const e = error as ApiError;
+      out.replaceChildren(el("p", { class: "error", role: "alert" }, e.message), e.errors?.length ? fieldErrorList(e.errors, "Problems in the plan") : "");
+    }
+  };
+  validate.addEventListener("click", () => void send(true));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void send(false);
+  });
+  return form;
+}

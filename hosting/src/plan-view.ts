@@ -1,0 +1,328 @@
+/**
+ * One plan: live state from Firestore listeners (plan, tasks, latest events) over the compiled
+ * report from the API (graph, timeline, cost, risks, compliance). Operators get the commands.
+ */
+import { collection, doc, limit, onSnapshot, orderBy, query, type DocumentData } from "firebase/firestore";
+import type { PlanReport } from "../../functions/src/planner/report";
+import { ApiError, getJson, postJson } from "./api";
+import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
+import { renderGantt, type GanttRow } from "./gantt";
+import { renderGraph, type GraphView } from "./graph";
+import { newCommandId, type View, type ViewContext } from "./views";
+
+const TERMINAL = new Set(["succeeded", "failed", "skipped", "cancelled", "compensated"]);
+const BEFORE_REPORT = new Set(["pending", "planning", "invalid"]);
+const LEGEND = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "succeeded", "failed", "skipped", "cancelled", "compensating", "compensated"];
+
+interface TaskState {
+  id: string;
+  name: string | null;
+  run: string;
+  status: string;
+  attempt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: { message: string } | null;
+}
+
+function taskState(id: string, d: DocumentData): TaskState {
+  return {
+    id,
+    name: typeof d.name === "string" ? d.name : null,
+    run: String(d.run ?? ""),
+    status: String(d.status ?? "blocked"),
+    attempt: typeof d.attempt === "number" ? d.attempt : 1,
+    startedAt: typeof d.startedAt === "number" ? d.startedAt : null,
+    finishedAt: typeof d.finishedAt === "number" ? d.finishedAt : null,
+    error: d.error && typeof d.error.message === "string" ? { message: d.error.message } : null,
+  };
+}
+
+export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: string): View {
+  const back = el("a", { href: "./" }, "← All plans and environments");
+  back.addEventListener("click", (e) => {
+    e.preventDefault();
+    ctx.navigate(null);
+  });
+  if (ctx.session.role === null) {
+    root.replaceChildren(back, el("p", { class: "error", role: "alert" }, "Sign in as a viewer or operator to see plans."));
+    return { dispose: () => undefined };
+  }
+  const operator = ctx.session.role === "operator";
+  root.replaceChildren();
+  append(root, [
+    back,
+    el(
+      "section",
+      { "aria-labelledby": "plan-heading", id: "plan-view", "data-plan": planId },
+      el("h2", { id: "plan-heading" }, `Plan ${planId}`),
+      el("p", { id: "plan-summary", role: "status" }, "Loading…"),
+      el("div", { id: "plan-errors" }),
+      operator ? actionsPanel() : null,
+      el("div", { id: "approvals" }),
+    ),
+    el(
+      "section",
+      { "aria-labelledby": "graph-heading" },
+      el("h2", { id: "graph-heading" }, "Dependency graph"),
+      el("p", { id: "critical-path", class: "muted" }),
+      el("ul", { class: "legend", "aria-label": "Task states" }, ...LEGEND.map((s) => el("li", {}, badge(s))), el("li", {}, el("span", { class: "badge crit-key" }, "critical path"))),
+      el("div", { id: "graph", class: "scroll graph-box" }, el("p", { class: "muted" }, "The graph appears once the plan is compiled.")),
+      el("div", { id: "task-detail", "aria-live": "polite" }),
+    ),
+    el("section", { "aria-labelledby": "timeline-heading" }, el("h2", { id: "timeline-heading" }, "Timeline (planned vs actual)"), el("div", { id: "gantt", class: "scroll gantt-box" })),
+    el("section", { "aria-labelledby": "cost-heading" }, el("h2", { id: "cost-heading" }, "Cost estimate"), el("div", { id: "cost" })),
+    el("section", { "aria-labelledby": "risks-heading" }, el("h2", { id: "risks-heading" }, "Risks and compliance"), el("div", { id: "risks" }), el("div", { id: "compliance" })),
+    el("section", { "aria-labelledby": "history-heading" }, el("h2", { id: "history-heading" }, "History"), el("ol", { id: "events", class: "events", reversed: true })),
+    el("details", { id: "task-list-box" }, el("summary", {}, "All tasks as a table"), el("div", { id: "task-list" })),
+  ]);
+
+  let plan: DocumentData | undefined;
+  let report: PlanReport | undefined;
+  let graph: GraphView | undefined;
+  let reportLoading = false;
+  let selected: string | null = null;
+  const tasks = new Map<string, TaskState>();
+  const statuses = new Map<string, string>();
+  let pending: ReturnType<typeof setTimeout> | undefined;
+
+  const loadReport = (): void => {
+    if (report !== undefined || reportLoading || plan === undefined || BEFORE_REPORT.has(String(plan.status ?? "pending"))) return;
+    reportLoading = true;
+    getJson<{ report: PlanReport }>(`/api/plans/${encodeURIComponent(planId)}/report`).then(
+      ({ body }) => {
+        report = body.report;
+        renderReport();
+      },
+      (error: ApiError) => {
+        reportLoading = false;
+        $("graph").replaceChildren(el("p", { class: "error", role: "alert" }, `Cannot load the compiled plan: ${error.message}`));
+      },
+    );
+  };
+
+  const renderReport = (): void => {
+    if (report === undefined) return;
+    const r = report;
+    const t0 = performance.now();
+    graph = renderGraph($("graph"), { nodes: r.graph.nodes, edges: r.graph.edges, criticalPath: r.criticalPath.taskIds }, statuses, select);
+    $("graph").dataset.renderMs = String(Math.round(performance.now() - t0));
+    $("graph").dataset.tasks = String(r.graph.nodes.length);
+    $("critical-path").textContent = `Critical path: ${r.criticalPath.taskIds.length} tasks, ${duration(r.criticalPath.durationSeconds)} expected (${r.criticalPath.taskIds.slice(0, 8).join(" → ")}${r.criticalPath.taskIds.length > 8 ? " → …" : ""}).`;
+    renderCost(r);
+    renderRisks(r);
+    scheduleLive();
+  };
+
+  const select = (taskId: string): void => {
+    selected = taskId;
+    renderDetail();
+  };
+
+  const command = async (body: { command: string; taskId?: string; reason?: string }, out: HTMLElement): Promise<void> => {
+    out.textContent = `sending ${body.command}…`;
+    try {
+      await postJson(`/api/plans/${encodeURIComponent(planId)}/commands`, { ...body, commandId: newCommandId() });
+      out.textContent = `${body.command} sent${body.taskId ? ` for ${body.taskId}` : ""}: the page updates when the engine applies it.`;
+    } catch (error) {
+      const e = error as ApiError;
+      out.replaceChildren(el("span", { class: "error", role: "alert" }, `${body.command} refused: ${e.message}`), e.errors?.length ? fieldErrorList(e.errors, "Problems in the command") : "");
+    }
+  };
+
+  function actionsPanel(): HTMLElement {
+    const reason = el("input", { id: "command-reason", name: "reason", maxlength: "2000", placeholder: "optional, recorded with the command" });
+    const out = el("p", { id: "command-result", role: "status" });
+    const button = (name: string, label: string): HTMLElement => {
+      const b = el("button", { type: "button", "data-command": name, class: name === "cancel" || name === "rollback" ? "danger" : "" }, label);
+      b.addEventListener("click", () => void command({ command: name, ...(reason.value ? { reason: reason.value } : {}) }, out));
+      return b;
+    };
+    return el("div", { class: "actions", role: "group", "aria-label": "Plan commands" }, el("label", { for: "command-reason" }, "Reason"), reason, el("div", { class: "buttons" }, button("retry", "Retry failed tasks"), button("cancel", "Cancel plan"), button("rollback", "Roll back")), out);
+  }
+
+  const renderDetail = (): void => {
+    const box = $("task-detail");
+    if (selected === null) return void box.replaceChildren();
+    const t = tasks.get(selected);
+    const node = report?.graph.nodes.find((n) => n.id === selected);
+    const out = el("span", { role: "status" });
+    const retry = el("button", { type: "button" }, `Retry ${selected}`);
+    retry.addEventListener("click", () => void command({ command: "retry", taskId: selected! }, out));
+    box.replaceChildren(
+      el(
+        "div",
+        { class: "detail" },
+        el("h3", {}, t?.name ?? node?.name ?? selected, " ", badge(t?.status ?? "blocked")),
+        el(
+          "dl",
+          {},
+          el("dt", {}, "Task"),
+          el("dd", {}, el("code", {}, selected)),
+          el("dt", {}, "Runs"),
+          el("dd", {}, t?.run ?? node?.run ?? "—"),
+          el("dt", {}, "Attempt"),
+          el("dd", {}, String(t?.attempt ?? 1)),
+          el("dt", {}, "Started / finished"),
+          el("dd", {}, `${when(t?.startedAt)} / ${when(t?.finishedAt)}`),
+          node ? el("dt", {}, "Planned") : null,
+          node ? el("dd", {}, `${duration(node.durationSeconds)}, slack ${duration(node.slackSeconds)}${node.critical ? ", on the critical path" : ""}`) : null,
+          t?.error ? el("dt", {}, "Error") : null,
+          t?.error ? el("dd", { class: "error" }, t.error.message) : null,
+        ),
+        operator && t?.status === "failed" ? retry : null,
+        out,
+      ),
+    );
+  };
+
+  const renderLive = (): void => {
+    pending = undefined;
+    $("connection").textContent = `live · ${new Date().toLocaleTimeString()}`;
+    const all = [...tasks.values()];
+    const done = all.filter((t) => TERMINAL.has(t.status)).length;
+    const status = String(plan?.status ?? "pending");
+    const total = (plan?.compiled as { taskCount?: number } | undefined)?.taskCount ?? all.length;
+    $("plan-summary").replaceChildren(badge(status), ` ${done}/${total} tasks finished`, plan?.failedTask ? ` · failed at ${String(plan.failedTask)}` : "", plan?.startedAt ? ` · started ${when(plan.startedAt)}` : "");
+    $("plan-view").dataset.status = status;
+    const waiting = all.filter((t) => t.status === "waiting_approval");
+    $("approvals").replaceChildren(
+      ...(waiting.length === 0
+        ? []
+        : [
+            el("h3", {}, "Waiting for approval"),
+            el(
+              "ul",
+              { class: "approvals" },
+              ...waiting.map((t) => {
+                const out = el("span", { role: "status" });
+                const approve = el("button", { type: "button", "data-approve": t.id }, `Approve ${t.id}`);
+                const reject = el("button", { type: "button", class: "danger", "data-reject": t.id }, `Reject ${t.id}`);
+                approve.addEventListener("click", () => void command({ command: "approve", taskId: t.id }, out));
+                reject.addEventListener("click", () => void command({ command: "reject", taskId: t.id }, out));
+                return el("li", {}, el("strong", {}, t.name ?? t.id), " ", ...(operator ? [approve, " ", reject] : [el("span", { class: "muted" }, "(an operator decides)")]), " ", out);
+              }),
+            ),
+          ]),
+    );
+    if (report !== undefined) {
+      const origin = typeof plan?.startedAt === "number" ? plan.startedAt : null;
+      const rel = (ms: number | null): number | null => (origin === null || ms === null ? null : (ms - origin) / 1000);
+      const critical = new Set(report.criticalPath.taskIds);
+      const rows: GanttRow[] = report.timeline.map((row) => {
+        const t = tasks.get(row.id);
+        return { ...row, status: t?.status ?? "blocked", actualStartSeconds: rel(t?.startedAt ?? null), actualFinishSeconds: rel(t?.finishedAt ?? null), critical: critical.has(row.id) };
+      });
+      renderGantt($("gantt"), rows, origin === null || TERMINAL.has(status) ? null : (Date.now() - origin) / 1000);
+    }
+    if (selected !== null) renderDetail();
+    const list = $("task-list-box") as HTMLDetailsElement;
+    if (list.open) renderTaskList();
+  };
+  const scheduleLive = (): void => {
+    pending ??= setTimeout(renderLive, 150);
+  };
+
+  const renderTaskList = (): void => {
+    const rows = [...tasks.values()].sort((a, b) => a.id.localeCompare(b.id));
+    $("task-list").replaceChildren(
+      el(
+        "table",
+        {},
+        el("thead", {}, el("tr", {}, ...["Task", "Status", "Runs", "Attempt", "Finished"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, ...rows.map((t) => el("tr", {}, el("td", {}, el("code", {}, t.id)), el("td", {}, badge(t.status)), el("td", {}, t.run), el("td", {}, String(t.attempt)), el("td", {}, when(t.finishedAt))))),
+      ),
+    );
+  };
+  $("task-list-box").addEventListener("toggle", () => ($("task-list-box") as HTMLDetailsElement).open && renderTaskList());
+
+  const db = ctx.fb.db;
+  const failed = (what: string) => (error: Error) => $("plan-summary").replaceChildren(el("span", { class: "error", role: "alert" }, `Cannot read ${what}: ${error.message}`));
+  const stops = [
+    onSnapshot(
+      doc(db, "plans", planId),
+      (snap) => {
+        if (!snap.exists()) {
+          $("plan-summary").replaceChildren(el("span", { class: "error", role: "alert" }, `No plan "${planId}".`));
+          return;
+        }
+        plan = snap.data();
+        $("plan-heading").textContent = `Plan ${typeof plan.name === "string" ? plan.name : planId}`;
+        const errors = Array.isArray(plan.errors) ? (plan.errors as Array<{ path: string; message: string }>) : [];
+        $("plan-errors").replaceChildren(...(errors.length === 0 ? [] : [el("p", { class: "error", role: "alert" }, `The plan is ${String(plan.status)}: fix these fields and submit it again.`), fieldErrorList(errors, "Problems in the plan")]));
+        const reasons = (plan.compiled as { rejectedReasons?: string[] } | undefined)?.rejectedReasons ?? [];
+        if (plan.status === "rejected" && reasons.length > 0) $("plan-errors").append(el("ul", { class: "errors", "aria-label": "Why the plan was rejected" }, ...reasons.map((r) => el("li", {}, r))));
+        loadReport();
+        scheduleLive();
+      },
+      failed("the plan"),
+    ),
+    onSnapshot(
+      query(collection(db, "plans", planId, "tasks"), limit(5_000)),
+      (snap) => {
+        for (const change of snap.docChanges()) {
+          if (change.type === "removed") {
+            tasks.delete(change.doc.id);
+            continue;
+          }
+          const t = taskState(change.doc.id, change.doc.data());
+          tasks.set(t.id, t);
+          if (statuses.get(t.id) !== t.status) {
+            statuses.set(t.id, t.status);
+            graph?.setStatus(t.id, t.status);
+          }
+        }
+        scheduleLive();
+      },
+      failed("the tasks"),
+    ),
+    onSnapshot(
+      query(collection(db, "plans", planId, "events"), orderBy("at", "desc"), limit(100)),
+      (snap) => {
+        $("events").replaceChildren(...snap.docs.map((d) => {
+          const e = d.data();
+          return el("li", {}, el("time", {}, when(e.at)), " ", el("span", { class: "muted" }, String(e.actor ?? "")), " ", String(e.message ?? e.type ?? ""));
+        }));
+      },
+      failed("the history"),
+    ),
+  ];
+  return {
+    dispose() {
+      for (const stop of stops) stop();
+      if (pending !== undefined) clearTimeout(pending);
+    },
+  };
+}
+
+function renderCost(r: PlanReport): void {
+  const cost = r.cost;
+  if (cost === null) {
+    $("cost").replaceChildren(el("p", { class: "muted" }, "Task plans carry no cost model; environment plans do."));
+    return;
+  }
+  $("cost").replaceChildren(
+    el(
+      "table",
+      {},
+      el("caption", {}, `Monthly estimate, price table ${cost.priceTableVersion}`),
+      el("thead", {}, el("tr", {}, ...["Environment", "Integration", "Monthly"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, ...cost.rows.map((row) => el("tr", {}, el("td", {}, row.environment), el("td", {}, row.integration), el("td", { class: "num" }, usd(row.monthlyUsd))))),
+      el("tfoot", {}, el("tr", {}, el("th", { scope: "row", colspan: "2" }, "Total"), el("td", { class: "num" }, usd(cost.totalMonthlyUsd)))),
+    ),
+    cost.budget === null ? el("p", { class: "muted" }, "No budget set.") : el("p", {}, "Budget ", usd(cost.budget.limitUsd), ": ", badge(cost.budget.status), ` (headroom ${usd(cost.budget.headroomUsd)})`),
+  );
+}
+
+function renderRisks(r: PlanReport): void {
+  $("risks").replaceChildren(
+    r.risks.length === 0
+      ? el("p", { class: "muted" }, "No risks found.")
+      : el("ul", { class: "risks" }, ...r.risks.map((risk) => el("li", {}, badge(risk.severity), " ", el("strong", {}, risk.id), `: ${risk.cause} `, el("em", {}, `Mitigation: ${risk.mitigation}`)))),
+  );
+  $("compliance").replaceChildren(
+    r.compliance.length === 0
+      ? el("p", { class: "muted" }, "No goals or constraints to check.")
+      : el("ul", { class: "compliance" }, ...r.compliance.map((c) => el("li", {}, badge(c.status === "pass" ? "succeeded" : "failed", c.status), " ", el("strong", {}, c.id), `${c.hard ? " (hard)" : ""}: ${c.reason}`))),
+  );
+}

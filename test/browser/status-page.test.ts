@@ -1,0 +1,154 @@
+/**
+ * The status page in headless Chromium against the whole local stack (hosting, functions, auth,
+ * Firestore, Pub/Sub). Screenshots of the main views go to test/artifacts/.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { seedAlert, seedEnvironments } from "../integration/api/fixtures";
+import { ROOT } from "../../local/project";
+import { uniqueId, waitFor } from "../support/emulators";
+import { callApi, db, demoAccounts, HOSTING, idToken, launch, layeredPlan, screenshot, signIn } from "./support";
+
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  await seedEnvironments(db, Date.now());
+  await seedAlert(db, "browser-demo-alert", Date.now());
+  await demoAccounts();
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+});
+
+afterEach(async () => {
+  await context.close();
+});
+
+describe("the overview", () => {
+  it("renders the demo environments, their uptime bars and open alerts without signing in", async () => {
+    await page.goto(`${HOSTING}/`);
+    await page.waitForSelector('[data-env="lang-trak-prod"]');
+    for (const id of ["lang-trak-dev", "lang-trak-staging", "lang-trak-prod"]) {
+      expect(await page.locator(`[data-env="${id}"] .uptime span`).count()).toBe(90);
+    }
+    expect(await page.textContent('[data-env="lang-trak-prod"] h3')).toBe("production");
+    expect(await page.textContent("#alerts")).toContain("lang-trak-prod monitoring is slow");
+    expect(await page.locator("#goals").count()).toBe(0);
+    await screenshot(page, "overview-public");
+  });
+
+  it("shows goals with error budgets, the plan list and the operator forms after signing in", async () => {
+    const { operator } = await demoAccounts();
+    await signIn(page, operator);
+    await page.waitForSelector("#goals table");
+    expect(await page.locator("#goals tbody tr").count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator("#goals meter").count()).toBeGreaterThanOrEqual(2);
+    await page.waitForSelector("#new-plan textarea");
+    await screenshot(page, "overview-operator");
+  });
+
+  it("works on a phone-sized screen", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const p = await phone.newPage();
+    await p.goto(`${HOSTING}/`);
+    await p.waitForSelector('[data-env="lang-trak-prod"]');
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(p, "overview-phone");
+    await phone.close();
+  });
+});
+
+describe("plans", () => {
+  it("draws every task of a plan's graph, with the critical path", async () => {
+    const { operator, viewer } = await demoAccounts();
+    const created = await callApi("/api/plans", await idToken(operator), { method: "POST", body: layeredPlan(120, 12, "graph check") });
+    expect(created.status).toBe(201);
+    const planId = created.json.id as string;
+    await signIn(page, viewer);
+    await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}`);
+    await page.waitForSelector("#graph [data-task]", { timeout: 30_000 });
+    expect(await page.locator("#graph [data-task]").count()).toBe(120);
+    expect(await page.locator("#graph [data-task].crit").count()).toBeGreaterThan(1);
+    expect(await page.textContent("#critical-path")).toMatch(/Critical path: \d+ tasks/);
+    await page.click('#graph [data-task="t0"]');
+    await page.waitForSelector("#task-detail .detail");
+    expect(await page.textContent("#task-detail")).toContain("t0");
+    expect(await page.locator("[data-command]").count()).toBe(0);
+    await screenshot(page, "plan-graph", false);
+  });
+
+  it("shows an invalid plan's field errors in place and writes nothing", async () => {
+    const { operator } = await demoAccounts();
+    await signIn(page, operator);
+    await page.waitForSelector("#plan-json");
+    await page.fill("#plan-json", JSON.stringify({ tasks: [{ id: "x", run: "delay", params: { ms: "soon" } }, { id: "y", run: "noop", needs: ["nowhere"] }] }));
+    await page.click('#new-plan button[type="submit"]');
+    await page.waitForSelector("#plan-form-result .errors li");
+    const paths = await page.locator("#plan-form-result .errors li code").allTextContents();
+    expect(paths).toContain("tasks.0.params.ms");
+    expect(await page.getAttribute("#plan-json", "aria-invalid")).toBe("true");
+    expect(new URL(page.url()).searchParams.get("plan")).toBeNull();
+    await screenshot(page, "plan-form-errors");
+  });
+
+  it("shows an environment plan's cost, risks, compliance and timeline", async () => {
+    const { operator } = await demoAccounts();
+    const spec = JSON.parse(readFileSync(join(ROOT, "examples", "lang-trak.json"), "utf8")) as Record<string, unknown>;
+    const created = await callApi("/api/plans", await idToken(operator), { method: "POST", body: { ...spec, dryRun: true } });
+    expect(created.status).toBe(201);
+    await signIn(page, operator);
+    await page.goto(`${HOSTING}/?plan=${encodeURIComponent(created.json.id as string)}`);
+    await page.waitForSelector("#cost table", { timeout: 30_000 });
+    expect(await page.locator("#cost tbody tr").count()).toBeGreaterThan(5);
+    expect(await page.locator("#risks li").count()).toBeGreaterThan(0);
+    expect(await page.locator("#compliance li").count()).toBeGreaterThan(0);
+    await page.waitForSelector("#gantt svg .planned");
+    expect(await page.locator("#gantt svg .planned").count()).toBeGreaterThan(10);
+    await screenshot(page, "plan-environment");
+  });
+});
+
+describe("approving a gate from the page (needs the engine's approval support)", () => {
+  it("moves the plan on and the page updates live", async () => {
+    const { operator } = await demoAccounts();
+    const planSpec = {
+      name: `gated ${uniqueId("b")}`,
+      approvers: [operator.email],
+      tasks: [
+        { id: "build", run: "delay", params: { ms: 200 } },
+        { id: "approve-deploy", run: "approval", params: { prompt: "Deploy?" }, needs: ["build"] },
+        { id: "deploy", run: "delay", params: { ms: 200 }, needs: ["approve-deploy"] },
+      ],
+    };
+    const created = await callApi("/api/plans", await idToken(operator), { method: "POST", body: planSpec });
+    expect(created.status).toBe(201);
+    const planId = created.json.id as string;
+    await signIn(page, operator);
+    await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}`);
+    const approve = page.locator('[data-approve="approve-deploy"]');
+    await approve.waitFor({ timeout: 30_000 });
+    await screenshot(page, "plan-waiting-approval");
+    const clickedAt = Date.now();
+    await approve.click();
+    await page.waitForSelector('#plan-view[data-status="succeeded"]', { timeout: 30_000 });
+    const seenAfterMs = Date.now() - clickedAt;
+    expect(await page.getAttribute('#graph [data-task="deploy"]', "class")).toContain("s-succeeded");
+    const events = await page.textContent("#events");
+    expect(events).toContain("operator@example.com");
+    const status = await waitFor("the plan document to say succeeded", async () => ((await db.collection("plans").doc(planId).get()).get("status") === "succeeded" ? true : undefined));
+    expect(status).toBe(true);
+    expect(seenAfterMs).toBeLessThan(30_000);
+    await screenshot(page, "plan-approved");
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Driving the status page in headless Chromium (Debian's, through playwright-core) against the
+ * running local stack: the hosting emulator serves the built page, the Auth emulator signs in.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { localFirestore } from "../../local/admin";
+import { CHROMIUM_ARGS, ensureChromium } from "../../local/chromium";
+import { createDemoAccounts, type DemoAccount } from "../../local/demo-accounts";
+import { emulator, ROOT } from "../../local/project";
+
+export const HOSTING = `http://${emulator("hosting").host}:${emulator("hosting").port}`;
+export const ARTIFACTS = join(ROOT, "test", "artifacts");
+export const db = localFirestore();
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS, headless: true });
+}
+
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage });
+  return path;
+}
+
+let accounts: Promise<{ operator: DemoAccount; viewer: DemoAccount }> | undefined;
+export const demoAccounts = (): Promise<{ operator: DemoAccount; viewer: DemoAccount }> => (accounts ??= createDemoAccounts());
+
+/** An ID token from the Auth emulator's REST API, as the JS SDK would get one. */
+export async function idToken(account: DemoAccount): Promise<string> {
+  const auth = emulator("auth");
+  const response = await fetch(`http://${auth.host}:${auth.port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...account, returnSecureToken: true }),
+  });
+  const body = (await response.json()) as { idToken?: string; error?: { message: string } };
+  if (body.idToken === undefined) throw new Error(`sign-in of ${account.email} failed: ${body.error?.message}`);
+  return body.idToken;
+}
+
+/** Calls the API through the Hosting rewrite, as the page does. */
+export async function callApi(path: string, token: string | null, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${HOSTING}${path}`, {
+    method: init.method ?? "GET",
+    headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(init.body === undefined ? {} : { "Content-Type": "application/json" }) },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+export async function signIn(page: Page, account: DemoAccount): Promise<void> {
+  await page.goto(`${HOSTING}/`);
+  await page.fill("#email", account.email);
+  await page.fill("#password", account.password);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector("#signed-in-as", { timeout: 15_000 });
+}
+
+/** A task plan of `n` tasks in layers of `width` (each task needs two of the previous layer). */
+export function layeredPlan(n: number, width: number, name = `layered ${n}`): Record<string, unknown> {
+  const tasks = Array.from({ length: n }, (_, i) => {
+    const layer = Math.floor(i / width);
+    const needs = layer === 0 ? [] : [...new Set([(layer - 1) * width + (i % width), (layer - 1) * width + ((i + 1) % width)])].filter((j) => j < n).map((j) => `t${j}`);
+    return { id: `t${i}`, run: "noop", needs };
+  });
+  return { name, dryRun: true, tasks };
+}

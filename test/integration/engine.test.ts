@@ -1,0 +1,270 @@
+/**
+ * The engine under failure, against the Firestore and Pub/Sub emulators: retries, trigger rules,
+ * failure policies, approvals, external tasks, commands, duplicate and shuffled delivery, crashes
+ * at every lifecycle step, and a wide fan-out/fan-in. Messages are delivered by a pump that plays
+ * Pub/Sub (duplicates, shuffles, crashes) and runs the sweeper when nothing is left.
+ */
+import { PubSub, type Message } from "@google-cloud/pubsub";
+import { TOPICS } from "../../functions/src/config";
+import { ensureTopic } from "../../functions/src/bus/publish";
+import { applyCommand } from "../../functions/src/runtime/commands";
+import { applyExternalTaskEvent } from "../../functions/src/runtime/task-events";
+import { PROJECT_ID, uniqueId, waitFor } from "../support/emulators";
+import { EffectsServer } from "../support/effects-server";
+import { db, deliverPlanCreated, testEnv } from "../support/functions";
+import { Pump } from "../support/pump";
+
+let pump: Pump;
+let web: EffectsServer;
+beforeAll(async () => {
+  pump = await Pump.open();
+  web = await EffectsServer.start();
+});
+afterAll(async () => {
+  await pump.close();
+  await web.close();
+  testEnv.cleanup();
+});
+
+const plans = db.collection("plans");
+const task = async (planId: string, id: string) => (await plans.doc(planId).collection("tasks").doc(id).get()).data()!;
+const eventTypes = async (planId: string) => (await plans.doc(planId).collection("events").orderBy("at").get()).docs.map((d) => d.get("type") as string);
+
+async function start(spec: Record<string, unknown>): Promise<string> {
+  const planId = uniqueId("eng");
+  await plans.doc(planId).set(spec);
+  await deliverPlanCreated(planId);
+  return planId;
+}
+
+/** A seeded PRNG so randomised runs can be replayed from the seed in a failure message. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// 15 runs keep the suite fast; `ORCHESTRATOR_CRASH_RUNS=100 npm test -- --only integration` runs the full hundred (about 14 min).
+const CRASH_RUNS = Number(process.env.ORCHESTRATOR_CRASH_RUNS ?? 15);
+const fast = { maxAttempts: 3, initialBackoffSeconds: 0.01, backoffMultiplier: 2, maxBackoffSeconds: 1, jitter: 0 };
+
+describe("delivery", () => {
+  it("with every message delivered 2–5 times and shuffled, each effect happens once and the plan succeeds", async () => {
+    const name = uniqueId("dup");
+    const planId = await start({
+      tasks: [
+        { id: "a", run: "http", params: { url: web.url(`ok/${name}-a`) } },
+        { id: "b", run: "http", params: { url: web.url(`ok/${name}-b`) }, needs: ["a"] },
+        { id: "c", run: "http", params: { url: web.url(`ok/${name}-c`) }, needs: ["a"] },
+        { id: "d", run: "http", params: { url: web.url(`ok/${name}-d`) }, needs: ["b", "c"] },
+      ],
+    });
+    const status = await pump.run(db, planId, { maxDeliveries: 5, shuffle: true, random: prng(7) });
+    expect(status).toBe("succeeded");
+    for (const t of ["a", "b", "c", "d"]) expect(web.effectsOf(`${name}-${t}`)).toHaveLength(1);
+  });
+
+  it(`recovers from crashes injected at every lifecycle step, and never runs a task again after it succeeded (${CRASH_RUNS} randomised runs)`, async () => {
+    const steps = ["after_claim", "after_execute", "after_complete", "before_publish"] as const;
+    for (let seed = 1; seed <= CRASH_RUNS; seed++) {
+      const random = prng(seed);
+      const name = uniqueId(`crash${seed}`);
+      const ids = ["a", "b", "c", "d", "e"];
+      const planId = await start({
+        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, needs: i === 0 ? [] : i === 4 ? ["b", "c", "d"] : ["a"] })),
+      });
+      const status = await pump.run(db, planId, { maxDeliveries: 2, shuffle: true, random, crash: () => (random() < 0.3 ? steps[Math.floor(random() * steps.length)] : undefined) });
+      expect({ seed, status }).toEqual({ seed, status: "succeeded" });
+      for (const id of ids) {
+        const doc = await task(planId, id);
+        const after = web.effectsOf(`${name}-${id}`).filter((e) => e.at > doc.finishedAt);
+        expect({ seed, id, ranAfterSuccess: after.length }).toEqual({ seed, id, ranAfterSuccess: 0 });
+        expect(web.effectsOf(`${name}-${id}`).length).toBeGreaterThanOrEqual(1);
+      }
+    }
+  }, 600_000);
+});
+
+describe("retries and timeouts", () => {
+  it("retries a retryable failure with backoff until it succeeds", async () => {
+    const name = uniqueId("flaky");
+    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: web.url(`flaky/${name}/2`) }, retry: fast }] });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    const doc = await task(planId, "call");
+    expect(doc.attempt).toBe(3);
+    expect(doc.history.map((h: { to: string }) => h.to)).toEqual(["ready", "running", "ready", "running", "ready", "running", "succeeded"]);
+    expect((await eventTypes(planId)).filter((t) => t === "task.retrying")).toHaveLength(2);
+  });
+
+  it("does not retry a non-retryable failure", async () => {
+    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: web.url(`reject/${uniqueId("r")}`) }, retry: fast }] });
+    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await task(planId, "call")).toMatchObject({ status: "failed", attempt: 1, error: { code: "http_400", retryable: false } });
+  });
+
+  it("fails an attempt that passes its timeout", async () => {
+    const planId = await start({ tasks: [{ id: "slow", run: "http", params: { url: web.url(`slow/${uniqueId("s")}/3000`) }, timeoutSeconds: 0.3 }] });
+    expect(await pump.run(db, planId)).toBe("failed");
+    expect((await task(planId, "slow")).error).toMatchObject({ code: "timeout" });
+  });
+});
+
+describe("trigger rules and failure policies", () => {
+  it("continue: runs what does not depend on the failure, skips what cannot run, runs failure handlers, ends failed", async () => {
+    const planId = await start({
+      failurePolicy: "continue",
+      tasks: [
+        { id: "bad", run: "http", params: { url: web.url(`reject/${uniqueId("x")}`) } },
+        { id: "after", run: "noop", needs: ["bad"] },
+        { id: "afterAfter", run: "noop", needs: ["after"] },
+        { id: "onFailure", run: "noop", needs: ["bad"], triggerRule: "one_failed" },
+        { id: "cleanup", run: "noop", needs: ["bad", "independent"], triggerRule: "all_done" },
+        { id: "independent", run: "noop" },
+        { id: "safe", run: "noop", needs: ["after", "independent"], triggerRule: "none_failed" },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    const statuses = Object.fromEntries((await plans.doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.get("status")]));
+    expect(statuses).toEqual({ bad: "failed", after: "skipped", afterAfter: "skipped", onFailure: "succeeded", cleanup: "succeeded", independent: "succeeded", safe: "succeeded" });
+    expect((await plans.doc(planId).get()).get("failedTask")).toBe("bad");
+  });
+
+  it("rollback: compensates every succeeded task in reverse topological order, then ends rolled_back", async () => {
+    const name = uniqueId("rb");
+    const step = (id: string, needs: string[]) => ({ id, run: "noop", needs, compensate: { run: "http", params: { url: web.url(`ok/${name}-undo-${id}`) } } });
+    const planId = await start({
+      failurePolicy: "rollback",
+      tasks: [step("a", []), step("b1", ["a"]), step("b2", ["a"]), step("c", ["b1", "b2"]), { id: "boom", run: "http", params: { url: web.url(`reject/${name}`) }, needs: ["c"] }, step("never", ["boom"])],
+    });
+    expect(await pump.run(db, planId)).toBe("rolled_back");
+    const undo = web.effects.filter((e) => e.name.startsWith(`${name}-undo-`)).map((e) => e.name.slice(`${name}-undo-`.length));
+    expect(undo).toHaveLength(4);
+    expect(undo[0]).toBe("c");
+    expect(new Set(undo.slice(1, 3))).toEqual(new Set(["b1", "b2"]));
+    expect(undo[3]).toBe("a");
+    expect((await task(planId, "never")).status).toBe("cancelled");
+    expect((await task(planId, "a")).status).toBe("compensated");
+  });
+
+  it("rollback with a failing compensation ends failed with the compensation error, not hiding the original failure", async () => {
+    const name = uniqueId("rbf");
+    const planId = await start({
+      failurePolicy: "rollback",
+      tasks: [
+        { id: "a", run: "noop", compensate: { run: "http", params: { url: web.url(`reject/${name}-undo`) } } },
+        { id: "boom", run: "http", params: { url: web.url(`reject/${name}`) }, needs: ["a"] },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_400" } });
+    expect(await task(planId, "boom")).toMatchObject({ status: "failed", error: { code: "http_400" } });
+    expect((await plans.doc(planId).get()).get("failedTask")).toBe("boom");
+  });
+});
+
+describe("approvals", () => {
+  it("waits for an approver; a non-approver is refused and recorded; approval moves the plan on", async () => {
+    const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
+    expect(await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => "waiting")).toBe("waiting");
+    expect((await task(planId, "gate")).status).toBe("waiting_approval");
+    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "eve@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: false });
+    expect((await task(planId, "gate")).status).toBe("waiting_approval");
+    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "ana@example.com", reason: "ship it", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    const types = await eventTypes(planId);
+    expect(types).toContain("command.refused");
+    expect(types).toContain("task.approved");
+    expect((await task(planId, "gate")).output).toEqual({ approvedBy: "ana@example.com", reason: "ship it" });
+  });
+
+  it("a rejection fails the gate and, under policy stop, the plan", async () => {
+    const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
+    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    await applyCommand(db, { planId, command: "reject", taskId: "gate", by: "ana@example.com", reason: "freeze", commandId: uniqueId("c") });
+    expect((await plans.doc(planId).get()).data()).toMatchObject({ status: "failed", failedTask: "gate" });
+    expect((await task(planId, "deploy")).status).toBe("cancelled");
+  });
+});
+
+describe("external tasks", () => {
+  it("completes only with the right token; wrong and reused tokens are refused and recorded without the token", async () => {
+    await ensureTopic(TOPICS.externalTasks);
+    const pubsub = new PubSub({ projectId: PROJECT_ID });
+    const [sub] = await pubsub.topic(TOPICS.externalTasks).createSubscription(uniqueId("ext"));
+    const tokens: Array<{ planId: string; token: string }> = [];
+    sub.on("message", (m: Message) => {
+      tokens.push(JSON.parse(m.data.toString("utf8")));
+      m.ack();
+    });
+    const planId = await start({ tasks: [{ id: "wait", run: "external", params: { description: "deploy done?" } }, { id: "next", run: "noop", needs: ["wait"] }] });
+    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    const issued = await waitFor("the task token", async () => tokens.find((t) => t.planId === planId));
+    const stored = await task(planId, "wait");
+    expect(stored.status).toBe("waiting_external");
+    expect(JSON.stringify(stored)).not.toContain(issued.token);
+
+    const wrong = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: "x".repeat(43), outcome: "succeeded" }, uniqueId("m"));
+    expect(wrong).toEqual({ applied: false, reason: "wrong task token" });
+    const right = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: issued.token, outcome: "succeeded", output: { build: 42 } }, uniqueId("m"));
+    expect(right).toEqual({ applied: true, kind: "completed" });
+    const reused = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: issued.token, outcome: "failed" }, uniqueId("m"));
+    expect(reused.applied).toBe(false);
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect((await task(planId, "wait")).output).toEqual({ build: 42 });
+    const events = await plans.doc(planId).collection("events").get();
+    expect(events.docs.filter((d) => d.get("type") === "task-event.refused")).toHaveLength(2);
+    expect(JSON.stringify(events.docs.map((d) => d.data()))).not.toContain(issued.token);
+    await sub.close();
+    await sub.delete();
+  });
+});
+
+describe("commands", () => {
+  it("cancel stops a running plan: nothing new starts and the plan ends cancelled", async () => {
+    const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
+    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: true });
+    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: false });
+    expect((await plans.doc(planId).get()).get("status")).toBe("cancelled");
+    expect((await task(planId, "gate")).status).toBe("cancelled");
+    expect((await task(planId, "after")).status).toBe("cancelled");
+  });
+
+  it("retry redrives a failed plan from where it failed, keeping what succeeded", async () => {
+    const name = uniqueId("redrive");
+    const planId = await start({
+      tasks: [
+        { id: "a", run: "http", params: { url: web.url(`ok/${name}-a`) } },
+        { id: "b", run: "http", params: { url: web.url(`flaky/${name}-b/1`) }, needs: ["a"] },
+        { id: "c", run: "http", params: { url: web.url(`ok/${name}-c`) }, needs: ["b"] },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(web.effectsOf(`${name}-a`)).toHaveLength(1);
+    expect(await task(planId, "b")).toMatchObject({ status: "succeeded", attempt: 2 });
+  });
+});
+
+describe("scale within Firestore's limits", () => {
+  it("runs a 500-wide fan-out into a 500-need fan-in, the join counting arrivals instead of updating itself", async () => {
+    const width = 500;
+    const planId = await start({
+      tasks: [
+        { id: "root", run: "noop" },
+        ...Array.from({ length: width }, (_, i) => ({ id: `w${i}`, run: "noop", needs: ["root"] })),
+        { id: "join", run: "noop", needs: Array.from({ length: width }, (_, i) => `w${i}`) },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    const join = await task(planId, "join");
+    expect(join).toMatchObject({ status: "succeeded", fanIn: true, needsDone: {} });
+    expect((await plans.doc(planId).collection("tasks").doc("join").collection("arrivals").count().get()).data().count).toBe(width);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * Plays Pub/Sub for the engine in integration tests: collects what the engine publishes on the
+ * task-ready topic and delivers it to `runTask`, optionally several times, shuffled, with crashes
+ * injected at lifecycle steps; when nothing is left to deliver it runs the sweeper with the clock
+ * moved forward, as the scheduled sweeper would, until the plan ends.
+ */
+import { PubSub, type Message } from "@google-cloud/pubsub";
+import type { Firestore } from "firebase-admin/firestore";
+import { TOPICS } from "../../functions/src/config";
+import { ensureTopic } from "../../functions/src/bus/publish";
+import { runTask, type RunDeps } from "../../functions/src/runtime/run-task";
+import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
+import { taskReadyMessageSchema, type TaskReadyMessage } from "../../functions/src/schema/messages";
+import { PROJECT_ID } from "./emulators";
+
+const FINAL = new Set(["succeeded", "failed", "rolled_back", "cancelled", "invalid", "rejected", "planned"]);
+type Step = Parameters<NonNullable<RunDeps["crashAt"]>>[0];
+
+export interface PumpOptions {
+  /** Each message is delivered between 1 and this many times. */
+  maxDeliveries?: number;
+  shuffle?: boolean;
+  /** Decides, per delivery, where (if anywhere) that delivery crashes. */
+  crash?: () => Step | undefined;
+  random?: () => number;
+  /** Stop waiting when the plan reaches one of these statuses (default: any final one). */
+  until?: (status: string) => boolean;
+  maxRounds?: number;
+}
+
+export class Pump {
+  private readonly queue: TaskReadyMessage[] = [];
+  private constructor(private readonly sub: ReturnType<PubSub["subscription"]>) {}
+
+  static async open(): Promise<Pump> {
+    await ensureTopic(TOPICS.taskReady);
+    const pubsub = new PubSub({ projectId: PROJECT_ID });
+    const [sub] = await pubsub.topic(TOPICS.taskReady).createSubscription(`pump-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+    const pump = new Pump(sub);
+    sub.on("message", (m: Message) => {
+      m.ack();
+      const parsed = taskReadyMessageSchema.safeParse(JSON.parse(m.data.toString("utf8")));
+      if (parsed.success) pump.queue.push(parsed.data);
+    });
+    return pump;
+  }
+
+  async close(): Promise<void> {
+    await this.sub.close();
+    await this.sub.delete();
+  }
+
+  /** Delivers until the plan ends; returns its final status. Clock skew for sweeps grows each idle round. */
+  async run(db: Firestore, planId: string, options: PumpOptions = {}): Promise<string> {
+    const random = options.random ?? Math.random;
+    const until = options.until ?? ((s: string) => FINAL.has(s));
+    let skew = 0;
+    for (let round = 0; round < (options.maxRounds ?? 400); round++) {
+      const status = String((await db.collection("plans").doc(planId).get()).get("status"));
+      if (until(status)) return status;
+      await new Promise((r) => setTimeout(r, 20)); // let published messages arrive
+      const batch = this.queue.splice(0).filter((m) => m.planId === planId);
+      const others = this.queue.splice(0);
+      this.queue.push(...others);
+      if (batch.length === 0) {
+        // Idle: what a lost message or a crash left behind is found by the sweeper.
+        // Past every redispatch delay and lease (60 s + timeout in these tests).
+        skew += 2 * 60_000;
+        await sweepStalledTasks(db, () => Date.now() + skew);
+        continue;
+      }
+      const deliveries = batch.flatMap((m) => Array.from({ length: 1 + Math.floor(random() * (options.maxDeliveries ?? 1)) }, () => m));
+      if (options.shuffle) deliveries.sort(() => random() - 0.5);
+      // At most 32 deliveries at once, like the functions emulator's worker pool: the Firestore
+      // emulator serialises transactions and times out locks under hundreds at once.
+      await inParallel(32, deliveries, async (m, i) => {
+          const crashStep = options.crash?.();
+          const crashAt = (step: Step) => {
+            if (step === crashStep) throw new Error(`injected crash ${step}`);
+          };
+          try {
+            await runTask(db, m, `pump-${round}-${i}`, { crashAt, now: () => Date.now() + skew, random, sleep: async () => undefined });
+          } catch (error) {
+            if (!(error instanceof Error) || !error.message.startsWith("injected crash")) throw error;
+          }
+      });
+    }
+    throw new Error(`plan ${planId} did not finish`);
+  }
+}
+
+async function inParallel<T>(limit: number, items: T[], work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await work(items[i]!, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Firestore } from "firebase-admin/firestore";
-import { demoPlan } from "../local/demo-plan";
+import { demoTaskPlan } from "../local/demo-plan";
 import { followPlan } from "../local/progress";
 import type { BenchFigure } from "./planner";
 
@@ -25,7 +25,7 @@ export async function benchLocalStack(db: Firestore, log: (line: string) => void
   await timePlan(db, "warmup", { tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
   const single = await timePlan(db, "single", { tasks: [{ id: "only", run: "noop" }] });
   log(`single noop task: ${single.toFixed(0)} ms`);
-  const demo = await timePlan(db, "demo", demoPlan(0));
+  const demo = await timePlan(db, "demo", demoTaskPlan(0));
   log(`demo plan (22 tasks, no delays): ${demo.toFixed(0)} ms`);
   const chain = await timePlan(db, "chain", { tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, run: "noop", needs: i === 0 ? [] : [`t${i - 1}`] })) });
   log(`1,000-task chain: ${chain.toFixed(0)} ms`);

@@ -1,8 +1,18 @@
 /**
- * The demo plan of `npm start`: DESIGN.md §11's lang-trak dev → staging → production rollout,
- * written as an explicit task list. Each provisioning step is a short `delay` standing in for the
- * real executor until the Firebase executors land; the graph, order and dependencies are the real ones.
+ * The demo plans. `demoEnvironmentPlan()` is what `npm start` runs: DESIGN.md §11's lang-trak
+ * rollout as an environment plan (examples/lang-trak.json), provisioned by the `firebase` executor
+ * against the local control plane, with the demo operator as its approver. `demoTaskPlan()` is the
+ * same shape as an explicit task list of short delays, for benchmarks that measure the engine alone.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEMO_ACCOUNTS } from "./demo-accounts";
+import { ROOT } from "./project";
+
+export function demoEnvironmentPlan(): Record<string, unknown> {
+  const plan = JSON.parse(readFileSync(join(ROOT, "examples", "lang-trak.json"), "utf8")) as Record<string, unknown>;
+  return { ...plan, approvers: [DEMO_ACCOUNTS.operator.email] };
+}
 interface DemoTask {
   id: string;
   name: string;
@@ -29,7 +39,7 @@ const INTEGRATION_NEEDS: Record<string, string[]> = {
   security: ["database", "storage"],
 };
 
-export function demoPlan(stepMs = 400): { name: string; description: string; tasks: DemoTask[] } {
+export function demoTaskPlan(stepMs = 400): { name: string; description: string; tasks: DemoTask[] } {
   const tasks: DemoTask[] = [];
   let previousVerify: string | undefined;
   for (const env of ENVIRONMENTS) {

@@ -7,13 +7,18 @@
  *   npm start -- --exit-when-done     exit 0 when the demo plan succeeded, non-zero otherwise
  *   npm start -- --no-demo            start the stack only
  *   npm start -- --verbose            also show the emulators' own logs
+ *   npm start -- --manual-approval    leave the demo's approval gates to you (the page, or a command)
  */
 import { randomBytes } from "node:crypto";
 import { localFirestore } from "./admin";
 import { buildFunctions, buildPage } from "./build";
 import { createDemoAccounts } from "./demo-accounts";
-import { demoPlan } from "./demo-plan";
-import { assertPortsFree, PortInUseError, startSuite, type SuiteEmulator } from "./emulators";
+import { demoEnvironmentPlan } from "./demo-plan";
+import { assertPortsFree, PortInUseError, type SuiteEmulator } from "./emulators";
+import { startLocalStack } from "./local-stack";
+import { publishJson } from "../functions/src/bus/publish";
+import { TOPICS } from "../functions/src/config";
+import type { Firestore } from "firebase-admin/firestore";
 import { followPlan } from "./progress";
 import { emulator, PROJECT_ID } from "./project";
 import { startTicker, type Ticker } from "./scheduler";
@@ -22,6 +27,7 @@ const args = new Set(process.argv.slice(2));
 const exitWhenDone = args.has("--exit-when-done");
 const withDemo = !args.has("--no-demo");
 const verbose = args.has("--verbose");
+const manualApproval = args.has("--manual-approval");
 const ALL: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
 
 async function main(): Promise<number> {
@@ -32,7 +38,8 @@ async function main(): Promise<number> {
   await assertPortsFree(ALL);
 
   console.log(`› starting the Firebase Emulator Suite (${ALL.join(", ")}) for project ${PROJECT_ID}…`);
-  const suite = startSuite(ALL, { echo: verbose });
+  const { suite, controlPlane } = await startLocalStack(ALL, { echo: verbose });
+  console.log(`✓ local Google control plane (Scheduler, Monitoring, Rules, Hosting, Identity Toolkit APIs) on ${controlPlane.env.ORCHESTRATOR_GOOGLE_GRPC_ENDPOINT} (gRPC) and ${controlPlane.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT} (REST)`);
   let ticker: Ticker | undefined;
   let stopping = false;
   const shutdown = async (code: number): Promise<number> => {
@@ -41,6 +48,7 @@ async function main(): Promise<number> {
     ticker?.stop();
     console.log("\n› stopping the emulators…");
     await suite.stop();
+    await controlPlane.stop();
     console.log("› stopped.");
     return code;
   };
@@ -79,16 +87,26 @@ async function main(): Promise<number> {
 
   const db = localFirestore();
   const planId = `lang-trak-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "")}-${randomBytes(2).toString("hex")}`;
-  const plan = demoPlan();
+  const plan = demoEnvironmentPlan();
   await db.collection("plans").doc(planId).set(plan);
-  console.log(`› wrote plans/${planId}: "${plan.name}", ${plan.tasks.length} tasks`);
+  console.log(`› wrote plans/${planId}: "${String(plan.name)}" (an environment plan: examples/lang-trak.json)`);
   console.log(`  Status page: ${pageUrl}?plan=${planId}`);
+  const stopApprover = manualApproval
+    ? watchGates(db, planId, (taskId) => console.log(`\n  ⏸ ${taskId} waits for approval: sign in on the page as ${operator.email} and approve it`))
+    : watchGates(db, planId, (taskId) => {
+        // The demo approves as its operator, through the same Pub/Sub command path other systems use.
+        console.log(`\n  ✋ ${taskId} waits for approval → approving as ${operator.email} (npm start -- --manual-approval leaves it to you)`);
+        void publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: operator.email, reason: "approved by the npm start demo", commandId: `demo-${taskId}` }]);
+      });
   const outcome = await followPlan(db, planId, { timeoutMs: 10 * 60_000 });
+  stopApprover();
   if (outcome.status === "succeeded") console.log(`✓ demo plan succeeded in ${(outcome.elapsedMs / 1000).toFixed(1)} s`);
   else {
     console.log(`✗ demo plan ended ${outcome.status}${outcome.failedTask ? ` at ${outcome.failedTask}` : ""}`);
     for (const e of outcome.errors ?? []) console.log(`    ${e.path}: ${e.message}`);
   }
+  const state = controlPlane.state() as unknown as Record<string, unknown>;
+  console.log(`  local control plane now holds: ${Object.entries(state).map(([k, v]) => `${k} ${typeof v === "object" && v !== null ? Object.keys(v).length : 0}`).join(", ")}`);
 
   if (exitWhenDone) return shutdown(outcome.status === "succeeded" ? 0 : 1);
   console.log(`\n  Status page: ${pageUrl}?plan=${planId}\n  The stack keeps running: write more plans to Firestore at ${emulator("firestore").host}:${emulator("firestore").port}. Ctrl-C to stop.`);
@@ -103,3 +121,20 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Calls `onGate` once for each task of the plan that starts waiting for approval. */
+function watchGates(db: Firestore, planId: string, onGate: (taskId: string) => void): () => void {
+  const seen = new Set<string>();
+  return db
+    .collection("plans")
+    .doc(planId)
+    .collection("tasks")
+    .where("status", "==", "waiting_approval")
+    .onSnapshot((snap) => {
+      for (const doc of snap.docs) {
+        if (seen.has(doc.id)) continue;
+        seen.add(doc.id);
+        setTimeout(() => onGate(doc.id), 1_500);
+      }
+    });
+}

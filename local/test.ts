@@ -7,10 +7,11 @@
  *   npm test                     everything
  *   npm test -- --only unit      one stage: typecheck | lint | unit | integration | e2e | browser
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { buildFunctions, buildPage } from "./build";
 import { ensureChromium } from "./chromium";
+import { controlPlaneEnv, startControlPlaneForStack } from "./local-stack";
 import { assertPortsFree, suiteEnv, type SuiteEmulator } from "./emulators";
 import { FIREBASE_BIN, firebaseConfigPath, PROJECT_ID, ROOT } from "./project";
 
@@ -22,14 +23,19 @@ const only = onlyIndex >= 0 ? argv[onlyIndex + 1] : undefined;
 const verboseLogs = argv.includes("--verbose-logs");
 const jestExtra = [...argv.filter((a, i) => a !== "--verbose-logs" && a !== "--" && (onlyIndex < 0 || (i !== onlyIndex && i !== onlyIndex + 1))), ...(verboseLogs ? [] : ["--silent"])];
 
-function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+/**
+ * Runs one stage's command. Asynchronous on purpose: the local control plane serves from this
+ * process while the emulators and tests run, so the event loop must stay free.
+ */
+async function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   console.log(`\n━━ ${title}`);
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: ROOT, stdio: "inherit", env });
+  const child = spawn(command, args, { cwd: ROOT, stdio: "inherit", env });
+  const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (result.status !== 0) {
+  if (status !== 0) {
     console.error(`✗ ${title} failed after ${secs} s`);
-    process.exit(result.status ?? 1);
+    process.exit(status ?? 1);
   }
   console.log(`✓ ${title} (${secs} s)`);
 }
@@ -38,14 +44,26 @@ async function inEmulators(title: string, emulators: SuiteEmulator[], jestArgs: 
   await assertPortsFree(emulators);
   // --forceExit: the official clients keep sockets open after the last test; the suite is done anyway.
   const jest = [bin("jest"), ...jestArgs, "--forceExit", ...jestExtra].map((a) => JSON.stringify(a)).join(" ");
-  run(title, FIREBASE_BIN, ["emulators:exec", "--only", emulators.join(","), "--project", PROJECT_ID, "--config", firebaseConfigPath(), jest], suiteEnv({ GCLOUD_PROJECT: PROJECT_ID, ...env }));
+  await run(title, FIREBASE_BIN, ["emulators:exec", "--only", emulators.join(","), "--project", PROJECT_ID, "--config", firebaseConfigPath(), jest], suiteEnv({ GCLOUD_PROJECT: PROJECT_ID, ...env }));
+}
+
+const WHOLE_SUITE: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
+
+/** Runs `work` with the local Google control plane up, handing it the env the functions need. */
+async function withControlPlane(work: (env: Record<string, string>) => Promise<void>): Promise<void> {
+  const cp = await startControlPlaneForStack();
+  try {
+    await work(controlPlaneEnv(cp));
+  } finally {
+    await cp.stop();
+  }
 }
 
 const stages: Record<string, () => Promise<void> | void> = {
-  typecheck: () => {
-    run("type-check functions (strict)", bin("tsc"), ["-p", "functions/tsconfig.json", "--noEmit"]);
-    run("type-check local commands, tests and benchmarks (strict)", bin("tsc"), ["-p", "tsconfig.json"]);
-    run("type-check the status page (strict)", bin("tsc"), ["-p", "hosting/tsconfig.json"]);
+  typecheck: async () => {
+    await run("type-check functions (strict)", bin("tsc"), ["-p", "functions/tsconfig.json", "--noEmit"]);
+    await run("type-check local commands, tests and benchmarks (strict)", bin("tsc"), ["-p", "tsconfig.json"]);
+    await run("type-check the status page (strict)", bin("tsc"), ["-p", "hosting/tsconfig.json"]);
   },
   lint: () => run("lint (ESLint + typescript-eslint)", bin("eslint"), ["--max-warnings=0", "."]),
   unit: () => run("unit tests (pure code, no emulators)", bin("jest"), ["--selectProjects", "unit", ...jestExtra]),
@@ -53,17 +71,15 @@ const stages: Record<string, () => Promise<void> | void> = {
   e2e: async () => {
     buildFunctions();
     await buildPage();
-    // Short recovery timings so the sweeper's work is observable within a test.
-    await inEmulators("end-to-end tests (whole Emulator Suite, functions as deployed)", ["firestore", "pubsub", "functions", "auth", "hosting"], ["--selectProjects", "e2e", "--runInBand"], {
-      ORCHESTRATOR_REDISPATCH_AFTER_MS: "2000",
-      ORCHESTRATOR_LEASE_MARGIN_MS: "1000",
-    });
+    await withControlPlane((env) =>
+      inEmulators("end-to-end tests (whole Emulator Suite, functions as deployed, local Google control plane)", WHOLE_SUITE, ["--selectProjects", "e2e", "--runInBand"], env),
+    );
   },
   browser: async () => {
     buildFunctions();
     await buildPage();
     ensureChromium();
-    await inEmulators("browser tests (headless Chromium against the whole local stack)", ["firestore", "pubsub", "functions", "auth", "hosting"], ["--selectProjects", "browser", "--runInBand"]);
+    await withControlPlane((env) => inEmulators("browser tests (headless Chromium against the whole local stack)", WHOLE_SUITE, ["--selectProjects", "browser", "--runInBand"], env));
   },
 };
 

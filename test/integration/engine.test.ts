@@ -76,7 +76,8 @@ describe("delivery", () => {
       const name = uniqueId(`crash${seed}`);
       const ids = ["a", "b", "c", "d", "e"];
       const planId = await start({
-        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, needs: i === 0 ? [] : i === 4 ? ["b", "c", "d"] : ["a"] })),
+        // A worker that dies counts as a lost attempt: allow enough attempts for the injected deaths.
+        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, retry: { maxAttempts: 10 }, needs: i === 0 ? [] : i === 4 ? ["b", "c", "d"] : ["a"] })),
       });
       const status = await pump.run(db, planId, { maxDeliveries: 2, shuffle: true, random, crash: () => (random() < 0.3 ? steps[Math.floor(random() * steps.length)] : undefined) });
       expect({ seed, status }).toEqual({ seed, status: "succeeded" });

@@ -13,6 +13,9 @@ import { createIntegrationIo, InvalidSettingsError, type FirebaseParams, type In
 import { INTEGRATION_NAMES, INTEGRATIONS } from "./firebase/index";
 import type { DriftReport, ExecutionContext, Executor, FirebaseProvisionOutput, VerifyOutcome } from "./types";
 
+/** The pseudo-integration of the planner's per-environment verify task (planner/catalogue.ts VERIFY_INTEGRATION). */
+export const ENVIRONMENT_INTEGRATION = "environment";
+
 /** The environment document id for a project (one Firebase project per environment). */
 export const environmentIdOf = (p: Pick<FirebaseParams, "projectId">): string => p.projectId;
 
@@ -65,8 +68,32 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
     }
   }
 
+  /**
+   * The planner's `<env>.verify` task (integration `environment`): the promotion gate between
+   * environments. It verifies every integration named in `settings.integrations` and passes only
+   * when all are in sync.
+   */
+  async function verifyEnvironment(raw: Record<string, unknown>, ctx: ExecutionContext): Promise<ExecutionOutcome> {
+    const settings = (raw.settings ?? {}) as { integrations?: unknown; integrationSettings?: Record<string, Record<string, unknown>> };
+    const names = settings.integrations;
+    if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+      return { ok: false, error: { message: "environment verify needs settings.integrations: a list of integration names", code: "invalid_settings", retryable: false } };
+    }
+    const reports: DriftReport[] = [];
+    for (const integration of names as string[]) {
+      const v = await verify({ ...raw, integration, settings: settings.integrationSettings?.[integration] ?? {} }, ctx);
+      if (!v.ok) return v;
+      reports.push(v.report);
+    }
+    const drifted = reports.filter((r) => !r.inSync);
+    if (drifted.length === 0) return { ok: true, output: { environment: raw.environment, projectId: raw.projectId, verified: names, inSync: true } };
+    const first = drifted.slice(0, 3).map((r) => `${r.integration} (${r.drift.length})`).join(", ");
+    return { ok: false, error: { message: `${String(raw.projectId)} is not ready: ${drifted.length} integration(s) drifted: ${first}`, code: "drift", retryable: false } };
+  }
+
   return {
     async execute(raw, ctx): Promise<ExecutionOutcome> {
+      if (raw.integration === ENVIRONMENT_INTEGRATION && raw.action === "verify") return verifyEnvironment(raw, ctx);
       const r = resolve(raw);
       if (!r.ok) return r;
       if (r.params.action === "verify") {
@@ -96,6 +123,8 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
     },
 
     async compensate(raw, ctx): Promise<ExecutionOutcome> {
+      // Verifying changed nothing, so there is nothing to undo.
+      if (raw.integration === ENVIRONMENT_INTEGRATION) return { ok: true, output: null };
       const r = resolve(raw);
       if (!r.ok) return r;
       try {

@@ -212,7 +212,12 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
         integration: VERIFY_INTEGRATION,
         action: "verify",
         ...target,
-        settings: { integrations: env.integrations, healthChecks: env.integrations.flatMap((i) => catalogue[i]!.healthChecks) },
+        settings: {
+          integrations: env.integrations,
+          // Verify compares against what provision asked for, integration by integration.
+          integrationSettings: Object.fromEntries(env.integrations.map((i) => [i, catalogue[i]!.settings(env.tier)])),
+          healthChecks: env.integrations.flatMap((i) => catalogue[i]!.healthChecks),
+        },
       },
       needs: sinks.length > 0 ? sinks.map(id) : entry,
       retry: { maxAttempts: 3, initialBackoffSeconds: 10 },

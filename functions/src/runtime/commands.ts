@@ -12,6 +12,7 @@ import { recordEvent } from "../store/events";
 import { planRef } from "../store/paths";
 import { transitionPlan } from "../store/plans";
 import { applyApproval, cancelOpenTasks, resetUnsucceededTasks } from "../store/tasks";
+import { onPlanFinished } from "./locks";
 import { continueRollback, settleFinishedTask } from "./settle";
 
 export type CommandOutcome = { applied: true; message: string } | { applied: false; reason: string; unknownPlan?: boolean };
@@ -35,6 +36,7 @@ export async function applyCommand(db: Firestore, cmd: PlanCommand & { commandId
         return refuse(db, cmd, `plan is ${plan.status}: nothing to cancel`, now());
       }
       await cancelOpenTasks(db, cmd.planId, `plan cancelled by ${cmd.by}`, now(), LIMITS.sweepBatch);
+      await onPlanFinished(db, cmd.planId, now);
       return { applied: true, message: "plan cancelled" };
     }
     case "retry": {

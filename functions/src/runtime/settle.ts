@@ -18,6 +18,7 @@ import { readPlanState, readTask } from "../store/converters";
 import { planRef, taskRef } from "../store/paths";
 import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
 import { cancelOpenTasks, countTasks, firstTaskIn, markSettled, releaseDependent } from "../store/tasks";
+import { onPlanFinished } from "./locks";
 
 const OPEN: Array<TaskDoc["status"]> = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"];
 
@@ -96,7 +97,10 @@ export async function finishPlanIfDone(db: Firestore, planId: string, now: () =>
   const failed = await firstTaskIn(db, planId, "failed");
   const status = failed === undefined ? "succeeded" : "failed";
   const message = failed === undefined ? "every task finished" : `finished with failures (first: ${failed})`;
-  if (await finishPlan(db, planId, status, now(), { message, ...(failed === undefined ? {} : { failedTask: failed }) })) logs.planFinished(planId, status);
+  if (await finishPlan(db, planId, status, now(), { message, ...(failed === undefined ? {} : { failedTask: failed }) })) {
+    logs.planFinished(planId, status);
+    await onPlanFinished(db, planId, now);
+  }
 }
 
 async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
@@ -123,8 +127,12 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
     await continueRollback(db, task.planId, now);
     return 0;
   }
-  if (await finishPlan(db, task.planId, "failed", now(), { failedTask: task.id, message })) logs.planFinished(task.planId, "failed");
+  const failedNow = await finishPlan(db, task.planId, "failed", now(), { failedTask: task.id, message });
   await cancelOpenTasks(db, task.planId, `plan failed at ${task.id}`, now(), LIMITS.sweepBatch);
+  if (failedNow) {
+    logs.planFinished(task.planId, "failed");
+    await onPlanFinished(db, task.planId, now);
+  }
   return 0;
 }
 
@@ -134,5 +142,8 @@ export async function continueRollback(db: Firestore, planId: string, now: () =>
   if (step.kind === "compensate") {
     await publishTaskReady(step.tasks.map(({ id, attempt }) => ({ planId, taskId: id, attempt, phase: "compensate" as const })));
   }
-  if (step.kind === "finished") logs.planFinished(planId, step.status);
+  if (step.kind === "finished") {
+    logs.planFinished(planId, step.status);
+    await onPlanFinished(db, planId, now);
+  }
 }

@@ -9,13 +9,22 @@ import { initialTask } from "../engine/lifecycle";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import { compilePlan } from "../planner/compile";
-import { acquireStartLease, finishPlanning, markPlanInvalid } from "../store/plans";
+import { acquireStartLease, finishPlanning, markPlanInvalid, markPlanWaiting } from "../store/plans";
+import { acquireLocks } from "../store/locks";
 import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
+import { retryAborted } from "../store/firestore";
 import { executorCompensates } from "../executors/registry";
-import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
+import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
 
-export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "skipped";
+/** The environments (Firebase projects) a plan provisions or verifies: the locks it needs. */
+export function environmentsOf(tasks: readonly TaskSpec[]): string[] {
+  const projects = new Set<string>();
+  for (const task of tasks) if (task.run === "firebase") projects.add(task.params.projectId);
+  return [...projects].sort();
+}
+
+export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "waiting" | "skipped";
 
 export async function startPlan(
   db: Firestore,
@@ -44,6 +53,12 @@ export async function startPlan(
     logs.planFinished(planId, status);
     return status;
   }
+  // One running plan per environment: wait (status `waiting`) while another plan holds one.
+  const locked = await acquireLocks(db, planId, environmentsOf(tasks), now());
+  if (locked.kind === "busy") {
+    if (await markPlanWaiting(db, planId, owner, locked.lock, locked.holder, now())) logs.planStartSkipped(planId, `waiting for ${locked.lock}, locked by ${locked.holder}`);
+    return "waiting";
+  }
   const startedAt = now();
   for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) {
     const batch = db.batch();
@@ -59,7 +74,7 @@ export async function startPlan(
       });
       batch.set(taskRef(db, planId, spec.id), task);
     }
-    await batch.commit();
+    await retryAborted(() => batch.commit());
   }
   if (!(await finishPlanning(db, planId, owner, "running", summary, now()))) {
     logs.planStartSkipped(planId, "start lease lost before the plan could run");

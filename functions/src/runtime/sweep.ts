@@ -13,6 +13,8 @@ import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
 import { COLLECTIONS } from "../store/paths";
 import { dueTasks, sweepTask } from "../store/tasks";
+import { maintainLocks } from "../store/locks";
+import { resumeWaitingPlan } from "./locks";
 import { continueRollback, settleFinishedTask } from "./settle";
 
 export interface SweepReport {
@@ -22,12 +24,14 @@ export interface SweepReport {
   settled: number;
   deadlinesPassed: number;
   rollbacksAdvanced: number;
+  locksRenewed: number;
+  locksFreed: number;
 }
 
 export async function sweepStalledTasks(db: Firestore, now: () => number = Date.now): Promise<SweepReport> {
   const due = await dueTasks(db, now(), LIMITS.sweepBatch);
   const toPublish: TaskReadyMessage[] = [];
-  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, deadlinesPassed: 0, rollbacksAdvanced: 0 };
+  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0 };
   await Promise.all(
     due.map(async (ref) => {
       try {
@@ -57,6 +61,12 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
     await continueRollback(db, plan.id, now);
     report.rollbacksAdvanced += 1;
   }
+  // Locks of live runs are renewed; locks of ended or dead runs free, and their waiters start.
+  const locks = await maintainLocks(db, now());
+  report.locksRenewed = locks.renewed;
+  report.locksFreed = locks.freed;
+  const waiting = await db.collection(COLLECTIONS.plans).where("status", "==", "waiting").limit(50).get();
+  for (const id of new Set([...locks.woken, ...waiting.docs.map((d) => d.id)])) await resumeWaitingPlan(db, id, now);
   logs.sweepDone(report);
   return report;
 }

@@ -162,6 +162,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "updatedAt",
   "failedTask",
   "startLease",
+  "waitingFor",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */

@@ -1,6 +1,6 @@
 /**
  * Firestore side of the health runs (health/run.ts decides, this stores):
- *   locks/health-run          the run lease {owner, expiresAt}: one run at a time
+ *   healthLeases/health-run   the run lease {owner, expiresAt}: one run at a time
  *   reports/{runId}           one per run, created once (a duplicate delivery cannot write twice)
  *   alerts/{alertId}          one per incident of a dedup key
  *   environments/{envId}      fields `health` (latest run) and `uptimeDays.<YYYY-MM-DD>` (daily rollups)
@@ -24,7 +24,8 @@ import { COLLECTIONS, planRef } from "./paths";
 export const HEALTH_COLLECTIONS = {
   reports: "reports",
   alerts: "alerts",
-  locks: "locks",
+  /** The run lease lives apart from the environment locks (`locks/{projectId}`), which the sweeper manages. */
+  locks: "healthLeases",
   state: "healthState",
   probes: "healthProbes",
 } as const;

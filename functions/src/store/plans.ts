@@ -20,7 +20,7 @@ export async function acquireStartLease(db: Firestore, planId: string, owner: st
     if (plan === undefined) return { kind: "skip", reason: "plan document was deleted" };
     const leaseFree = plan.startLease === undefined || plan.startLease === null || plan.startLease.expiresAt <= now;
     if (plan.status === "planning" && !leaseFree) return { kind: "skip", reason: `start in progress by ${plan.startLease?.owner}` };
-    if (plan.status !== "pending" && plan.status !== "planning") return { kind: "skip", reason: `plan is already ${plan.status}` };
+    if (plan.status !== "pending" && plan.status !== "planning" && plan.status !== "waiting") return { kind: "skip", reason: `plan is already ${plan.status}` };
     tx.update(planRef(db, planId), { status: "planning", startLease: { owner, expiresAt: now + leaseMs }, createdAt: plan.createdAt ?? now, updatedAt: now });
     return { kind: "acquired" };
   });
@@ -52,7 +52,10 @@ export async function finishPlanning(
     const plan = readPlanState(await tx.get(planRef(db, planId)));
     if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return false;
     const update: Record<string, unknown> = { status, compiled: summary, startLease: null, updatedAt: now };
-    if (status === "running") update.startedAt = now;
+    if (status === "running") {
+      update.startedAt = now;
+      update.waitingFor = null;
+    }
     else update.finishedAt = now;
     tx.update(planRef(db, planId), update);
     const counts = `${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`;
@@ -68,6 +71,23 @@ export async function finishPlanning(
       actor: "orchestrator",
       message,
       data: { ...summary },
+    });
+    return true;
+  });
+}
+
+/** planning → waiting: another plan holds one of its environments' locks. */
+export async function markPlanWaiting(db: Firestore, planId: string, owner: string, lock: string, holder: string, now: number): Promise<boolean> {
+  return db.runTransaction(async (tx) => {
+    const plan = readPlanState(await tx.get(planRef(db, planId)));
+    if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return false;
+    tx.update(planRef(db, planId), { status: "waiting", waitingFor: { lock, plan: holder }, startLease: null, updatedAt: now });
+    recordEvent(tx, db, planId, `plan.waiting.${holder}`, {
+      at: now,
+      type: "plan.waiting",
+      actor: "orchestrator",
+      message: `waiting: environment ${lock} is locked by plan ${holder}; this plan starts when it finishes`,
+      data: { lock, holder },
     });
     return true;
   });

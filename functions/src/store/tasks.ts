@@ -23,10 +23,13 @@ import {
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskStatusSchema } from "../schema/task";
 import { readPlanState, readTask } from "./converters";
+import { retryAborted } from "./firestore";
 import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
 type Ids = { planId: string; taskId: string; attempt: number };
+const FAILED_PRECONDITION = 9;
+const ABORTED = 10;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
 export type ClaimResult = { kind: "claimed"; task: TaskDoc } | Skipped;
@@ -191,28 +194,33 @@ export async function releaseDependent(
   const ref = taskRef(db, planId, dependent.id);
   if (dependent.fanIn) {
     const arrivals = ref.collection(COLLECTIONS.arrivals);
-    await arrivals.doc(need).set({ status: needStatus, at: now });
-    const [all, succeeded, failed] = await Promise.all([
-      arrivals.count().get(),
-      arrivals.where("status", "==", "succeeded").count().get(),
-      arrivals.where("status", "==", "failed").count().get(),
-    ]);
+    await retryAborted(() => arrivals.doc(need).set({ status: needStatus, at: now }));
+    // The three counts must come from one snapshot (a read-only transaction, which takes no locks):
+    // counted apart, a concurrent arrival between them would read as a need that neither succeeded nor failed.
+    const [all, succeeded, failed] = await db.runTransaction(
+      (tx) => Promise.all([tx.get(arrivals.count()), tx.get(arrivals.where("status", "==", "succeeded").count()), tx.get(arrivals.where("status", "==", "failed").count())]),
+      { readOnly: true },
+    );
     const counts = { done: all.data().count, succeeded: succeeded.data().count, failed: failed.data().count };
-    // Most arrivals change nothing: look first without a transaction, so hundreds of arrivals do not
-    // queue on the join's lock; only an arrival that settles the rule takes the compare-and-set.
-    const glance = readTask(await ref.get());
-    if (glance === undefined) return { became: null, attempt: 0 };
-    if (glance.status !== "blocked" || evaluateTriggerRule(glance.triggerRule, { total: glance.needs.length, ...counts }) === "wait") {
-      return { became: null, attempt: glance.attempt };
+    // Compare-and-set on the join's update time instead of a transaction: the last arrivals of a
+    // wide fan-in all see the full count at once, and a transaction each would queue on the join's
+    // lock. Only the first write applies; the others find the join already decided.
+    for (let tries = 0; tries < 10; tries++) {
+      const snap = await ref.get();
+      const join = readTask(snap);
+      if (join === undefined) return { became: null, attempt: 0 };
+      const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
+      if (change === undefined) return { became: null, attempt: join.attempt };
+      try {
+        await ref.update(change, { lastUpdateTime: snap.updateTime! });
+        return { became: change.status as "ready" | "skipped", attempt: join.attempt };
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code !== FAILED_PRECONDITION && code !== ABORTED) throw error;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      }
     }
-    return db.runTransaction(async (tx): Promise<Released> => {
-      const task = readTask(await tx.get(ref));
-      if (task === undefined) return { became: null, attempt: 0 };
-      const change = decideRuleOutcome(task, evaluateTriggerRule(task.triggerRule, { total: task.needs.length, ...counts }), need, now, timing);
-      if (change === undefined) return { became: null, attempt: task.attempt };
-      tx.update(ref, change);
-      return { became: change.status as "ready" | "skipped", attempt: task.attempt };
-    });
+    return { became: null, attempt: 0 };
   }
   return db.runTransaction(async (tx): Promise<Released> => {
     const task = readTask(await tx.get(ref));
@@ -226,7 +234,7 @@ export async function releaseDependent(
 
 /** The finished task's consequences are all written: the sweeper need not look at it again. */
 export async function markSettled(db: Firestore, planId: string, taskId: string): Promise<void> {
-  await taskRef(db, planId, taskId).update({ sweepAt: null });
+  await retryAborted(() => taskRef(db, planId, taskId).update({ sweepAt: null }));
 }
 
 /** Cancels every task of the plan that has not finished and is not running, in small transactions. */

@@ -11,7 +11,7 @@ import { TOPICS } from "../../../functions/src/config";
 import { ensureTopic } from "../../../functions/src/bus/publish";
 import { scheduledRunId } from "../../../functions/src/health/run";
 import { alertSchema, healthReportSchema, type AlertMessage } from "../../../functions/src/schema/health";
-import { HEALTH_COLLECTIONS } from "../../../functions/src/store/health";
+import { HEALTH_COLLECTIONS, HEALTH_LOCK_ID } from "../../../functions/src/store/health";
 import { handleHealthRunRequest, handleScheduledHealthRun, runHealth } from "../../../functions/src/triggers/health-run";
 import { planContext, provisionInControlPlane } from "../../unit/health/support";
 import { requireEmulators, testFirestore } from "../../support/emulators";
@@ -150,14 +150,19 @@ describe("health runs on the emulators", () => {
     }
   });
 
-  it("lets one of two overlapping runs write and skips the other", async () => {
-    cp.chaos({ environment: PROD, integration: "hosting", mode: "slow", latencyMs: 300 });
-    const outcomes = await Promise.all([
-      runHealth({ runId: "it-overlap-a", trigger: "request", requestedBy: "a" }),
-      runHealth({ runId: "it-overlap-b", trigger: "request", requestedBy: "b" }),
-    ]);
-    expect(outcomes.map((o) => o.kind).sort()).toEqual(["done", "skipped"]);
-    expect((await db.collection("reports").get()).size).toBe(1);
+  it("skips a run that overlaps a live run's lease, and runs once the lease has expired", async () => {
+    // A run that is still going holds the lease (written as it would leave it mid-run).
+    const lease = db.collection(HEALTH_COLLECTIONS.locks).doc(HEALTH_LOCK_ID);
+    await lease.set({ owner: "it-overlap-a", expiresAt: Date.now() + 60_000, acquiredAt: Date.now() });
+    const reportsBefore = (await db.collection("reports").get()).size;
+    const overlapping = await runHealth({ runId: "it-overlap-b", trigger: "request", requestedBy: "b" });
+    expect(overlapping.kind).toBe("skipped");
+    expect((await db.collection("reports").get()).size).toBe(reportsBefore);
+    // The first run died without releasing: once its lease expires the next run goes ahead.
+    await lease.set({ owner: "it-overlap-a", expiresAt: Date.now() - 1, acquiredAt: Date.now() - 60_000 });
+    const next = await runHealth({ runId: "it-overlap-c", trigger: "request", requestedBy: "c" });
+    expect(next.kind).toBe("done");
+    expect((await db.collection("reports").get()).size).toBe(reportsBefore + 1);
   });
 
   it("prunes reports past retention; a malformed request is recorded as a dead letter", async () => {

@@ -1,0 +1,87 @@
+/**
+ * Environment locks, `locks/{projectId}`: one running plan per environment, like Terraform state
+ * locking. A lock has an owner plan and an expiry that the sweeper renews while the owner is active;
+ * a plan that finds a lock taken registers as a waiter on it and is started when it frees.
+ */
+import { FieldValue, type Firestore } from "firebase-admin/firestore";
+import { z } from "zod";
+import { COLLECTIONS } from "./paths";
+
+/** A lock outlives a dead run by at most this long; the sweeper renews it for live owners. */
+export const LOCK_LEASE_MS = 10 * 60_000;
+const ACTIVE = new Set(["planning", "running", "rolling_back"]);
+
+const lockSchema = z.object({
+  owner: z.string(),
+  expiresAt: z.number(),
+  acquiredAt: z.number(),
+  waiters: z.array(z.string()).default([]),
+});
+
+const locks = (db: Firestore) => db.collection(COLLECTIONS.locks);
+
+export type LockResult = { kind: "acquired" } | { kind: "busy"; lock: string; holder: string };
+
+/** Takes every lock or none; when one is held by another live plan, waits on it. */
+export async function acquireLocks(db: Firestore, planId: string, environments: readonly string[], now: number): Promise<LockResult> {
+  if (environments.length === 0) return { kind: "acquired" };
+  const refs = [...new Set(environments)].sort().map((env) => locks(db).doc(env));
+  return db.runTransaction(async (tx): Promise<LockResult> => {
+    const snaps = await tx.getAll(...refs);
+    for (const snap of snaps) {
+      if (!snap.exists) continue;
+      const lock = lockSchema.parse(snap.data());
+      if (lock.owner !== planId && lock.expiresAt > now) {
+        tx.update(snap.ref, { waiters: FieldValue.arrayUnion(planId) });
+        return { kind: "busy", lock: snap.id, holder: lock.owner };
+      }
+    }
+    for (const snap of snaps) {
+      const waiters = snap.exists ? lockSchema.parse(snap.data()).waiters.filter((w) => w !== planId) : [];
+      tx.set(snap.ref, { owner: planId, expiresAt: now + LOCK_LEASE_MS, acquiredAt: now, waiters });
+    }
+    return { kind: "acquired" };
+  });
+}
+
+/** Frees every lock the plan holds; returns the plans that were waiting on them. */
+export async function releaseLocks(db: Firestore, planId: string): Promise<string[]> {
+  const held = await locks(db).where("owner", "==", planId).get();
+  const woken = await Promise.all(held.docs.map((doc) => freeLock(db, doc.id, planId)));
+  return [...new Set(woken.flat())];
+}
+
+async function freeLock(db: Firestore, env: string, owner: string): Promise<string[]> {
+  return db.runTransaction(async (tx) => {
+    const snap = await tx.get(locks(db).doc(env));
+    if (!snap.exists) return [];
+    const lock = lockSchema.parse(snap.data());
+    if (lock.owner !== owner) return [];
+    tx.delete(snap.ref);
+    return lock.waiters;
+  });
+}
+
+/**
+ * Renews locks whose owner is still active and frees those whose owner ended or vanished (a run
+ * that died without releasing). Returns the waiters of freed locks.
+ */
+export async function maintainLocks(db: Firestore, now: number): Promise<{ renewed: number; freed: number; woken: string[] }> {
+  const soon = await locks(db).where("expiresAt", "<=", now + LOCK_LEASE_MS / 2).limit(200).get();
+  let renewed = 0;
+  let freed = 0;
+  const woken: string[] = [];
+  for (const doc of soon.docs) {
+    const lock = lockSchema.safeParse(doc.data());
+    const owner = lock.success ? await db.collection(COLLECTIONS.plans).doc(lock.data.owner).get() : undefined;
+    if (lock.success && owner?.exists && ACTIVE.has(String(owner.get("status")))) {
+      await doc.ref.update({ expiresAt: now + LOCK_LEASE_MS });
+      renewed += 1;
+    } else if (!lock.success || lock.data.expiresAt <= now || !owner?.exists || !ACTIVE.has(String(owner.get("status")))) {
+      woken.push(...(lock.success ? await freeLock(db, doc.id, lock.data.owner) : []));
+      if (!lock.success) await doc.ref.delete();
+      freed += 1;
+    }
+  }
+  return { renewed, freed, woken };
+}

@@ -1,0 +1,34 @@
+/**
+ * The local stack as one unit: the local Google control plane (Scheduler, Monitoring, Rules,
+ * Hosting… speaking their real protocols), the Firebase Emulator Suite with the functions pointed
+ * at it, and the local Cloud Scheduler. Used by `npm start`, the end-to-end tests and benchmarks.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startControlPlane, type ControlPlane } from "./control-plane/index";
+import { startSuite, type RunningSuite, type SuiteEmulator } from "./emulators";
+import { CACHE_DIR, hostPort, PORT_OFFSET } from "./project";
+
+/** Where `npm run chaos` finds the running control plane. */
+export const CONTROL_PLANE_FILE = join(CACHE_DIR, PORT_OFFSET === 0 ? "control-plane.json" : `control-plane.offset-${PORT_OFFSET}.json`);
+
+/**
+ * Environment the functions need to use the control plane: its endpoints for the Google APIs,
+ * and the real Pub/Sub emulator for Pub/Sub administration (nothing home-made stands in for Pub/Sub).
+ */
+export function controlPlaneEnv(cp: ControlPlane): Record<string, string> {
+  return { ...cp.env, ...cp.probeEnv, ORCHESTRATOR_PUBSUB_ENDPOINT: hostPort("pubsub") };
+}
+
+export async function startControlPlaneForStack(): Promise<ControlPlane> {
+  const cp = await startControlPlane();
+  mkdirSync(CACHE_DIR, { recursive: true });
+  writeFileSync(CONTROL_PLANE_FILE, `${JSON.stringify({ restEndpoint: cp.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT, env: controlPlaneEnv(cp) }, null, 2)}\n`);
+  return cp;
+}
+
+export async function startLocalStack(only: readonly SuiteEmulator[], options: { echo?: boolean; env?: Record<string, string> } = {}): Promise<{ suite: RunningSuite; controlPlane: ControlPlane }> {
+  const controlPlane = await startControlPlaneForStack();
+  const suite = startSuite(only, { echo: options.echo ?? false, env: { ...controlPlaneEnv(controlPlane), ...options.env } });
+  return { suite, controlPlane };
+}

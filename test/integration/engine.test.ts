@@ -269,3 +269,50 @@ describe("scale within Firestore's limits", () => {
     expect((await plans.doc(planId).collection("tasks").doc("join").collection("arrivals").count().get()).data().count).toBe(width);
   });
 });
+
+describe("environment locks", () => {
+  const firebaseTask = (projectId: string) => ({
+    id: `${projectId}.gate`,
+    run: "approval",
+  });
+  // A plan touches an environment when a firebase task targets its project; an approval keeps it running.
+  const planFor = (projectId: string) => ({
+    approvers: ["ana@example.com"],
+    tasks: [
+      firebaseTask(projectId),
+      { id: "verify", run: "firebase", params: { integration: "environment", action: "verify", environment: "dev", projectId, region: "us-central1", settings: { integrations: [] } }, needs: [`${projectId}.gate`] },
+    ],
+  });
+
+  it("makes a second plan for the same environment wait, and starts it when the first ends", async () => {
+    const projectId = `lock-${Math.random().toString(36).slice(2, 8)}`;
+    const first = await start(planFor(projectId));
+    expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(first);
+    const second = await start(planFor(projectId));
+    const waiting = (await plans.doc(second).get()).data()!;
+    expect(waiting).toMatchObject({ status: "waiting", waitingFor: { lock: projectId, plan: first } });
+    expect((await plans.doc(second).collection("tasks").get()).size).toBe(0);
+
+    await pump.run(db, first, { until: () => false, maxRounds: 2 }).catch(() => undefined);
+    await applyCommand(db, { planId: first, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+    expect((await plans.doc(second).get()).get("status")).toBe("running");
+    expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(second);
+    await applyCommand(db, { planId: second, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+    expect((await db.collection("locks").doc(projectId).get()).exists).toBe(false);
+  });
+
+  it("frees a lock held by a run that died, through the sweeper, and starts the waiting plan", async () => {
+    const projectId = `lock-${Math.random().toString(36).slice(2, 8)}`;
+    await db.collection("locks").doc(projectId).set({ owner: "a-plan-that-vanished", expiresAt: Date.now() - 1, acquiredAt: Date.now() - 3_600_000, waiters: [] });
+    const planId = uniqueId("eng");
+    await plans.doc(planId).set(planFor(projectId));
+    await db.collection("locks").doc(projectId).update({ expiresAt: Date.now() + 60_000 });
+    await deliverPlanCreated(planId);
+    expect((await plans.doc(planId).get()).get("status")).toBe("waiting");
+    const { sweepStalledTasks } = await import("../../functions/src/runtime/sweep");
+    await sweepStalledTasks(db, () => Date.now() + 3_600_000);
+    expect((await plans.doc(planId).get()).get("status")).toBe("running");
+    expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(planId);
+    await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+  });
+});

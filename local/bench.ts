@@ -9,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchLocalStack } from "../bench/local-stack";
+import { benchEngine } from "../bench/engine";
 import { benchHealth } from "../bench/health";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
 import { localFirestore } from "./admin";
@@ -19,6 +20,20 @@ import { ROOT } from "./project";
 const pureOnly = process.argv.includes("--pure");
 const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions"];
 
+async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>): Promise<void> {
+  await assertPortsFree(emulators);
+  const suite = startSuite(emulators);
+  const onSignal = () => void suite.stop().then(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  try {
+    await suite.ready;
+    await work();
+  } finally {
+    process.off("SIGINT", onSignal);
+    await suite.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const results: Record<string, BenchFigure> = {};
   console.log("› planner (pure)…");
@@ -28,16 +43,16 @@ async function main(): Promise<void> {
 
   if (!pureOnly) {
     buildFunctions();
-    await assertPortsFree(STACK);
-    console.log("› starting the local stack for end-to-end benchmarks…");
-    const suite = startSuite(STACK);
-    process.on("SIGINT", () => void suite.stop().then(() => process.exit(130)));
-    try {
-      await suite.ready;
+    // The engine alone, in this process, against Firestore and Pub/Sub (no functions emulator, so
+    // nothing else runs the plans and every Firestore operation is counted here).
+    await withSuite(["firestore", "pubsub"], async () => {
+      console.log("› engine (in-process, Firestore + Pub/Sub emulators)…");
+      Object.assign(results, await benchEngine(localFirestore(), (line) => console.log(`  ${line}`)));
+    });
+    await withSuite(STACK, async () => {
+      console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));
-    } finally {
-      await suite.stop();
-    }
+    });
   }
 
   const width = Math.max(...Object.keys(results).map((k) => k.length));

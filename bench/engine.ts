@@ -1,0 +1,118 @@
+/**
+ * Engine benchmarks (issue: exactly-once lifecycle): Firestore operations per task, counted by
+ * wrapping the client (bench/firestore-meter.ts); the modelled cost per million tasks at list
+ * prices; throughput as a ratio to a raw loop of one transaction + one publish per task measured in
+ * the same run; the most writes any one document took in one second; and the wall time of a
+ * 5,000-way fan-out into a 5,000-need fan-in. The engine runs in this process, driven by the same
+ * pump the integration tests use (Pub/Sub emulator in, `runTask` out, 32 deliveries at a time).
+ */
+import { performance } from "node:perf_hooks";
+import type { Firestore } from "firebase-admin/firestore";
+import { publishJson, ensureTopic } from "../functions/src/bus/publish";
+import { startPlan } from "../functions/src/runtime/start-plan";
+import { Pump } from "../test/support/pump";
+import { installMeter } from "./firestore-meter";
+import type { BenchFigure } from "./planner";
+
+/**
+ * List prices used by the cost model (USD, Google Cloud pricing pages as read 2025-06; check them
+ * before relying on the figure): Firestore Standard, us-central1 (regional); Pub/Sub throughput
+ * with its 1,000-byte minimum per message, published and delivered; Cloud Functions 2nd gen
+ * (Cloud Run) per request plus 1 vCPU and 512 MiB for the handler's measured duration.
+ */
+export const ENGINE_PRICES = {
+  source: "cloud.google.com/firestore/pricing, /pubsub/pricing, /run/pricing (2025-06)",
+  firestoreReadUsd: 0.03 / 100_000,
+  firestoreWriteUsd: 0.09 / 100_000,
+  pubsubUsdPerTiB: 40,
+  pubsubBytesPerMessage: 1_000,
+  functionInvocationUsd: 0.4 / 1_000_000,
+  vcpuSecondUsd: 0.000024,
+  gibSecondUsd: 0.0000025,
+  handlerMemoryGiB: 0.5,
+};
+
+const fanOut = (width: number, join: boolean) => ({
+  tasks: [
+    { id: "root", run: "noop" },
+    ...Array.from({ length: width }, (_, i) => ({ id: `w${i}`, run: "noop", needs: ["root"] })),
+    ...(join ? [{ id: "join", run: "noop", needs: Array.from({ length: width }, (_, i) => `w${i}`) }] : []),
+  ],
+});
+
+async function runPlan(db: Firestore, pump: Pump, name: string, spec: Record<string, unknown>): Promise<number> {
+  const planId = `bench-${name}-${Date.now().toString(36)}`;
+  const start = performance.now();
+  await db.collection("plans").doc(planId).set(spec);
+  await startPlan(db, planId, spec, `bench:${planId}`);
+  const status = await pump.run(db, planId, { maxRounds: 2_000 });
+  if (status !== "succeeded") throw new Error(`bench plan ${name} ended ${status}`);
+  return performance.now() - start;
+}
+
+export async function benchEngine(db: Firestore, log: (line: string) => void): Promise<Record<string, BenchFigure>> {
+  const meter = installMeter();
+  const pump = await Pump.open();
+  try {
+    await runPlan(db, pump, "warmup", fanOut(10, true));
+
+    // Operations per task on a mixed graph: a 100-wide fan-out/fan-in plus a 100-task chain.
+    const chain = Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, run: "noop", needs: i === 0 ? ["join"] : [`c${i - 1}`] }));
+    const mixed = { tasks: [...fanOut(100, true).tasks, ...chain] };
+    const taskCount = mixed.tasks.length;
+    const edgeCount = mixed.tasks.reduce((n, t) => n + ((t as { needs?: string[] }).needs?.length ?? 0), 0);
+    meter.reset();
+    const mixedMs = await runPlan(db, pump, "mixed", mixed);
+    const writesPerTask = (meter.writes - edgeCount) / taskCount;
+    const readsPerTask = (meter.reads - edgeCount) / taskCount;
+    log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes, ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
+
+    // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one publish per task.
+    const n = 500;
+    meter.reset();
+    const engineMs = await runPlan(db, pump, "throughput", fanOut(n, false));
+    const maxPerDoc = meter.maxWritesPerDocPerSecond();
+    const topic = "bench-raw-baseline";
+    await ensureTopic(topic);
+    const rawStart = performance.now();
+    let next = 0;
+    const rawWorker = async () => {
+      for (let i = next++; i < n; i = next++) {
+        const ref = db.collection("benchRaw").doc(`r${i}-${rawStart}`);
+        await db.runTransaction(async (tx) => {
+          const snap = await tx.get(ref);
+          tx.set(ref, { n: (snap.exists ? Number(snap.get("n")) : 0) + 1 });
+        });
+        await publishJson(topic, [{ i }]);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, rawWorker));
+    const rawMs = performance.now() - rawStart;
+    log(`${n} tasks: engine ${engineMs.toFixed(0)} ms, raw transaction+publish loop ${rawMs.toFixed(0)} ms`);
+
+    // 5,000-way fan-out into a 5,000-need fan-in.
+    meter.reset();
+    const wideMs = await runPlan(db, pump, "fanout5000", fanOut(5_000, true));
+    const wideMaxPerDoc = meter.maxWritesPerDocPerSecond();
+    log(`5,000-way fan-out/fan-in: ${(wideMs / 1000).toFixed(1)} s, at most ${wideMaxPerDoc} writes to one document in a second`);
+
+    const p = ENGINE_PRICES;
+    const handlerSeconds = engineMs / 1000 / n; // wall time per task at this concurrency: an upper bound per handler
+    const costPerTask =
+      (writesPerTask + edgeCount / taskCount) * p.firestoreWriteUsd +
+      (readsPerTask + edgeCount / taskCount) * p.firestoreReadUsd +
+      ((2 * p.pubsubBytesPerMessage) / 2 ** 40) * p.pubsubUsdPerTiB +
+      p.functionInvocationUsd +
+      handlerSeconds * (p.vcpuSecondUsd + p.handlerMemoryGiB * p.gibSecondUsd);
+    return {
+      "engine.writes_per_task": { value: +writesPerTask.toFixed(2), unit: "writes", goal: "≤ 4 per task (plus 1 per edge, excluded here)" },
+      "engine.reads_per_task": { value: +readsPerTask.toFixed(2), unit: "reads", goal: "≤ 3 per task (plus 1 per edge, excluded here)" },
+      "engine.cost_usd_per_million_tasks": { value: +(costPerTask * 1_000_000).toFixed(2), unit: "USD", goal: `≤ 10 (prices: ${p.source})` },
+      "engine.throughput_ratio_vs_raw": { value: +(rawMs / engineMs).toFixed(3), unit: "ratio", goal: "≥ 0.5 (raw: 1 transaction + 1 publish per task, same run)" },
+      "engine.max_writes_per_doc_per_s": { value: Math.max(maxPerDoc, wideMaxPerDoc), unit: "writes/s", goal: "≤ ~1 sustained per document (bursts of a task's own few transitions allowed)" },
+      "engine.fanout_5000_s": { value: +(wideMs / 1000).toFixed(1), unit: "s", goal: "completes (wall time of the 5,000-way fan-out/fan-in)" },
+    };
+  } finally {
+    await pump.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Counts Firestore reads and writes made through firebase-admin in this process, by wrapping the
+ * client's public read paths and its write batch (every write, transactional or not, goes through
+ * one). Reads count documents returned; an aggregation counts one read per 1,000 index entries,
+ * as Firestore bills it. Writes are kept per document path with their time, for hot-document checks.
+ */
+import { AggregateQuery, Firestore, Query, Transaction, WriteBatch } from "firebase-admin/firestore";
+
+export interface Meter {
+  reads: number;
+  writes: number;
+  writesByDoc: Map<string, number[]>;
+  reset(): void;
+  /** Highest number of writes any one document received within any one second. */
+  maxWritesPerDocPerSecond(): number;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+function docsIn(result: unknown): number {
+  if (Array.isArray(result)) return result.length;
+  if (result && typeof result === "object" && "docs" in result) return (result as { docs: unknown[] }).docs.length || 1;
+  if (result && typeof result === "object" && "data" in result && typeof (result as { data: unknown }).data === "function") {
+    const data = (result as { data: () => unknown }).data() as { count?: number } | undefined;
+    if (data && typeof data.count === "number") return Math.max(1, Math.ceil(data.count / 1000));
+  }
+  return 1;
+}
+
+export function installMeter(): Meter {
+  const meter: Meter = {
+    reads: 0,
+    writes: 0,
+    writesByDoc: new Map(),
+    reset() {
+      this.reads = 0;
+      this.writes = 0;
+      this.writesByDoc.clear();
+    },
+    maxWritesPerDocPerSecond() {
+      let max = 0;
+      for (const times of this.writesByDoc.values()) {
+        const sorted = [...times].sort((a, b) => a - b);
+        for (let i = 0, j = 0; j < sorted.length; j++) {
+          while (sorted[j]! - sorted[i]! >= 1000) i++;
+          max = Math.max(max, j - i + 1);
+        }
+      }
+      return max;
+    },
+  };
+  const wrapRead = (proto: Record<string, unknown>, name: string) => {
+    const original = proto[name] as Fn;
+    proto[name] = async function (this: unknown, ...args: unknown[]) {
+      const result = await original.apply(this, args);
+      meter.reads += docsIn(result);
+      return result;
+    };
+  };
+  wrapRead(Firestore.prototype as unknown as Record<string, unknown>, "getAll");
+  wrapRead(Query.prototype as unknown as Record<string, unknown>, "get");
+  wrapRead(AggregateQuery.prototype as unknown as Record<string, unknown>, "get");
+  wrapRead(Transaction.prototype as unknown as Record<string, unknown>, "get");
+  wrapRead(Transaction.prototype as unknown as Record<string, unknown>, "getAll");
+  for (const name of ["set", "update", "create", "delete"]) {
+    const proto = WriteBatch.prototype as unknown as Record<string, unknown>;
+    const original = proto[name] as Fn;
+    proto[name] = function (this: unknown, ref: { path: string }, ...rest: unknown[]) {
+      meter.writes += 1;
+      const times = meter.writesByDoc.get(ref.path) ?? [];
+      times.push(Date.now());
+      meter.writesByDoc.set(ref.path, times);
+      return original.call(this, ref, ...rest);
+    };
+  }
+  return meter;
+}

@@ -3,11 +3,11 @@
  * the `api` function, the Auth emulator): how long a 1,000-task plan takes from navigation to its
  * graph drawn with every task, and how long the overview API answers. Medians of a few runs.
  */
+import { idToken } from "../test/support/auth";
 import { performance } from "node:perf_hooks";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, ensureChromium } from "../local/chromium";
-import { createDemoAccounts, type DemoAccount } from "../local/demo-accounts";
-import { emulator } from "../local/project";
+import { createDemoAccounts } from "../local/demo-accounts";
 
 export interface PageBenchFigure {
   value: number;
@@ -17,17 +17,6 @@ export interface PageBenchFigure {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function idToken(account: DemoAccount): Promise<string> {
-  const auth = emulator("auth");
-  const response = await fetch(`http://${auth.host}:${auth.port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ ...account, returnSecureToken: true }),
-  });
-  const body = (await response.json()) as { idToken?: string };
-  if (body.idToken === undefined) throw new Error(`cannot sign in ${account.email} in the Auth emulator`);
-  return body.idToken;
-}
 
 /** 1,000 tasks in 40 layers of 25, each needing two of the previous layer; a dry run (compiled, not run). */
 function planOf(n: number, width: number): Record<string, unknown> {

@@ -11,14 +11,16 @@ import { join } from "node:path";
 import { benchLocalStack } from "../bench/local-stack";
 import { benchEngine } from "../bench/engine";
 import { benchHealth } from "../bench/health";
+import { benchPage } from "../bench/page";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
 import { localFirestore } from "./admin";
-import { buildFunctions } from "./build";
+import { buildFunctions, buildPage } from "./build";
+import { ensureChromium } from "./chromium";
 import { assertPortsFree, startSuite, type SuiteEmulator } from "./emulators";
-import { ROOT } from "./project";
+import { emulator, ROOT } from "./project";
 
 const pureOnly = process.argv.includes("--pure");
-const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions"];
+const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
 
 async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>): Promise<void> {
   await assertPortsFree(emulators);
@@ -49,9 +51,14 @@ async function main(): Promise<void> {
       console.log("› engine (in-process, Firestore + Pub/Sub emulators)…");
       Object.assign(results, await benchEngine(localFirestore(), (line) => console.log(`  ${line}`)));
     });
+    await buildPage();
+    ensureChromium();
     await withSuite(STACK, async () => {
       console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));
+      console.log("› status page in headless Chromium…");
+      const hosting = emulator("hosting");
+      Object.assign(results, await benchPage(`http://${hosting.host}:${hosting.port}`));
     });
   }
 

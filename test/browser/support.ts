@@ -28,18 +28,7 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
 let accounts: Promise<{ operator: DemoAccount; viewer: DemoAccount }> | undefined;
 export const demoAccounts = (): Promise<{ operator: DemoAccount; viewer: DemoAccount }> => (accounts ??= createDemoAccounts());
 
-/** An ID token from the Auth emulator's REST API, as the JS SDK would get one. */
-export async function idToken(account: DemoAccount): Promise<string> {
-  const auth = emulator("auth");
-  const response = await fetch(`http://${auth.host}:${auth.port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ ...account, returnSecureToken: true }),
-  });
-  const body = (await response.json()) as { idToken?: string; error?: { message: string } };
-  if (body.idToken === undefined) throw new Error(`sign-in of ${account.email} failed: ${body.error?.message}`);
-  return body.idToken;
-}
+export { idToken } from "../support/auth";
 
 /** Calls the API through the Hosting rewrite, as the page does. */
 export async function callApi(path: string, token: string | null, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: Record<string, unknown> }> {

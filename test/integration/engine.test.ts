@@ -4,6 +4,7 @@
  * at every lifecycle step, and a wide fan-out/fan-in. Messages are delivered by a pump that plays
  * Pub/Sub (duplicates, shuffles, crashes) and runs the sweeper when nothing is left.
  */
+import { prng } from "../support/prng";
 import { PubSub, type Message } from "@google-cloud/pubsub";
 import { TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
@@ -37,17 +38,6 @@ async function start(spec: Record<string, unknown>): Promise<string> {
   return planId;
 }
 
-/** A seeded PRNG so randomised runs can be replayed from the seed in a failure message. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // 15 runs keep the suite fast; `ORCHESTRATOR_CRASH_RUNS=100 npm test -- --only integration` runs the full hundred (about 14 min).
 const CRASH_RUNS = Number(process.env.ORCHESTRATOR_CRASH_RUNS ?? 15);

@@ -289,19 +289,28 @@ export function decideApproval(input: {
   const { task, approvers, by, verdict, now, timing } = input;
   if (task.status !== "waiting_approval") return { kind: "skip", reason: `task ${task.id} is ${task.status}, not waiting for approval` };
   if (!approvers.includes(by)) return { kind: "skip", reason: `${by} is not an approver of ${task.id} (approvers: ${approvers.join(", ") || "none"})` };
-  const status: TaskStatus = verdict === "approve" ? "succeeded" : "failed";
   const why = input.reason ? `: ${input.reason}` : "";
+  const cause = `${verdict === "approve" ? "approved" : "rejected"} by ${by}${why}`;
+  const end =
+    verdict === "approve"
+      ? finishWaiting(task, { ok: true, output: { approvedBy: by, reason: input.reason ?? null } }, cause, now, timing)
+      : finishWaiting(task, { ok: false, error: { message: `rejected by ${by}${why}`, code: "rejected", retryable: false } }, cause, now, timing);
+  return { kind: "decided", ...end };
+}
+
+/** waiting_* → succeeded | failed: the shared ending of an approval or an external task. */
+function finishWaiting(task: TaskDoc, outcome: ExecutionOutcome, cause: string, now: number, timing: EngineTiming): { status: TaskStatus; update: TaskUpdate } {
+  const status: TaskStatus = outcome.ok ? "succeeded" : "failed";
   return {
-    kind: "decided",
     status,
     update: {
       status,
       waiting: null,
       finishedAt: now,
       sweepAt: now + timing.redispatchAfterMs,
-      output: verdict === "approve" ? { approvedBy: by, reason: input.reason ?? null } : null,
-      error: verdict === "reject" ? { message: `rejected by ${by}${why}`, code: "rejected", retryable: false } : null,
-      history: transition(task, status, now, `${verdict === "approve" ? "approved" : "rejected"} by ${by}${why}`),
+      output: outcome.ok ? (outcome.output ?? null) : null,
+      error: outcome.ok ? null : outcome.error,
+      history: transition(task, status, now, cause),
     },
   };
 }
@@ -324,20 +333,11 @@ export function decideExternalEvent(input: {
     const next = task.waiting.heartbeatSeconds === null ? task.waiting.deadline : Math.min(task.waiting.deadline, now + task.waiting.heartbeatSeconds * 1000);
     return { kind: "heartbeat", update: { sweepAt: next } };
   }
-  const status: TaskStatus = event.outcome === "succeeded" ? "succeeded" : "failed";
-  return {
-    kind: "complete",
-    status,
-    update: {
-      status,
-      waiting: null,
-      finishedAt: now,
-      sweepAt: now + timing.redispatchAfterMs,
-      output: status === "succeeded" ? (event.output ?? null) : null,
-      error: status === "failed" ? { message: event.error ?? "the external system reported failure", code: "external_failed", retryable: false } : null,
-      history: transition(task, status, now, `external system reported ${status}`),
-    },
-  };
+  const outcome: ExecutionOutcome =
+    event.outcome === "succeeded"
+      ? { ok: true, output: event.output ?? null }
+      : { ok: false, error: { message: event.error ?? "the external system reported failure", code: "external_failed", retryable: false } };
+  return { kind: "complete", ...finishWaiting(task, outcome, `external system reported ${event.outcome === "succeeded" ? "succeeded" : "failed"}`, now, timing) };
 }
 
 // ── releasing dependents, trigger rules ────────────────────────────────────────────────────────

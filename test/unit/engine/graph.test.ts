@@ -1,16 +1,6 @@
+import { prng } from "../../support/prng";
 import { analyseGraph } from "../../../functions/src/engine/graph";
 
-/** A small seeded PRNG so property-style cases are reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("analyseGraph", () => {
   it("orders a diamond topologically with levels, roots, sinks and dependents", () => {

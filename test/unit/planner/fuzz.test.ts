@@ -3,20 +3,10 @@
  * seeded PRNG (field deletions, wrong types, huge arrays, unicode, deep nesting) each give
  * either a compiled plan or a bounded list of `{path, message}` errors.
  */
+import { prng } from "../../support/prng";
 import { compilePlan, MAX_ERRORS } from "../../../functions/src/planner/compile";
 import { example } from "./helpers";
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -51,7 +51,7 @@ async function runPlan(db: Firestore, pump: Pump, name: string, spec: Record<str
 }
 
 export async function benchEngine(db: Firestore, log: (line: string) => void): Promise<Record<string, BenchFigure>> {
-  const meter = installMeter();
+  const meter = installMeter(db);
   const pump = await Pump.open();
   try {
     await runPlan(db, pump, "warmup", fanOut(10, true));

@@ -81,6 +81,8 @@ export function initialTask(input: {
   planId: string;
   spec: InitialTaskSpec;
   dependents: string[];
+  /** Needs of each task of the plan, by id: tells which dependents are wide joins. */
+  needsCount?: (taskId: string) => number;
   level: number;
   /** Whether the executor of `spec.run` can undo its own work (e.g. `firebase`). */
   executorCompensates?: boolean;
@@ -99,6 +101,7 @@ export function initialTask(input: {
     dependents,
     needsDone: {},
     fanIn: spec.needs.length > FAN_IN_THRESHOLD,
+    wideDependents: input.needsCount === undefined ? [] : dependents.filter((d) => input.needsCount!(d) > FAN_IN_THRESHOLD),
     triggerRule: spec.triggerRule ?? "all_success",
     retry: spec.retry ?? null,
     compensable: spec.compensate !== undefined || input.executorCompensates === true,

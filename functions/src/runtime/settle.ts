@@ -62,8 +62,7 @@ async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => nu
 async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
   const ready: TaskReadyMessage[] = [];
   const queue = [...task.dependents];
-  // Whether a dependent is a wide join is decided from its needs, the same way when it was written.
-  const fanIn = await wideJoins(db, task);
+  const fanIn = new Set(task.wideDependents);
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       const { became, attempt } = await releaseDependent(db, task.planId, { id, fanIn: fanIn.has(id) }, task.id, task.status, now(), ENGINE_TIMING);
@@ -77,18 +76,6 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
   await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, queue.length) }, worker));
   await publishTaskReady(ready);
   return ready.length;
-}
-
-/** Dependents with many needs record arrivals instead of updating themselves (see releaseDependent). */
-async function wideJoins(db: Firestore, task: TaskDoc): Promise<Set<string>> {
-  if (task.dependents.length === 0) return new Set();
-  const refs = task.dependents.map((id) => taskRef(db, task.planId, id));
-  const joins = new Set<string>();
-  for (let i = 0; i < refs.length; i += 300) {
-    const snaps = await db.getAll(...refs.slice(i, i + 300), { fieldMask: ["fanIn"] });
-    for (const snap of snaps) if (snap.get("fanIn") === true) joins.add(snap.id);
-  }
-  return joins;
 }
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */

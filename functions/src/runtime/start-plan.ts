@@ -60,6 +60,7 @@ export async function startPlan(
     return "waiting";
   }
   const startedAt = now();
+  const needsCount = new Map(tasks.map((t) => [t.id, t.needs.length]));
   for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) {
     const batch = db.batch();
     for (const spec of tasks.slice(i, i + LIMITS.taskWriteBatch)) {
@@ -68,6 +69,7 @@ export async function startPlan(
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         executorCompensates: executorCompensates(spec.run),
         dependents: graph.dependents.get(spec.id)!,
+        needsCount: (id) => needsCount.get(id) ?? 0,
         level: graph.level.get(spec.id)!,
         now: startedAt,
         timing: ENGINE_TIMING,

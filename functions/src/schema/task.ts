@@ -63,6 +63,8 @@ export const taskDocSchema = z.object({
    * `needsDone`, so thousands of finishing needs never contend on this one document.
    */
   fanIn: z.boolean().default(false),
+  /** Which of `dependents` are wide joins (decided when the plan starts, so releasing them reads nothing extra). */
+  wideDependents: z.array(taskIdSchema).default([]),
   triggerRule: triggerRuleSchema.default("all_success"),
   retry: retryPolicySchema.nullable().default(null),
   /** Whether rollback has something to undo for this task (an explicit step or the executor's own). */

@@ -45,7 +45,7 @@ async function runPlan(db: Firestore, pump: Pump, name: string, spec: Record<str
   const start = performance.now();
   await db.collection("plans").doc(planId).set(spec);
   await startPlan(db, planId, spec, `bench:${planId}`);
-  const status = await pump.run(db, planId, { maxRounds: 2_000 });
+  const status = await pump.run(db, planId, { maxRounds: 20_000 });
   if (status !== "succeeded") throw new Error(`bench plan ${name} ended ${status}`);
   return performance.now() - start;
 }

@@ -161,7 +161,7 @@ describe("trigger rules and failure policies", () => {
 describe("approvals", () => {
   it("waits for an approver; a non-approver is refused and recorded; approval moves the plan on", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
-    expect(await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => "waiting")).toBe("waiting");
+    expect(await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => "waiting")).toBe("waiting");
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
     expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "eve@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: false });
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
@@ -175,7 +175,7 @@ describe("approvals", () => {
 
   it("a rejection fails the gate and, under policy stop, the plan", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     await applyCommand(db, { planId, command: "reject", taskId: "gate", by: "ana@example.com", reason: "freeze", commandId: uniqueId("c") });
     expect((await plans.doc(planId).get()).data()).toMatchObject({ status: "failed", failedTask: "gate" });
     expect((await task(planId, "deploy")).status).toBe("cancelled");
@@ -193,7 +193,7 @@ describe("external tasks", () => {
       m.ack();
     });
     const planId = await start({ tasks: [{ id: "wait", run: "external", params: { description: "deploy done?" } }, { id: "next", run: "noop", needs: ["wait"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     const issued = await waitFor("the task token", async () => tokens.find((t) => t.planId === planId));
     const stored = await task(planId, "wait");
     expect(stored.status).toBe("waiting_external");
@@ -218,7 +218,7 @@ describe("external tasks", () => {
 describe("commands", () => {
   it("cancel stops a running plan: nothing new starts and the plan ends cancelled", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 3 }).catch(() => undefined);
+    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: true });
     expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: false });
     expect((await plans.doc(planId).get()).get("status")).toBe("cancelled");
@@ -283,7 +283,7 @@ describe("environment locks", () => {
     expect(waiting).toMatchObject({ status: "waiting", waitingFor: { lock: projectId, plan: first } });
     expect((await plans.doc(second).collection("tasks").get()).size).toBe(0);
 
-    await pump.run(db, first, { until: () => false, maxRounds: 2 }).catch(() => undefined);
+    await pump.run(db, first, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     await applyCommand(db, { planId: first, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
     expect((await plans.doc(second).get()).get("status")).toBe("running");
     expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(second);

@@ -36,12 +36,19 @@ async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>):
   }
 }
 
+const results: Record<string, BenchFigure> = {};
+
+/** Written after every group, so a long run interrupted midway still leaves what it measured. */
+function save(): void {
+  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
-  const results: Record<string, BenchFigure> = {};
   console.log("› planner (pure)…");
   Object.assign(results, await benchPlanner());
   console.log("› health run (in-memory store, local probe servers)…");
   Object.assign(results, await benchHealth());
+  save();
 
   if (!pureOnly) {
     buildFunctions();
@@ -50,12 +57,14 @@ async function main(): Promise<void> {
     await withSuite(["firestore", "pubsub"], async () => {
       console.log("› engine (in-process, Firestore + Pub/Sub emulators)…");
       Object.assign(results, await benchEngine(localFirestore(), (line) => console.log(`  ${line}`)));
+      save();
     });
     await buildPage();
     ensureChromium();
     await withSuite(STACK, async () => {
       console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));
+      save();
       console.log("› status page in headless Chromium…");
       const hosting = emulator("hosting");
       Object.assign(results, await benchPage(`http://${hosting.host}:${hosting.port}`));
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
   for (const [name, r] of Object.entries(results)) {
     console.log(`${name.padEnd(width)}  ${String(r.value).padStart(12)}  ${r.unit.padEnd(8)}  ${r.goal}`);
   }
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  save();
   console.log(`\nwrote bench/results.json`);
 }
 

@@ -18,6 +18,7 @@ import { buildFunctions, buildPage } from "./build";
 import { ensureChromium } from "./chromium";
 import { assertPortsFree, startSuite, type SuiteEmulator } from "./emulators";
 import { emulator, ROOT } from "./project";
+import { startTicker } from "./scheduler";
 
 const pureOnly = process.argv.includes("--pure");
 const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
@@ -25,6 +26,7 @@ const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hos
 async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>): Promise<void> {
   await assertPortsFree(emulators);
   const suite = startSuite(emulators);
+  onStop.length = 0;
   const onSignal = () => void suite.stop().then(() => process.exit(130));
   process.once("SIGINT", onSignal);
   try {
@@ -32,11 +34,13 @@ async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>):
     await work();
   } finally {
     process.off("SIGINT", onSignal);
+    for (const stop of onStop) stop();
     await suite.stop();
   }
 }
 
 const results: Record<string, BenchFigure> = {};
+const onStop: Array<() => void> = [];
 
 /** Written after every group, so a long run interrupted midway still leaves what it measured. */
 function save(): void {
@@ -62,6 +66,9 @@ async function main(): Promise<void> {
     await buildPage();
     ensureChromium();
     await withSuite(STACK, async () => {
+      // The sweeper runs as deployed, so a delivery the functions emulator drops under load is recovered.
+      const ticker = await startTicker();
+      onStop.push(() => ticker.stop());
       console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));
       save();

@@ -7,17 +7,19 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "./control-plane/index";
 import { startSuite, type RunningSuite, type SuiteEmulator } from "./emulators";
-import { CACHE_DIR, hostPort, PORT_OFFSET } from "./project";
+import { CACHE_DIR, PORT_OFFSET } from "./project";
 
 /** Where `npm run chaos` finds the running control plane. */
 export const CONTROL_PLANE_FILE = join(CACHE_DIR, PORT_OFFSET === 0 ? "control-plane.json" : `control-plane.offset-${PORT_OFFSET}.json`);
 
 /**
- * Environment the functions need to use the control plane: its endpoints for the Google APIs,
- * and the real Pub/Sub emulator for Pub/Sub administration (nothing home-made stands in for Pub/Sub).
+ * Environment the functions need to use the control plane: its endpoints for the Google APIs of
+ * the environments' projects (lang-trak-dev…), including their Pub/Sub administration, and the
+ * probe endpoint that stands in for their public URLs. The orchestrator's own messaging stays on
+ * the real Pub/Sub emulator (PUBSUB_EMULATOR_HOST, set by the Emulator Suite).
  */
 export function controlPlaneEnv(cp: ControlPlane): Record<string, string> {
-  return { ...cp.env, ...cp.probeEnv, ORCHESTRATOR_PUBSUB_ENDPOINT: hostPort("pubsub") };
+  return { ...cp.env, ...cp.probeEnv };
 }
 
 export async function startControlPlaneForStack(): Promise<ControlPlane> {

@@ -79,14 +79,17 @@ export interface Ticker {
 
 const REDISCOVER_MS = 5_000;
 
-export async function startTicker(options: { speed?: number; onFire?: (fn: ScheduledFunction, status: number | Error) => void } = {}): Promise<Ticker> {
+export async function startTicker(
+  options: { speed?: number | ((fn: ScheduledFunction) => number); onFire?: (fn: ScheduledFunction, status: number | Error) => void } = {},
+): Promise<Ticker> {
+  const speedOf = (fn: ScheduledFunction) => (typeof options.speed === "function" ? options.speed(fn) : (options.speed ?? 1));
   const known = new Map<string, ScheduledFunction>();
   const timers = new Map<string, NodeJS.Timeout>();
   let stopped = false;
   const plan = (fn: ScheduledFunction) => {
     if (stopped) return;
     const now = new Date();
-    const wait = nextFireTime(fn.schedule, now, fn.timeZone, options.speed ?? 1).getTime() - now.getTime();
+    const wait = nextFireTime(fn.schedule, now, fn.timeZone, speedOf(fn)).getTime() - now.getTime();
     timers.set(
       fn.id,
       setTimeout(async () => {

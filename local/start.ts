@@ -29,6 +29,7 @@ const withDemo = !args.has("--no-demo");
 const verbose = args.has("--verbose");
 const manualApproval = args.has("--manual-approval");
 const ALL: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
+const HEALTH_DEMO_SPEED = 10;
 
 async function main(): Promise<number> {
   const t0 = Date.now();
@@ -71,9 +72,13 @@ async function main(): Promise<number> {
   console.log(`✓ emulators ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (log: ${suite.logFile})`);
 
   ticker = await startTicker({
+    // Health runs come 10× faster than deployed (every 30 s), so an alert opens within minutes of `npm run chaos`.
+    speed: (fn) => (fn.name === "healthRun" ? HEALTH_DEMO_SPEED : 1),
     onFire: (fn, result) => verbose && console.log(`  scheduler: ${fn.name} → ${result instanceof Error ? result.message : result}`),
   });
-  console.log(`✓ local Cloud Scheduler: ${ticker.functions().map((f) => `${f.name} (${f.schedule})`).join(", ") || "no scheduled functions"}`);
+  console.log(
+    `✓ local Cloud Scheduler: ${ticker.functions().map((f) => `${f.name} (${f.schedule}${f.name === "healthRun" ? `, here ${HEALTH_DEMO_SPEED}× faster` : ""})`).join(", ") || "no scheduled functions"}`,
+  );
 
   const { operator, viewer } = await createDemoAccounts();
   console.log(`✓ demo accounts (Auth emulator): operator ${operator.email} / ${operator.password} · viewer ${viewer.email} / ${viewer.password}`);
@@ -109,7 +114,9 @@ async function main(): Promise<number> {
   console.log(`  local control plane now holds: ${Object.entries(state).map(([k, v]) => `${k} ${typeof v === "object" && v !== null ? Object.keys(v).length : 0}`).join(", ")}`);
 
   if (exitWhenDone) return shutdown(outcome.status === "succeeded" ? 0 : 1);
-  console.log(`\n  Status page: ${pageUrl}?plan=${planId}\n  The stack keeps running: write more plans to Firestore at ${emulator("firestore").host}:${emulator("firestore").port}. Ctrl-C to stop.`);
+  watchHealth(db);
+  console.log(`\n  Status page: ${pageUrl}?plan=${planId}\n  The stack keeps running: write more plans to Firestore at ${emulator("firestore").host}:${emulator("firestore").port}.`);
+  console.log(`  Health runs every ${300 / HEALTH_DEMO_SPEED} s; try \`npm run chaos -- lang-trak-prod hosting down\` in another terminal and watch an alert open here. Ctrl-C to stop.`);
   return new Promise<number>(() => undefined);
 }
 
@@ -137,4 +144,27 @@ function watchGates(db: Firestore, planId: string, onGate: (taskId: string) => v
         setTimeout(() => onGate(doc.id), 1_500);
       }
     });
+}
+
+/** Prints each health run's summary and every alert that opens or resolves, as they happen. */
+function watchHealth(db: Firestore): void {
+  const startedAt = Date.now();
+  db.collection("reports")
+    .where("startedAt", ">=", startedAt)
+    .onSnapshot((snap) => {
+      for (const change of snap.docChanges()) {
+        if (change.type !== "added") continue;
+        const report = change.doc.data() as { durationMs?: number; environments?: Array<{ environmentId?: string; status?: string }> };
+        const states = (report.environments ?? []).map((e) => `${e.environmentId ?? "?"} ${e.status ?? "?"}`).join(", ");
+        console.log(`  health run ${change.doc.id}: ${states || "no environments"}${report.durationMs === undefined ? "" : ` (${report.durationMs} ms)`}`);
+      }
+    }, () => undefined);
+  db.collection("alerts").onSnapshot((snap) => {
+    for (const change of snap.docChanges()) {
+      const alert = change.doc.data() as { status?: string; severity?: string; title?: string; lastSeen?: number };
+      if ((alert.lastSeen ?? 0) < startedAt) continue;
+      if (change.type === "added" && alert.status === "open") console.log(`  ⚠ alert opened (${alert.severity}): ${alert.title}`);
+      if (change.type === "modified" && alert.status === "resolved") console.log(`  ✓ alert resolved: ${alert.title}`);
+    }
+  }, () => undefined);
 }

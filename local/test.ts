@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { buildFunctions, buildPage } from "./build";
 import { ensureChromium } from "./chromium";
 import { controlPlaneEnv, startControlPlaneForStack } from "./local-stack";
+import { startTicker } from "./scheduler";
 import { assertPortsFree, suiteEnv, type SuiteEmulator } from "./emulators";
 import { FIREBASE_BIN, firebaseConfigPath, PROJECT_ID, ROOT } from "./project";
 
@@ -71,9 +72,19 @@ const stages: Record<string, () => Promise<void> | void> = {
   e2e: async () => {
     buildFunctions();
     await buildPage();
-    await withControlPlane((env) =>
-      inEmulators("end-to-end tests (whole Emulator Suite, functions as deployed, local Google control plane)", WHOLE_SUITE, ["--selectProjects", "e2e", "--runInBand"], env),
-    );
+    // As deployed, the sweeper recovers what a worker lost; here it runs 10× faster with a short
+    // re-dispatch delay, so a recovery happens within a test's time.
+    const ticker = await startTicker({ speed: (fn) => (fn.name === "sweepStalledTasks" ? 10 : 0.001) });
+    try {
+      await withControlPlane((env) =>
+        inEmulators("end-to-end tests (whole Emulator Suite, functions as deployed, local Google control plane)", WHOLE_SUITE, ["--selectProjects", "e2e", "--runInBand"], {
+          ...env,
+          ORCHESTRATOR_REDISPATCH_AFTER_MS: "5000",
+        }),
+      );
+    } finally {
+      ticker.stop();
+    }
   },
   browser: async () => {
     buildFunctions();

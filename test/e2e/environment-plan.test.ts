@@ -65,3 +65,59 @@ describe("the lang-trak environment plan on the local stack", () => {
     expect(env).toBeDefined();
   });
 });
+
+describe("a failure in production under failure policy rollback", () => {
+  it("compensates everything the plan provisioned, in reverse order, and ends rolled_back", async () => {
+    const planId = uniqueId("lang-trak-rb");
+    const plan = demoEnvironmentPlan();
+    const approver = (plan.approvers as string[])[0]!;
+    expect(plan.failurePolicy).toBe("rollback");
+    const before = await state();
+    await db.collection("plans").doc(planId).set(plan);
+    const waitFor_ = (taskId: string, status: string) =>
+      waitFor(`${taskId} ${status}`, async () => ((await db.collection("plans").doc(planId).collection("tasks").doc(taskId).get()).get("status") === status ? true : undefined), 90_000);
+
+    const outcome = followPlan(db, planId, { print: false, timeoutMs: 180_000 });
+    await waitFor_("staging.approval", "waiting_approval");
+    await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId: "staging.approval", by: approver }]);
+    await waitFor_("production.approval", "waiting_approval");
+    // From here Cloud Scheduler denies every call (not retryable): production's backup fails.
+    const fault = await fetch(`${controlPlane}/__control/faults`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ match: "CloudScheduler/", protocol: "grpc", times: 1000, grpcCode: 7, message: "injected: permission denied" }),
+    });
+    expect(fault.ok).toBe(true);
+    await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId: "production.approval", by: approver }]);
+    await waitFor_("production.backup", "failed");
+    // The API recovers, so the rollback's own calls (deleting staging's backup job…) go through.
+    await fetch(`${controlPlane}/__control/faults`, { method: "DELETE" });
+    const result = await outcome;
+    expect(result).toMatchObject({ status: "rolled_back", failedTask: "production.backup" });
+
+    type Row = { status: string; compensable: boolean; run: string; needs: string[]; history: Array<{ to: string; at: number }> };
+    const tasks = new Map((await db.collection("plans").doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.data() as Row]));
+    expect(tasks.get("production.backup")).toMatchObject({ status: "failed", error: { code: "permission_denied" } });
+    for (const [id, t] of tasks) {
+      if (id === "production.backup") continue;
+      // What ran is undone; what never started was cancelled; approvals have nothing to undo.
+      const expected = t.run === "approval" ? ["succeeded", "cancelled"] : ["compensated", "cancelled"];
+      expect({ id, ok: expected.includes(t.status) }).toEqual({ id, ok: true });
+    }
+    // Reverse order: a task's compensation began only after its dependents' compensations ended.
+    const at = (t: Row, to: string) => t.history.find((h) => h.to === to)?.at;
+    for (const t of tasks.values()) {
+      for (const need of t.needs) {
+        const n = tasks.get(need)!;
+        const done = at(t, "compensated");
+        const begun = at(n, "compensating");
+        if (done !== undefined && begun !== undefined) expect(begun).toBeGreaterThanOrEqual(done);
+      }
+    }
+    const after = await state();
+    for (const group of ["schedulerJobs", "uptimeCheckConfigs", "alertPolicies"] as const) {
+      const left = Object.keys(after[group]).filter((k) => !(k in before[group]));
+      expect({ group, left }).toEqual({ group, left: [] });
+    }
+  });
+});

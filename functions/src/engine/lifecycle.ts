@@ -17,8 +17,11 @@ import { TERMINAL_TASK_STATUSES } from "../schema/task";
 /** Bounded so a task retried forever cannot grow its document towards Firestore's 1 MiB limit. */
 export const MAX_HISTORY_ENTRIES = 50;
 
-/** A join with more needs than this records arrivals in their own documents (no hot document). */
-export const FAN_IN_THRESHOLD = 25;
+/**
+ * A join with more needs than this records arrivals in their own documents (no hot document):
+ * more needs finishing together than this would queue transactions on the join's lock.
+ */
+export const FAN_IN_THRESHOLD = 8;
 
 /** Backoffs up to this long are waited out by the worker; longer ones are left to the sweeper. */
 export const IN_PROCESS_BACKOFF_MAX_MS = 10_000;

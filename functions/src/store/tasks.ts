@@ -222,14 +222,18 @@ export async function releaseDependent(
     }
     return { became: null, attempt: 0 };
   }
-  return db.runTransaction(async (tx): Promise<Released> => {
-    const task = readTask(await tx.get(ref));
-    if (task === undefined) return { became: null, attempt: 0 };
-    const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
-    if (decision.kind === "skip") return { became: null, attempt: task.attempt };
-    tx.update(ref, decision.update);
-    return { became: decision.became, attempt: task.attempt };
-  });
+  return db.runTransaction(
+    async (tx): Promise<Released> => {
+      const task = readTask(await tx.get(ref));
+      if (task === undefined) return { became: null, attempt: 0 };
+      const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
+      if (decision.kind === "skip") return { became: null, attempt: task.attempt };
+      tx.update(ref, decision.update);
+      return { became: decision.became, attempt: task.attempt };
+    },
+    // A few needs of one join can finish together: let their transactions wait their turn.
+    { maxAttempts: 15 },
+  );
 }
 
 /** The finished task's consequences are all written: the sweeper need not look at it again. */

@@ -33,7 +33,7 @@ export async function assertPortsFree(only: readonly SuiteEmulator[]): Promise<v
   const busy = [];
   for (const w of wanted) if (!(await portFree(w.host, w.port))) busy.push(w);
   if (busy.length > 0) {
-    const lines = busy.map((b) => `  - port ${b.port} (${b.what}) is in use: stop what uses it (e.g. \`lsof -i :${b.port}\`) or change ${b.key} in firebase.json (or shift every port: ORCHESTRATOR_PORT_OFFSET=1000)`);
+    const lines = busy.map((b) => `  - port ${b.port} (${b.what}) is in use: stop what uses it (e.g. \`lsof -i :${b.port}\`) or change ${b.key} in firebase.json (or shift every port: ORCHESTRATOR_PORT_OFFSET=3000)`);
     throw new PortInUseError(`Cannot start the local stack:\n${lines.join("\n")}`);
   }
 }

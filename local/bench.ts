@@ -5,8 +5,9 @@
  *
  *   npm run bench                  everything
  *   npm run bench -- --pure        only benchmarks that need no emulators
+ *   npm run bench -- --only stack  one group: pure | engine | stack (the others keep their last figures)
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchLocalStack } from "../bench/local-stack";
 import { benchEngine } from "../bench/engine";
@@ -20,7 +21,10 @@ import { assertPortsFree, startSuite, type SuiteEmulator } from "./emulators";
 import { emulator, ROOT } from "./project";
 import { startTicker } from "./scheduler";
 
-const pureOnly = process.argv.includes("--pure");
+const onlyIndex = process.argv.indexOf("--only");
+const only = process.argv.includes("--pure") ? "pure" : onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
+const runs = (group: "pure" | "engine" | "stack") => only === undefined || only === group;
+const RESULTS = join(ROOT, "bench", "results.json");
 const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
 
 async function withSuite(emulators: SuiteEmulator[], work: () => Promise<void>): Promise<void> {
@@ -44,18 +48,20 @@ const onStop: Array<() => void> = [];
 
 /** Written after every group, so a long run interrupted midway still leaves what it measured. */
 function save(): void {
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, "utf8")) as Record<string, BenchFigure>) : {};
+  writeFileSync(RESULTS, `${JSON.stringify({ ...previous, ...results }, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
-  console.log("› planner (pure)…");
-  Object.assign(results, await benchPlanner());
-  console.log("› health run (in-memory store, local probe servers)…");
-  Object.assign(results, await benchHealth());
-  save();
-
-  if (!pureOnly) {
-    buildFunctions();
+  if (runs("pure")) {
+    console.log("› planner (pure)…");
+    Object.assign(results, await benchPlanner());
+    console.log("› health run (in-memory store, local probe servers)…");
+    Object.assign(results, await benchHealth());
+    save();
+  }
+  if (runs("engine") || runs("stack")) buildFunctions();
+  if (runs("engine")) {
     // The engine alone, in this process, against Firestore and Pub/Sub (no functions emulator, so
     // nothing else runs the plans and every Firestore operation is counted here).
     await withSuite(["firestore", "pubsub"], async () => {
@@ -63,6 +69,8 @@ async function main(): Promise<void> {
       Object.assign(results, await benchEngine(localFirestore(), (line) => console.log(`  ${line}`)));
       save();
     });
+  }
+  if (runs("stack")) {
     await buildPage();
     ensureChromium();
     await withSuite(STACK, async () => {

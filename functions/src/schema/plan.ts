@@ -163,6 +163,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "failedTask",
   "startLease",
   "waitingFor",
+  "rollbackLevel",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */

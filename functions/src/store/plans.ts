@@ -169,6 +169,8 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
         tx.update(doc.ref, decision.update);
         queued.push({ id: task.id, attempt: task.attempt });
       }
+      // Written on the plan, so two rollback steps racing from different workers conflict here and run one after the other.
+      tx.update(ref, { rollbackLevel: level, updatedAt: now });
       return { kind: "compensate", tasks: queued, level };
     }
     const failedCompensation = await tx.get(tasks.where("compensationError", "!=", null).limit(1));

@@ -8,7 +8,7 @@ import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import type { PlanCommand } from "../schema/messages";
 import { readPlanState } from "../store/converters";
-import { recordEvent } from "../store/events";
+import { appendEvent } from "../store/events";
 import { planRef } from "../store/paths";
 import { transitionPlan } from "../store/plans";
 import { applyApproval, cancelOpenTasks, resetUnsucceededTasks } from "../store/tasks";
@@ -60,14 +60,12 @@ export async function applyCommand(db: Firestore, cmd: PlanCommand & { commandId
 
 /** A command that cannot apply is recorded in the plan's history, with why. */
 async function refuse(db: Firestore, cmd: PlanCommand & { commandId: string }, reason: string, now: number): Promise<CommandOutcome> {
-  await db.runTransaction(async (tx) => {
-    recordEvent(tx, db, cmd.planId, `command.${cmd.commandId}.refused`, {
-      at: now,
-      type: "command.refused",
-      actor: cmd.by,
-      ...(cmd.taskId === undefined ? {} : { taskId: cmd.taskId }),
-      message: `${cmd.command} refused: ${reason}`,
-    });
+  await appendEvent(db, cmd.planId, `command.${cmd.commandId}.refused`, {
+    at: now,
+    type: "command.refused",
+    actor: cmd.by,
+    ...(cmd.taskId === undefined ? {} : { taskId: cmd.taskId }),
+    message: `${cmd.command} refused: ${reason}`,
   });
   return { applied: false, reason };
 }

@@ -6,7 +6,7 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING } from "../config";
 import type { TaskEvent } from "../schema/messages";
-import { recordEvent } from "../store/events";
+import { appendEvent } from "../store/events";
 import { planRef } from "../store/paths";
 import { applyTaskEvent } from "../store/tasks";
 import { hashToken } from "./run-task";
@@ -18,15 +18,13 @@ export async function applyExternalTaskEvent(db: Firestore, event: TaskEvent, me
   if (!(await planRef(db, event.planId).get()).exists) return { applied: false, reason: `unknown plan ${event.planId}`, unknownPlan: true };
   const result = await applyTaskEvent(db, event, hashToken(event.token), now(), ENGINE_TIMING);
   if (result.kind === "skip") {
-    await db.runTransaction(async (tx) => {
-      recordEvent(tx, db, event.planId, `task-event.${messageId}.refused`, {
+    await appendEvent(db, event.planId, `task-event.${messageId}.refused`, {
         at: now(),
         type: "task-event.refused",
         actor: "external",
         taskId: event.taskId,
         message: `${event.type} for ${event.taskId} refused: ${result.reason}`,
       });
-    });
     return { applied: false, reason: result.reason };
   }
   if (result.kind === "heartbeat") return { applied: true, kind: "heartbeat" };

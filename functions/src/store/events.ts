@@ -23,3 +23,8 @@ export function eventRef(db: Firestore, planId: string, eventId: string): Docume
 export function recordEvent(tx: Transaction, db: Firestore, planId: string, eventId: string, event: PlanEvent): void {
   tx.set(eventRef(db, planId, eventId), event);
 }
+
+/** An event that is not part of another change (a refused command, an ignored edit): one plain write. */
+export async function appendEvent(db: Firestore, planId: string, eventId: string, event: PlanEvent): Promise<void> {
+  await eventRef(db, planId, eventId).set(event);
+}

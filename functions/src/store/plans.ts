@@ -184,11 +184,3 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
   });
 }
 
-/**
- * True when no task of the plan can still change on its own. Counted with an aggregation query
- * rather than a counter on the plan document, so the plan never becomes a hot document.
- */
-export async function allTasksFinished(db: Firestore, planId: string): Promise<boolean> {
-  const open = await tasksOf(db, planId).where("status", "in", ["blocked", "ready", "running"]).count().get();
-  return open.data().count === 0;
-}

@@ -318,4 +318,3 @@ export async function sweepTask(db: Firestore, ref: DocumentReference, now: numb
   });
 }
 
-export { recordEvent };

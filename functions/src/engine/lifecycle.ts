@@ -104,7 +104,12 @@ export function initialTask(input: {
     dependents,
     needsDone: {},
     fanIn: spec.needs.length > FAN_IN_THRESHOLD,
-    wideDependents: input.needsCount === undefined ? [] : dependents.filter((d) => input.needsCount!(d) > FAN_IN_THRESHOLD),
+    wideDependents: Object.fromEntries(
+      dependents.flatMap((d) => {
+        const needs = input.needsCount?.(d) ?? 0;
+        return needs > FAN_IN_THRESHOLD ? [[d, needs]] : [];
+      }),
+    ),
     triggerRule: spec.triggerRule ?? "all_success",
     retry: spec.retry ?? null,
     compensable: spec.compensate !== undefined || input.executorCompensates === true,
@@ -187,15 +192,15 @@ export type Completion =
 
 /**
  * running → succeeded | failed | ready (retry), and compensating → compensated | failed, only by the
- * lease holder of this attempt. A finished task keeps `sweepAt` as its settle deadline: until its
- * dependents are released and it is marked settled, a crash leaves it due for the sweeper.
+ * lease holder of this attempt. A finished task leaves the sweeper's due list (`sweepAt: null`): a
+ * worker that dies before releasing its dependents is found by the sweeper's stall check on the
+ * plan (runtime/sweep.ts), which costs nothing per task, instead of by a second write per task.
  */
 export function decideCompletion(input: CompletionInput): Completion {
   const { task, attempt, owner, outcome, now, timing } = input;
   if (attempt !== task.attempt) return { kind: "skip", reason: `stale attempt ${attempt} (task is on attempt ${task.attempt})` };
   if (task.status !== "running" && task.status !== "compensating") return { kind: "skip", reason: `task is ${task.status}, not running` };
   if (task.lease?.owner !== owner) return { kind: "skip", reason: `lease is held by ${task.lease?.owner ?? "nobody"}` };
-  const settleBy = now + timing.redispatchAfterMs;
 
   if (task.status === "compensating") {
     const status: TaskStatus = outcome.ok ? "compensated" : "failed";
@@ -205,7 +210,7 @@ export function decideCompletion(input: CompletionInput): Completion {
       update: {
         status,
         lease: null,
-        sweepAt: settleBy,
+        sweepAt: null,
         compensationError: outcome.ok ? null : outcome.error,
         history: transition(task, status, now, outcome.ok ? "compensation succeeded" : `compensation failed: ${outcome.error.message}`),
       },
@@ -216,14 +221,14 @@ export function decideCompletion(input: CompletionInput): Completion {
     return {
       kind: "complete",
       status: "cancelled",
-      update: { status: "cancelled", lease: null, finishedAt: now, sweepAt: settleBy, output: null, error: null, history: transition(task, "cancelled", now, "plan cancelled while running") },
+      update: { status: "cancelled", lease: null, finishedAt: now, sweepAt: null, output: null, error: null, history: transition(task, "cancelled", now, "plan cancelled while running") },
     };
   }
   if (outcome.ok) {
     return {
       kind: "complete",
       status: "succeeded",
-      update: { status: "succeeded", lease: null, finishedAt: now, sweepAt: settleBy, output: outcome.output ?? null, error: null, history: transition(task, "succeeded", now, "executor succeeded") },
+      update: { status: "succeeded", lease: null, finishedAt: now, sweepAt: null, output: outcome.output ?? null, error: null, history: transition(task, "succeeded", now, "executor succeeded") },
     };
   }
   if (shouldRetry(task, outcome.error)) {
@@ -248,7 +253,7 @@ export function decideCompletion(input: CompletionInput): Completion {
   return {
     kind: "complete",
     status: "failed",
-    update: { status: "failed", lease: null, finishedAt: now, sweepAt: settleBy, output: null, error: outcome.error, history: transition(task, "failed", now, `executor failed: ${outcome.error.message}`) },
+    update: { status: "failed", lease: null, finishedAt: now, sweepAt: null, output: null, error: outcome.error, history: transition(task, "failed", now, `executor failed: ${outcome.error.message}`) },
   };
 }
 
@@ -290,22 +295,21 @@ export function decideApproval(input: {
   verdict: "approve" | "reject";
   reason: string | undefined;
   now: number;
-  timing: EngineTiming;
 }): { kind: "decided"; status: TaskStatus; update: TaskUpdate } | Skip {
-  const { task, approvers, by, verdict, now, timing } = input;
+  const { task, approvers, by, verdict, now } = input;
   if (task.status !== "waiting_approval") return { kind: "skip", reason: `task ${task.id} is ${task.status}, not waiting for approval` };
   if (!approvers.includes(by)) return { kind: "skip", reason: `${by} is not an approver of ${task.id} (approvers: ${approvers.join(", ") || "none"})` };
   const why = input.reason ? `: ${input.reason}` : "";
   const cause = `${verdict === "approve" ? "approved" : "rejected"} by ${by}${why}`;
   const end =
     verdict === "approve"
-      ? finishWaiting(task, { ok: true, output: { approvedBy: by, reason: input.reason ?? null } }, cause, now, timing)
-      : finishWaiting(task, { ok: false, error: { message: `rejected by ${by}${why}`, code: "rejected", retryable: false } }, cause, now, timing);
+      ? finishWaiting(task, { ok: true, output: { approvedBy: by, reason: input.reason ?? null } }, cause, now)
+      : finishWaiting(task, { ok: false, error: { message: `rejected by ${by}${why}`, code: "rejected", retryable: false } }, cause, now);
   return { kind: "decided", ...end };
 }
 
 /** waiting_* → succeeded | failed: the shared ending of an approval or an external task. */
-function finishWaiting(task: TaskDoc, outcome: ExecutionOutcome, cause: string, now: number, timing: EngineTiming): { status: TaskStatus; update: TaskUpdate } {
+function finishWaiting(task: TaskDoc, outcome: ExecutionOutcome, cause: string, now: number): { status: TaskStatus; update: TaskUpdate } {
   const status: TaskStatus = outcome.ok ? "succeeded" : "failed";
   return {
     status,
@@ -313,7 +317,7 @@ function finishWaiting(task: TaskDoc, outcome: ExecutionOutcome, cause: string, 
       status,
       waiting: null,
       finishedAt: now,
-      sweepAt: now + timing.redispatchAfterMs,
+      sweepAt: null,
       output: outcome.ok ? (outcome.output ?? null) : null,
       error: outcome.ok ? null : outcome.error,
       history: transition(task, status, now, cause),
@@ -327,9 +331,8 @@ export function decideExternalEvent(input: {
   tokenHash: string;
   event: { type: "completed" | "heartbeat"; outcome?: "succeeded" | "failed" | undefined; output?: unknown; error?: string | undefined };
   now: number;
-  timing: EngineTiming;
 }): { kind: "complete"; status: TaskStatus; update: TaskUpdate } | { kind: "heartbeat"; update: TaskUpdate } | Skip {
-  const { task, tokenHash, event, now, timing } = input;
+  const { task, tokenHash, event, now } = input;
   if (task.status !== "waiting_external" || task.waiting === null || task.waiting.tokenHash === null) {
     return { kind: "skip", reason: `task is ${task.status}: the token is not (or no longer) valid` };
   }
@@ -343,7 +346,7 @@ export function decideExternalEvent(input: {
     event.outcome === "succeeded"
       ? { ok: true, output: event.output ?? null }
       : { ok: false, error: { message: event.error ?? "the external system reported failure", code: "external_failed", retryable: false } };
-  return { kind: "complete", ...finishWaiting(task, outcome, `external system reported ${event.outcome === "succeeded" ? "succeeded" : "failed"}`, now, timing) };
+  return { kind: "complete", ...finishWaiting(task, outcome, `external system reported ${event.outcome === "succeeded" ? "succeeded" : "failed"}`, now) };
 }
 
 // ── releasing dependents, trigger rules ────────────────────────────────────────────────────────
@@ -397,7 +400,7 @@ export function decideRuleOutcome(dependent: TaskDoc, verdict: RuleVerdict, last
   return {
     status: "skipped",
     finishedAt: now,
-    sweepAt: now + timing.redispatchAfterMs,
+    sweepAt: null,
     history: transition(dependent, "skipped", now, `trigger rule ${dependent.triggerRule} cannot be met (after ${lastNeed})`),
   };
 }
@@ -499,7 +502,8 @@ export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): S
   if (task.status === "compensating" && (task.lease === null || task.lease.expiresAt <= now)) {
     return { kind: "redispatch", phase: "compensate", update: { lease: null, sweepAt: nextCheck } };
   }
-  if (isTerminal(task.status)) return { kind: "settle", update: { sweepAt: nextCheck } };
+  // Written before finished tasks left the due list: settle once more, then leave it.
+  if (isTerminal(task.status)) return { kind: "settle", update: { sweepAt: null } };
   if (task.status === "running" && task.lease !== null && task.lease.expiresAt <= now) {
     const lost = `lease of ${task.lease.owner} expired (attempt ${task.attempt} lost)`;
     const maxAttempts = Math.max(task.retry?.maxAttempts ?? 1, 3);
@@ -507,7 +511,7 @@ export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): S
       return {
         kind: "expire_lease",
         failed: true,
-        update: { status: "failed", lease: null, finishedAt: now, sweepAt: nextCheck, error: { message: lost, code: "lease_expired", retryable: false }, history: transition(task, "failed", now, lost) },
+        update: { status: "failed", lease: null, finishedAt: now, sweepAt: null, error: { message: lost, code: "lease_expired", retryable: false }, history: transition(task, "failed", now, lost) },
       };
     }
     const attempt = task.attempt + 1;
@@ -522,7 +526,7 @@ export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): S
     const message = heartbeatMissed ? `no heartbeat within ${task.waiting.heartbeatSeconds} s` : `no answer within ${task.timeoutSeconds} s`;
     return {
       kind: "deadline",
-      update: { status: "failed", waiting: null, finishedAt: now, sweepAt: nextCheck, error: { message, code: "timeout", retryable: false }, history: transition(task, "failed", now, message) },
+      update: { status: "failed", waiting: null, finishedAt: now, sweepAt: null, error: { message, code: "timeout", retryable: false }, history: transition(task, "failed", now, message) },
     };
   }
   return { kind: "skip", reason: `task is ${task.status}` };

@@ -26,7 +26,7 @@ export async function applyCommand(db: Firestore, cmd: PlanCommand & { commandId
   switch (cmd.command) {
     case "approve":
     case "reject": {
-      const result = await applyApproval(db, { planId: cmd.planId, taskId: cmd.taskId!, by: cmd.by, verdict: cmd.command, reason: cmd.reason, commandId: cmd.commandId }, now(), ENGINE_TIMING);
+      const result = await applyApproval(db, { planId: cmd.planId, taskId: cmd.taskId!, by: cmd.by, verdict: cmd.command, reason: cmd.reason, commandId: cmd.commandId }, now());
       if (result.kind !== "applied") return refuse(db, cmd, result.kind === "skip" ? result.reason : "heartbeat", now());
       await settleFinishedTask(db, result.task, now);
       return { applied: true, message: `${cmd.taskId} ${cmd.command === "approve" ? "approved" : "rejected"}` };

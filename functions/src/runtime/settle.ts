@@ -5,7 +5,8 @@
  * - failed: `stop` fails the plan and cancels what has not started; `continue` releases dependents
  *   with the failure (trigger rules decide); `rollback` starts compensating in reverse order;
  * - compensated (or a failed compensation): the rollback moves to its next level.
- * Every step is idempotent, so the sweeper can run it again for a task whose worker died midway.
+ * Every step is idempotent, so the sweeper's stall check can run it again for a task whose worker
+ * died midway.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
@@ -17,7 +18,7 @@ import type { TaskDoc } from "../schema/task";
 import { readPlanState, readTask } from "../store/converters";
 import { planRef, taskRef } from "../store/paths";
 import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
-import { cancelOpenTasks, countTasks, firstTaskIn, markSettled, releaseDependent } from "../store/tasks";
+import { anyTaskIn, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseDependent, taskOutline } from "../store/tasks";
 import { onPlanFinished } from "./locks";
 
 const OPEN: Array<TaskDoc["status"]> = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"];
@@ -26,10 +27,7 @@ const OPEN: Array<TaskDoc["status"]> = ["blocked", "ready", "running", "waiting_
 export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number): Promise<number> {
   let released = 0;
   const queue: TaskDoc[] = [first];
-  for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-    released += await settleOne(db, task, now, queue);
-    await markSettled(db, task.planId, task.id);
-  }
+  for (let task = queue.shift(); task !== undefined; task = queue.shift()) released += await settleOne(db, task, now, queue);
   return released;
 }
 
@@ -62,10 +60,10 @@ async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => nu
 async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
   const ready: TaskReadyMessage[] = [];
   const queue = [...task.dependents];
-  const fanIn = new Set(task.wideDependents);
+
   const worker = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const { became, attempt } = await releaseDependent(db, task.planId, { id, fanIn: fanIn.has(id) }, task.id, task.status, now(), ENGINE_TIMING);
+      const { became, attempt } = await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING);
       if (became === "ready") ready.push({ planId: task.planId, taskId: id, attempt, phase: "run" });
       if (became === "skipped") {
         const skipped = readTask(await taskRef(db, task.planId, id).get());
@@ -80,7 +78,7 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
 export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
-  if ((await countTasks(db, planId, OPEN)) > 0) return;
+  if (await anyTaskIn(db, planId, OPEN)) return;
   const failed = await firstTaskIn(db, planId, "failed");
   const status = failed === undefined ? "succeeded" : "failed";
   const message = failed === undefined ? "every task finished" : `finished with failures (first: ${failed})`;
@@ -133,4 +131,33 @@ export async function continueRollback(db: Firestore, planId: string, now: () =>
     logs.planFinished(planId, step.status);
     await onPlanFinished(db, planId, now);
   }
+}
+
+/**
+ * Finished tasks leave the sweeper's due list, so a worker that died between completing a task
+ * and settling it is found here instead: a running plan in which no task has finished for the
+ * redispatch delay is checked once per quiet spell. Every finished task that still has a blocked
+ * dependent, and every failure, is settled again (idempotent), and the plan finishes if nothing is
+ * open. Returns how many tasks were settled again, or null when the plan was not quiet.
+ */
+export async function repairQuietPlan(db: Firestore, planId: string, checkedUpTo: number | null, now: () => number): Promise<number | null> {
+  const last = await lastFinishOf(db, planId);
+  if (last === null || now() - last < ENGINE_TIMING.redispatchAfterMs || (checkedUpTo !== null && checkedUpTo >= last)) return null;
+  const outline = await taskOutline(db, planId);
+  const unsettled = [...outline].filter(([, t]) => t.status === "failed" || ((t.status === "succeeded" || t.status === "skipped") && t.dependents.some((d) => outline.get(d)?.status === "blocked")));
+  let settled = 0;
+  const queue = unsettled.map(([id]) => id);
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const task = readTask(await taskRef(db, planId, id).get());
+      if (task === undefined) continue;
+      await settleFinishedTask(db, task, now);
+      settled += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, queue.length) }, worker));
+  await finishPlanIfDone(db, planId, now);
+  // Written after the repair: a sweep that dies midway leaves the plan to the next one.
+  await planRef(db, planId).update({ stallCheckedUpTo: last });
+  return settled;
 }

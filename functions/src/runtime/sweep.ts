@@ -2,9 +2,9 @@
  * The sweeper: finds tasks whose `sweepAt` passed and recovers them. A ready task whose message
  * was lost (or whose backoff ended) is published again; a running task whose lease expired goes
  * back to ready as its next attempt (or fails when its attempts are spent); a wait past its
- * deadline or heartbeat fails; a finished task whose worker died before settling is settled; a
- * rollback waiting for a task that has since finished moves on. Every change is a transaction on
- * the task, so concurrent sweeps cannot double-act.
+ * deadline or heartbeat fails; a running plan that went quiet is checked for a task whose worker
+ * died before settling it; a rollback waiting for a task that has since finished moves on. Every
+ * change is a compare-and-set transaction, so concurrent sweeps cannot double-act.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
@@ -15,13 +15,15 @@ import { COLLECTIONS } from "../store/paths";
 import { dueTasks, sweepTask } from "../store/tasks";
 import { maintainLocks } from "../store/locks";
 import { resumeWaitingPlan } from "./locks";
-import { continueRollback, settleFinishedTask } from "./settle";
+import { continueRollback, repairQuietPlan, settleFinishedTask } from "./settle";
 
 export interface SweepReport {
   due: number;
   redispatched: number;
   leasesExpired: number;
   settled: number;
+  /** Running plans in which no task finished for a while, checked for a lost settle. */
+  quietPlansChecked: number;
   deadlinesPassed: number;
   rollbacksAdvanced: number;
   locksRenewed: number;
@@ -31,7 +33,7 @@ export interface SweepReport {
 export async function sweepStalledTasks(db: Firestore, now: () => number = Date.now): Promise<SweepReport> {
   const due = await dueTasks(db, now(), LIMITS.sweepBatch);
   const toPublish: TaskReadyMessage[] = [];
-  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0 };
+  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0 };
   await Promise.all(
     due.map(async (ref) => {
       try {
@@ -56,6 +58,21 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
     }),
   );
   await publishTaskReady(toPublish);
+  const running = await db.collection(COLLECTIONS.plans).where("status", "==", "running").select("stallCheckedUpTo").limit(LIMITS.sweepBatch).get();
+  await Promise.all(
+    running.docs.map(async (plan) => {
+      try {
+        const checked = plan.get("stallCheckedUpTo") as unknown;
+        const settled = await repairQuietPlan(db, plan.id, typeof checked === "number" ? checked : null, now);
+        if (settled !== null) {
+          report.quietPlansChecked += 1;
+          report.settled += settled;
+        }
+      } catch (error) {
+        logs.unexpected(`stall check of plan ${plan.id}`, error);
+      }
+    }),
+  );
   const rollingBack = await db.collection(COLLECTIONS.plans).where("status", "==", "rolling_back").limit(50).get();
   for (const plan of rollingBack.docs) {
     await continueRollback(db, plan.id, now);

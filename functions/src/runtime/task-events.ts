@@ -4,7 +4,6 @@
  * recorded in the plan's history (without the token).
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { ENGINE_TIMING } from "../config";
 import type { TaskEvent } from "../schema/messages";
 import { appendEvent } from "../store/events";
 import { planRef } from "../store/paths";
@@ -16,7 +15,7 @@ export type TaskEventOutcome = { applied: true; kind: "completed" | "heartbeat" 
 
 export async function applyExternalTaskEvent(db: Firestore, event: TaskEvent, messageId: string, now: () => number = Date.now): Promise<TaskEventOutcome> {
   if (!(await planRef(db, event.planId).get()).exists) return { applied: false, reason: `unknown plan ${event.planId}`, unknownPlan: true };
-  const result = await applyTaskEvent(db, event, hashToken(event.token), now(), ENGINE_TIMING);
+  const result = await applyTaskEvent(db, event, hashToken(event.token), now());
   if (result.kind === "skip") {
     await appendEvent(db, event.planId, `task-event.${messageId}.refused`, {
         at: now(),

@@ -164,6 +164,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "startLease",
   "waitingFor",
   "rollbackLevel",
+  "stallCheckedUpTo",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */

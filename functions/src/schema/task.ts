@@ -63,8 +63,11 @@ export const taskDocSchema = z.object({
    * `needsDone`, so thousands of finishing needs never contend on this one document.
    */
   fanIn: z.boolean().default(false),
-  /** Which of `dependents` are wide joins (decided when the plan starts, so releasing them reads nothing extra). */
-  wideDependents: z.array(taskIdSchema).default([]),
+  /**
+   * Which of `dependents` are wide joins, with their number of needs (decided when the plan starts,
+   * so releasing them reads nothing extra).
+   */
+  wideDependents: z.record(taskIdSchema, z.number().int().positive()).default({}),
   triggerRule: triggerRuleSchema.default("all_success"),
   retry: retryPolicySchema.nullable().default(null),
   /** Whether rollback has something to undo for this task (an explicit step or the executor's own). */

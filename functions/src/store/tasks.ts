@@ -28,6 +28,7 @@ import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
 type Ids = { planId: string; taskId: string; attempt: number };
+const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
 const ABORTED = 10;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
@@ -129,7 +130,6 @@ export async function applyApproval(
   db: Firestore,
   cmd: { planId: string; taskId: string; by: string; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
   now: number,
-  timing: EngineTiming,
 ): Promise<DecisionResult> {
   const ref = taskRef(db, cmd.planId, cmd.taskId);
   return db.runTransaction(async (tx): Promise<DecisionResult> => {
@@ -139,7 +139,7 @@ export async function applyApproval(
     const taskApprovers = (task.params as { approvers?: string[] }).approvers;
     const planApprovers = planSnap!.get("approvers") as unknown;
     const approvers = taskApprovers ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []);
-    const decision = decideApproval({ task, approvers, by: cmd.by, verdict: cmd.verdict, reason: cmd.reason, now, timing });
+    const decision = decideApproval({ task, approvers, by: cmd.by, verdict: cmd.verdict, reason: cmd.reason, now });
     if (decision.kind === "skip") return decision;
     tx.update(ref, decision.update);
     recordEvent(tx, db, cmd.planId, `command.${cmd.commandId}`, {
@@ -159,13 +159,12 @@ export async function applyTaskEvent(
   event: { planId: string; taskId: string; type: "completed" | "heartbeat"; outcome?: "succeeded" | "failed" | undefined; output?: unknown; error?: string | undefined },
   tokenHash: string,
   now: number,
-  timing: EngineTiming,
 ): Promise<DecisionResult> {
   const ref = taskRef(db, event.planId, event.taskId);
   return db.runTransaction(async (tx): Promise<DecisionResult> => {
     const task = readTask(await tx.get(ref));
     if (task === undefined) return { kind: "skip", reason: `unknown task ${event.taskId}`, unknown: true };
-    const decision = decideExternalEvent({ task, tokenHash, event, now, timing });
+    const decision = decideExternalEvent({ task, tokenHash, event, now });
     if (decision.kind === "skip") return decision;
     tx.update(ref, decision.update);
     if (decision.kind === "heartbeat") return { kind: "heartbeat" };
@@ -185,16 +184,26 @@ export type Released = { became: "ready" | "skipped" | null; attempt: number };
 export async function releaseDependent(
   db: Firestore,
   planId: string,
-  dependent: { id: string; fanIn: boolean },
+  /** `wideNeeds`: the needs of a wide join (undefined for an ordinary dependent). */
+  dependent: { id: string; wideNeeds?: number | undefined },
   need: string,
   needStatus: TaskStatus,
   now: number,
   timing: EngineTiming,
 ): Promise<Released> {
   const ref = taskRef(db, planId, dependent.id);
-  if (dependent.fanIn) {
+  if (dependent.wideNeeds !== undefined) {
     const arrivals = ref.collection(COLLECTIONS.arrivals);
-    await retryAborted(() => arrivals.doc(need).set({ status: needStatus, at: now }));
+    // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
+    await retryAborted(() => arrivals.doc(need).create({ status: needStatus, at: now })).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+    });
+    // A success can only decide a join once every need has arrived (a failure or skip can decide at
+    // once), so most arrivals count just the total: one read per 1,000 arrivals.
+    if (needStatus === "succeeded") {
+      const arrived = (await arrivals.count().get()).data().count;
+      if (arrived < dependent.wideNeeds) return { became: null, attempt: 0 };
+    }
     // The three counts must come from one snapshot (a read-only transaction, which takes no locks):
     // counted apart, a concurrent arrival between them would read as a need that neither succeeded nor failed.
     const [all, succeeded, failed] = await db.runTransaction(
@@ -236,11 +245,6 @@ export async function releaseDependent(
   );
 }
 
-/** The finished task's consequences are all written: the sweeper need not look at it again. */
-export async function markSettled(db: Firestore, planId: string, taskId: string): Promise<void> {
-  await retryAborted(() => taskRef(db, planId, taskId).update({ sweepAt: null }));
-}
-
 /** Cancels every task of the plan that has not finished and is not running, in small transactions. */
 export async function cancelOpenTasks(db: Firestore, planId: string, cause: string, now: number, pageSize: number): Promise<number> {
   let cancelled = 0;
@@ -279,7 +283,10 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
         const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
         if (decision?.kind !== "reset") return undefined;
         tx.update(doc.ref, decision.update);
-        if (task!.fanIn) for (const arrival of (await doc.ref.collection(COLLECTIONS.arrivals).get()).docs) tx.delete(arrival.ref);
+        // A wide join keeps the arrivals of needs that succeeded (they will not run again).
+        if (task!.fanIn) {
+          for (const arrival of (await doc.ref.collection(COLLECTIONS.arrivals).get()).docs) if (statuses.get(arrival.id) !== "succeeded") tx.delete(arrival.ref);
+        }
         return { ...task!, ...decision.update };
       }),
     ),
@@ -287,10 +294,23 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
   return reset.filter((t): t is TaskDoc => t !== undefined && t.status === "ready");
 }
 
-/** How many of a plan's tasks are in any of these statuses. */
-export async function countTasks(db: Firestore, planId: string, statuses: TaskStatus[]): Promise<number> {
-  const snap = await tasksOf(db, planId).where("status", "in", statuses).count().get();
-  return snap.data().count;
+/** Whether any of a plan's tasks is in one of these statuses: one read, whatever the plan's size. */
+export async function anyTaskIn(db: Firestore, planId: string, statuses: TaskStatus[]): Promise<boolean> {
+  const snap = await tasksOf(db, planId).where("status", "in", statuses).select().limit(1).get();
+  return !snap.empty;
+}
+
+/** When the plan's most recent task finished (null: none has). */
+export async function lastFinishOf(db: Firestore, planId: string): Promise<number | null> {
+  const snap = await tasksOf(db, planId).orderBy("finishedAt", "desc").select("finishedAt").limit(1).get();
+  const at = snap.docs[0]?.get("finishedAt") as unknown;
+  return typeof at === "number" ? at : null;
+}
+
+/** Every task's status and dependents, one read per task: the map a stall repair works from. */
+export async function taskOutline(db: Firestore, planId: string): Promise<Map<string, { status: string; dependents: string[] }>> {
+  const snap = await tasksOf(db, planId).select("status", "dependents").get();
+  return new Map(snap.docs.map((d) => [d.id, { status: String(d.get("status")), dependents: (d.get("dependents") as string[] | undefined) ?? [] }]));
 }
 
 /** One task of the plan in this status, if any (e.g. the failure to name on a failed plan). */

@@ -13,8 +13,10 @@ const file = JSON.parse(readFileSync(join(__dirname, "../../../firestore.indexes
 const OTHER_QUERIES: Record<string, QueryShape> = {
   // store/tasks.ts dueTasks: collectionGroup("tasks").where("sweepAt", "<=", now).orderBy("sweepAt")
   "engine: due tasks across plans": { collection: "tasks", scope: "COLLECTION_GROUP", equals: [], orderBy: [["sweepAt", "asc"]] },
-  // store/tasks.ts countTasks, cancelOpenTasks: tasksOf(plan).where("status", "in", [...])
+  // store/tasks.ts anyTaskIn, cancelOpenTasks: tasksOf(plan).where("status", "in", [...])
   "engine: a plan's tasks in some statuses": { collection: "tasks", scope: "COLLECTION", equals: ["status"], orderBy: [] },
+  // store/tasks.ts lastFinishOf: tasksOf(plan).orderBy("finishedAt", "desc") (a single-field index)
+  "engine: a plan's latest finish": { collection: "tasks", scope: "COLLECTION", equals: [], orderBy: [["finishedAt", "desc"]] },
   // store/plans.ts advanceRollback: tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc")
   "engine: the next rollback level": { collection: "tasks", scope: "COLLECTION", equals: ["status", "compensable"], orderBy: [["level", "desc"]] },
   // store/plans.ts advanceRollback: tasks.where("compensationError", "!=", null) (a range on one field)
@@ -24,8 +26,8 @@ const OTHER_QUERIES: Record<string, QueryShape> = {
   // store/locks.ts: locks.where("owner", "==", plan) and locks.where("expiresAt", "<=", soon)
   "engine: locks a plan holds": { collection: "locks", scope: "COLLECTION", equals: ["owner"], orderBy: [] },
   "engine: locks about to expire": { collection: "locks", scope: "COLLECTION", equals: [], orderBy: [["expiresAt", "asc"]] },
-  // runtime/sweep.ts: plans.where("status", "==", "rolling_back" | "waiting")
-  "engine: plans rolling back or waiting": { collection: "plans", scope: "COLLECTION", equals: ["status"], orderBy: [] },
+  // runtime/sweep.ts: plans.where("status", "==", "running" | "rolling_back" | "waiting")
+  "engine: plans running, rolling back or waiting": { collection: "plans", scope: "COLLECTION", equals: ["status"], orderBy: [] },
   // store/health.ts loadPlans: plans.where("compiled.form", "==", "environments")
   "health: environment plans": { collection: "plans", scope: "COLLECTION", equals: ["compiled.form"], orderBy: [] },
   // store/health.ts: alerts.where("status", "==", "open")

@@ -74,10 +74,12 @@ describe("task lifecycle decisions", () => {
     expect(decideCompletion({ task: after, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random }).kind).toBe("skip");
   });
 
-  it("keeps a finished task due for the sweeper until it is settled", () => {
-    const running = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 1 } });
+  it("takes a finished task off the sweeper's due list in the completing write", () => {
+    const running = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 1 }, sweepAt: T0 + 1 });
     const failed = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: false, error: { message: "boom", retryable: false } }, now: T0, timing, random });
-    expect(failed).toMatchObject({ kind: "complete", status: "failed", update: { sweepAt: T0 + timing.redispatchAfterMs, error: { message: "boom" } } });
+    expect(failed).toMatchObject({ kind: "complete", status: "failed", update: { sweepAt: null, error: { message: "boom" } } });
+    const done = decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random });
+    expect(done).toMatchObject({ kind: "complete", status: "succeeded", update: { sweepAt: null } });
   });
 
   it("releases a dependent once per need, and makes it ready when the last need succeeded", () => {
@@ -188,15 +190,15 @@ describe("approvals and external tasks", () => {
   });
 
   it("counts only approvers, and records who decided", () => {
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "eve@x", verdict: "approve", reason: undefined, now: T0, timing })).toEqual({
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "eve@x", verdict: "approve", reason: undefined, now: T0 })).toEqual({
       kind: "skip",
       reason: "eve@x is not an approver of gate (approvers: ana@x)",
     });
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "approve", reason: "LGTM", now: T0, timing })).toMatchObject({
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "approve", reason: "LGTM", now: T0 })).toMatchObject({
       status: "succeeded",
       update: { output: { approvedBy: "ana@x", reason: "LGTM" } },
     });
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "reject", reason: "not today", now: T0, timing })).toMatchObject({
+    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "reject", reason: "not today", now: T0 })).toMatchObject({
       status: "failed",
       update: { error: { message: "rejected by ana@x: not today", code: "rejected" } },
     });
@@ -205,13 +207,13 @@ describe("approvals and external tasks", () => {
   it("accepts an external completion only with the right, unexpired, unused token", () => {
     const waiting = task({ id: "ext", run: "external", status: "waiting_external", waiting: { tokenHash: "h1", deadline: T0 + 1000, heartbeatSeconds: 10 } });
     const done = { type: "completed" as const, outcome: "succeeded" as const, output: { ok: 1 } };
-    expect(decideExternalEvent({ task: waiting, tokenHash: "h2", event: done, now: T0, timing })).toEqual({ kind: "skip", reason: "wrong task token" });
-    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0 + 1000, timing })).toEqual({ kind: "skip", reason: "task token expired" });
-    const ok = decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0, timing });
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h2", event: done, now: T0 })).toEqual({ kind: "skip", reason: "wrong task token" });
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0 + 1000 })).toEqual({ kind: "skip", reason: "task token expired" });
+    const ok = decideExternalEvent({ task: waiting, tokenHash: "h1", event: done, now: T0 });
     expect(ok).toMatchObject({ kind: "complete", status: "succeeded", update: { waiting: null, output: { ok: 1 } } });
     const after = { ...waiting, ...(ok.kind === "complete" ? ok.update : {}) } as TaskDoc;
-    expect(decideExternalEvent({ task: after, tokenHash: "h1", event: done, now: T0, timing }).kind).toBe("skip");
-    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: { type: "heartbeat" }, now: T0 + 100, timing })).toEqual({ kind: "heartbeat", update: { sweepAt: T0 + 1000 } });
+    expect(decideExternalEvent({ task: after, tokenHash: "h1", event: done, now: T0 }).kind).toBe("skip");
+    expect(decideExternalEvent({ task: waiting, tokenHash: "h1", event: { type: "heartbeat" }, now: T0 + 100 })).toEqual({ kind: "heartbeat", update: { sweepAt: T0 + 1000 } });
   });
 
   it("fails a wait that passed its deadline", () => {

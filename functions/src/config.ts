@@ -37,7 +37,7 @@ export const SWEEP_SCHEDULE = "every 1 minutes";
 export const LIMITS = {
   /** Writes per batch when creating tasks; Firestore allows 500 per commit. */
   taskWriteBatch: 400,
-  /** Dependents released in parallel by one completion (each is its own small transaction). */
+  /** Wide joins released in parallel by one completion (each records an arrival and counts). */
   releaseConcurrency: 32,
   /** Due tasks one sweep looks at; the next sweep picks up the rest. */
   sweepBatch: 500,

@@ -18,10 +18,8 @@ import type { TaskDoc } from "../schema/task";
 import { readPlanState, readTask } from "../store/converters";
 import { planRef, taskRef } from "../store/paths";
 import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
-import { anyTaskIn, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseDependent, taskOutline } from "../store/tasks";
+import { anyUnfinishedTask, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
 import { onPlanFinished } from "./locks";
-
-const OPEN: Array<TaskDoc["status"]> = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"];
 
 /** Settles the task (and any dependents its outcome skipped). Returns how many dependents became ready. */
 export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number): Promise<number> {
@@ -56,29 +54,33 @@ async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => nu
   return released;
 }
 
-/** Records the finished task on each dependent, in parallel, and publishes the ones now ready. */
+/**
+ * Records the finished task on each dependent and publishes the ones now ready: ordinary dependents
+ * in chunks (one read and one commit per chunk), wide joins each through their arrivals.
+ */
 async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
-  const ready: TaskReadyMessage[] = [];
-  const queue = [...task.dependents];
-
+  const ordinary = task.dependents.filter((id) => task.wideDependents[id] === undefined);
+  const released: ReleasedDependent[] = await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
+  const joins = Object.keys(task.wideDependents);
   const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const { became, attempt } = await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING);
-      if (became === "ready") ready.push({ planId: task.planId, taskId: id, attempt, phase: "run" });
-      if (became === "skipped") {
-        const skipped = readTask(await taskRef(db, task.planId, id).get());
-        if (skipped !== undefined) skippedQueue.push(skipped);
-      }
+    for (let id = joins.shift(); id !== undefined; id = joins.shift()) {
+      const one = await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING);
+      released.push({ id, ...one, task: one.became === "skipped" ? readTask(await taskRef(db, task.planId, id).get()) : undefined });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, queue.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, joins.length) }, worker));
+  const ready: TaskReadyMessage[] = [];
+  for (const r of released) {
+    if (r.became === "ready") ready.push({ planId: task.planId, taskId: r.id, attempt: r.attempt, phase: "run" });
+    if (r.became === "skipped" && r.task !== undefined) skippedQueue.push(r.task);
+  }
   await publishTaskReady(ready);
   return ready.length;
 }
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
 export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
-  if (await anyTaskIn(db, planId, OPEN)) return;
+  if (await anyUnfinishedTask(db, planId)) return;
   const failed = await firstTaskIn(db, planId, "failed");
   const status = failed === undefined ? "succeeded" : "failed";
   const message = failed === undefined ? "every task finished" : `finished with failures (first: ${failed})`;
@@ -89,14 +91,14 @@ export async function finishPlanIfDone(db: Firestore, planId: string, now: () =>
 }
 
 async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
-  const snap = await planRef(db, task.planId).get();
-  const plan = readPlanState(snap);
+  const [snap] = await db.getAll(planRef(db, task.planId), { fieldMask: ["status", "failurePolicy"] });
+  const plan = readPlanState(snap!);
   if (plan === undefined) return 0;
   if (plan.status === "rolling_back") {
     await continueRollback(db, task.planId, now);
     return 0;
   }
-  const policy = (snap.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
+  const policy = (snap!.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
   const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
   if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue);
   if (policy === "rollback") {

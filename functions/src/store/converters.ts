@@ -1,5 +1,6 @@
 /** Typed reads: every document the engine reads is validated, so no malformed state flows on. */
-import type { DocumentSnapshot } from "firebase-admin/firestore";
+import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
+import { planRef } from "./paths";
 import { planStateSchema, type PlanState } from "../schema/plan";
 import { taskDocSchema, type TaskDoc } from "../schema/task";
 
@@ -9,4 +10,13 @@ export function readTask(snap: DocumentSnapshot): TaskDoc | undefined {
 
 export function readPlanState(snap: DocumentSnapshot): PlanState | undefined {
   return snap.exists ? planStateSchema.parse(snap.data()) : undefined;
+}
+
+/**
+ * The plan's orchestrator state without its spec: a hot path (every claim) must not download a
+ * document that carries thousands of task definitions.
+ */
+export async function readPlanStatus(db: Firestore, planId: string): Promise<PlanState | undefined> {
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: ["status", "startLease", "failedTask", "createdAt"] });
+  return readPlanState(snap!);
 }

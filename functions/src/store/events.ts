@@ -3,7 +3,7 @@
  * event belongs to one transition, so a repeated transaction rewrites the same record instead of
  * adding a second one.
  */
-import type { DocumentReference, Firestore, Transaction } from "firebase-admin/firestore";
+import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import { eventsOf } from "./paths";
 
 export interface PlanEvent {
@@ -20,8 +20,9 @@ export function eventRef(db: Firestore, planId: string, eventId: string): Docume
   return eventsOf(db, planId).doc(eventId);
 }
 
-export function recordEvent(tx: Transaction, db: Firestore, planId: string, eventId: string, event: PlanEvent): void {
-  tx.set(eventRef(db, planId, eventId), event);
+/** Records the event as part of a transaction or an atomic batch (anything with `set`). */
+export function recordEvent(writer: { set(ref: DocumentReference, data: PlanEvent): unknown }, db: Firestore, planId: string, eventId: string, event: PlanEvent): void {
+  writer.set(eventRef(db, planId, eventId), event);
 }
 
 /** An event that is not part of another change (a refused command, an ignored edit): one plain write. */

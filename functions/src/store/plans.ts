@@ -6,6 +6,7 @@ import type { CompiledSummary } from "../planner/compile";
 import { readPlanState, readTask } from "./converters";
 import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
 import { eventRef, recordEvent } from "./events";
+import { compareAndSet, type CasDecision } from "./firestore";
 import { planRef, tasksOf } from "./paths";
 
 export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: string };
@@ -94,9 +95,9 @@ export async function markPlanWaiting(db: Firestore, planId: string, owner: stri
 }
 
 /**
- * Moves the plan from one of `from` to `to`, with its event, in one transaction. Returns false
- * (and writes nothing) when the plan is not in `from`, or when the event id was used already
- * (a command delivered twice).
+ * Moves the plan from one of `from` to `to`, with its event, in one commit guarded by the plan's
+ * update time (compare-and-set). Returns false (and writes nothing) when the plan is not in
+ * `from`, or when the event id was used already (a command delivered twice).
  */
 export async function transitionPlan(
   db: Firestore,
@@ -107,21 +108,29 @@ export async function transitionPlan(
   event: { id: string; type: string; actor: string; message: string; taskId?: string; extra?: Record<string, unknown> },
 ): Promise<boolean> {
   const ref = planRef(db, planId);
-  return db.runTransaction(async (tx) => {
-    const [planSnap, eventSnap] = await tx.getAll(ref, eventRef(db, planId, event.id));
-    const plan = readPlanState(planSnap!);
-    if (plan === undefined || !from.includes(plan.status) || eventSnap!.exists) return false;
-    const terminal = ["succeeded", "failed", "rolled_back", "cancelled"].includes(to);
-    tx.update(ref, { status: to, updatedAt: now, ...(terminal ? { finishedAt: now } : { finishedAt: null }), ...event.extra });
-    recordEvent(tx, db, planId, event.id, {
-      at: now,
-      type: event.type,
-      actor: event.actor,
-      message: event.message,
-      ...(event.taskId === undefined ? {} : { taskId: event.taskId }),
-    });
-    return true;
-  });
+  const terminal = ["succeeded", "failed", "rolled_back", "cancelled"].includes(to);
+  return compareAndSet(
+    db,
+    ref,
+    (planSnap, eventSnap): CasDecision<boolean> => {
+      const plan = readPlanState(planSnap);
+      if (plan === undefined || !from.includes(plan.status) || eventSnap.exists) return { result: false };
+      return {
+        result: true,
+        update: { status: to, updatedAt: now, ...(terminal ? { finishedAt: now } : { finishedAt: null }), ...event.extra },
+        alongside: (batch) =>
+          recordEvent(batch, db, planId, event.id, {
+            at: now,
+            type: event.type,
+            actor: event.actor,
+            message: event.message,
+            ...(event.taskId === undefined ? {} : { taskId: event.taskId }),
+          }),
+      };
+    },
+    // Only the status decides: the many last tasks of a wide plan that all try to finish it read a few bytes each.
+    { fieldMask: ["status"], alsoRead: () => eventRef(db, planId, event.id).get() },
+  );
 }
 
 /** running → succeeded | failed. Returns false when the plan had already left `running`. */

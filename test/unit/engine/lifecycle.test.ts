@@ -246,3 +246,39 @@ describe("redrive and rollback", () => {
     });
   });
 });
+
+describe("what the engine's queries rely on", () => {
+  // store/tasks.ts anyUnfinishedTask finds open tasks by `finishedAt == null`, and the sweeper's
+  // stall check orders finished tasks by `finishedAt`: every transition must keep the two in step.
+  const FINAL = new Set(["succeeded", "failed", "skipped", "cancelled"]);
+  const running = task({ status: "running", lease: { owner: "w1", expiresAt: T0 + 10 }, sweepAt: T0 + 10, startedAt: T0 });
+  const retrying = { ...running, retry: { maxAttempts: 3, initialBackoffSeconds: 1, backoffMultiplier: 2, maxBackoffSeconds: 10, jitter: 0 } };
+  const waiting = task({ id: "ext", run: "external", status: "waiting_external", waiting: { tokenHash: "h", deadline: T0 + 1000, heartbeatSeconds: null }, sweepAt: T0 + 1000 });
+  const gate = task({ id: "gate", run: "approval", status: "waiting_approval", waiting: { tokenHash: null, deadline: T0 + 1000, heartbeatSeconds: null }, sweepAt: T0 + 1000 });
+  const join = task({ id: "j", status: "blocked", needs: ["a", "b"] });
+  const boom = { ok: false as const, error: { message: "boom", retryable: true } };
+  const updates = [
+    decideClaim({ task: task(), planStatus: "running", attempt: 1, phase: "run", owner: "w1", now: T0, timing }),
+    decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random }),
+    decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: boom, now: T0, timing, random }),
+    decideCompletion({ task: retrying, attempt: 1, owner: "w1", outcome: boom, now: T0, timing, random }),
+    decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random, planCancelled: true }),
+    decideExternalEvent({ task: waiting, tokenHash: "h", event: { type: "completed", outcome: "failed" }, now: T0 }),
+    decideApproval({ task: gate, approvers: ["a@x"], by: "a@x", verdict: "approve", reason: undefined, now: T0 }),
+    decideRelease({ dependent: join, need: "a", needStatus: "failed", now: T0, timing }),
+    decideRelease({ dependent: { ...join, needsDone: { a: "succeeded" } }, need: "b", needStatus: "succeeded", now: T0, timing }),
+    decideCancel(task(), "stop", T0),
+    decideReset(task({ status: "failed", finishedAt: T0 }), new Map(), "me", T0, timing),
+    decideSweep(running, T0 + 10, timing),
+    decideSweep({ ...running, attempt: 3 }, T0 + 10, timing),
+    decideSweep(waiting, T0 + 1000, timing),
+  ];
+
+  it.each(updates.map((u, i) => [i, u] as const))("transition %i sets finishedAt exactly when it enters a final status", (_i, decision) => {
+    expect(decision.kind).not.toBe("skip");
+    const update = (decision as { update: Partial<TaskDoc> }).update;
+    if (update.status === undefined) return;
+    if (FINAL.has(update.status)) expect(typeof update.finishedAt).toBe("number");
+    else expect(update.finishedAt ?? null).toBeNull();
+  });
+});

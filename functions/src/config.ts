@@ -37,6 +37,8 @@ export const SWEEP_SCHEDULE = "every 1 minutes";
 export const LIMITS = {
   /** Writes per batch when creating tasks; Firestore allows 500 per commit. */
   taskWriteBatch: 400,
+  /** Task-writing batches in flight at once when a plan starts. */
+  taskWriteParallelism: 4,
   /** Wide joins released in parallel by one completion (each records an arrival and counts). */
   releaseConcurrency: 32,
   /** Due tasks one sweep looks at; the next sweep picks up the rest. */

@@ -9,6 +9,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
 import { runTask, type RunDeps } from "../../functions/src/runtime/run-task";
+import { inParallel } from "../../functions/src/runtime/parallel";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { taskReadyMessageSchema, type TaskReadyMessage } from "../../functions/src/schema/messages";
 import { PROJECT_ID } from "./emulators";
@@ -95,10 +96,3 @@ export class Pump {
   }
 }
 
-async function inParallel<T>(limit: number, items: T[], work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) await work(items[i]!, i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

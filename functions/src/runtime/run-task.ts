@@ -72,7 +72,13 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
     watch.stop();
   }
   d.crashAt?.("after_execute");
-  const completed = await completeTask(db, msg, owner, outcome, { now: d.now(), timing: ENGINE_TIMING, random: d.random, planCancelled: watch.signal.aborted });
+  const completed = await completeTask(db, msg, owner, outcome, {
+    now: d.now(),
+    timing: ENGINE_TIMING,
+    random: d.random,
+    planCancelled: watch.signal.aborted,
+    ...(claim.stored === undefined ? {} : { claimed: claim.stored }),
+  });
   if (completed.kind === "skip") {
     logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, `completion not applied: ${completed.reason}`);
     return { kind: "skipped", reason: completed.reason };

@@ -20,6 +20,7 @@ import { planRef, taskRef } from "../store/paths";
 import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
 import { anyUnfinishedTask, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
 import { onPlanFinished } from "./locks";
+import { inParallel } from "./parallel";
 
 /** Settles the task (and any dependents its outcome skipped). Returns how many dependents became ready. */
 export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number): Promise<number> {
@@ -61,14 +62,10 @@ async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => nu
 async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
   const ordinary = task.dependents.filter((id) => task.wideDependents[id] === undefined);
   const released: ReleasedDependent[] = await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
-  const joins = Object.keys(task.wideDependents);
-  const worker = async () => {
-    for (let id = joins.shift(); id !== undefined; id = joins.shift()) {
-      const one = await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING);
-      released.push({ id, ...one, task: one.became === "skipped" ? readTask(await taskRef(db, task.planId, id).get()) : undefined });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, joins.length) }, worker));
+  await inParallel(LIMITS.releaseConcurrency, Object.keys(task.wideDependents), async (id) => {
+    const one = await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING);
+    released.push({ id, ...one, task: one.became === "skipped" ? readTask(await taskRef(db, task.planId, id).get()) : undefined });
+  });
   const ready: TaskReadyMessage[] = [];
   for (const r of released) {
     if (r.became === "ready") ready.push({ planId: task.planId, taskId: r.id, attempt: r.attempt, phase: "run" });
@@ -148,16 +145,12 @@ export async function repairQuietPlan(db: Firestore, planId: string, checkedUpTo
   const outline = await taskOutline(db, planId);
   const unsettled = [...outline].filter(([, t]) => t.status === "failed" || ((t.status === "succeeded" || t.status === "skipped") && t.dependents.some((d) => outline.get(d)?.status === "blocked")));
   let settled = 0;
-  const queue = unsettled.map(([id]) => id);
-  const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const task = readTask(await taskRef(db, planId, id).get());
-      if (task === undefined) continue;
-      await settleFinishedTask(db, task, now);
-      settled += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LIMITS.releaseConcurrency, queue.length) }, worker));
+  await inParallel(LIMITS.releaseConcurrency, unsettled, async ([id]) => {
+    const task = readTask(await taskRef(db, planId, id).get());
+    if (task === undefined) return;
+    await settleFinishedTask(db, task, now);
+    settled += 1;
+  });
   await finishPlanIfDone(db, planId, now);
   // Written after the repair: a sweep that dies midway leaves the plan to the next one.
   await planRef(db, planId).update({ stallCheckedUpTo: last });

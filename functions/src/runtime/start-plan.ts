@@ -14,6 +14,7 @@ import { acquireLocks } from "../store/locks";
 import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
 import { retryAborted } from "../store/firestore";
+import { inParallel } from "./parallel";
 import { executorCompensates } from "../executors/registry";
 import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
 
@@ -61,9 +62,12 @@ export async function startPlan(
   }
   const startedAt = now();
   const needsCount = new Map(tasks.map((t) => [t.id, t.needs.length]));
-  for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) {
+  const chunks: TaskSpec[][] = [];
+  for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) chunks.push(tasks.slice(i, i + LIMITS.taskWriteBatch));
+  // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips.
+  await inParallel(LIMITS.taskWriteParallelism, chunks, async (chunk) => {
     const batch = db.batch();
-    for (const spec of tasks.slice(i, i + LIMITS.taskWriteBatch)) {
+    for (const spec of chunk) {
       const task = initialTask({
         planId,
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
@@ -77,7 +81,7 @@ export async function startPlan(
       batch.set(taskRef(db, planId, spec.id), task);
     }
     await retryAborted(() => batch.commit());
-  }
+  });
   if (!(await finishPlanning(db, planId, owner, "running", summary, now()))) {
     logs.planStartSkipped(planId, "start lease lost before the plan could run");
     return "skipped";
@@ -86,3 +90,4 @@ export async function startPlan(
   logs.planStarted(planId, summary.taskCount, graph.roots.length);
   return "started";
 }
+

@@ -4,11 +4,11 @@ import { planRef } from "./paths";
 import { planStateSchema, type PlanState } from "../schema/plan";
 import { taskDocSchema, type TaskDoc } from "../schema/task";
 
-export function readTask(snap: DocumentSnapshot): TaskDoc | undefined {
+export function readTask(snap: Pick<DocumentSnapshot, "exists" | "data">): TaskDoc | undefined {
   return snap.exists ? taskDocSchema.parse(snap.data()) : undefined;
 }
 
-export function readPlanState(snap: DocumentSnapshot): PlanState | undefined {
+export function readPlanState(snap: Pick<DocumentSnapshot, "exists" | "data">): PlanState | undefined {
   return snap.exists ? planStateSchema.parse(snap.data()) : undefined;
 }
 

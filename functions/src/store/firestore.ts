@@ -3,7 +3,7 @@
  * local stack decide the project and emulator before the first call.
  */
 import { getApps, initializeApp } from "firebase-admin/app";
-import { getFirestore, type DocumentReference, type DocumentSnapshot, type Firestore, type WriteBatch } from "firebase-admin/firestore";
+import { getFirestore, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp, type WriteBatch } from "firebase-admin/firestore";
 
 let db: Firestore | undefined;
 
@@ -45,6 +45,15 @@ export interface CasDecision<R> {
   alongside?: (batch: WriteBatch) => void;
 }
 
+/** What a decision reads of the guarded document: a snapshot, or the state this process last wrote. */
+export type Readable = Pick<DocumentSnapshot, "exists" | "data">;
+
+/** A document as this process last wrote it, and that write's time: the first guess of a compare-and-set. */
+export interface KnownState {
+  data: DocumentData;
+  updateTime: Timestamp;
+}
+
 /**
  * Read, decide, write one document with an update-time precondition: optimistic concurrency
  * control. It has a transaction's guarantee for one document (the write applies only to the state
@@ -52,33 +61,43 @@ export interface CasDecision<R> {
  * the write, so thousands of tasks of one plan move at once without queueing on each other (the
  * emulator's pessimistic locks time out under that). On a lost race it reads again and decides
  * again. `fieldMask` reads only the fields the decision needs (a plan document carries its whole
- * spec); `alsoRead` runs in parallel with the read, its result unguarded.
+ * spec); `alsoRead` runs in parallel with the read, its result unguarded; `known` skips the first
+ * read when this process wrote the document last (a worker completing the attempt it claimed),
+ * and `committed` receives the write's time, to be the next `known`.
  */
 export async function compareAndSet<R, X = undefined>(
   db: Firestore,
   ref: DocumentReference,
-  decide: (snap: DocumentSnapshot, extra: X) => CasDecision<R>,
-  options: { fieldMask?: string[]; alsoRead?: () => Promise<X>; attempts?: number } = {},
+  decide: (snap: Readable, extra: X) => CasDecision<R>,
+  options: { fieldMask?: string[]; alsoRead?: () => Promise<X>; attempts?: number; known?: KnownState; committed?: (state: KnownState) => void } = {},
 ): Promise<R> {
   const attempts = options.attempts ?? 15;
   for (let attempt = 1; ; attempt++) {
-    const [[snap], extra] = await Promise.all([
-      options.fieldMask === undefined ? db.getAll(ref) : db.getAll(ref, { fieldMask: options.fieldMask }),
+    const guess = attempt === 1 ? options.known : undefined;
+    const [snap, extra] = await Promise.all([
+      guess !== undefined
+        ? { exists: true, data: () => guess.data, updateTime: guess.updateTime }
+        : (options.fieldMask === undefined ? db.getAll(ref) : db.getAll(ref, { fieldMask: options.fieldMask })).then(([one]) => one!),
       options.alsoRead?.() as Promise<X>,
     ]);
-    const decision = decide(snap!, extra);
-    if (decision.update === undefined) return decision.result;
-    if (!snap!.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
+    const decision = decide(snap, extra);
+    if (decision.update === undefined) {
+      // A guess that decides nothing proves nothing: decide again on what is stored.
+      if (guess !== undefined) continue;
+      return decision.result;
+    }
+    if (!snap.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
     const batch = db.batch();
-    batch.update(ref, decision.update, { lastUpdateTime: snap!.updateTime! });
+    batch.update(ref, decision.update, { lastUpdateTime: snap.updateTime! });
     decision.alongside?.(batch);
     try {
-      await batch.commit();
+      const [written] = await batch.commit();
+      options.committed?.({ data: { ...snap.data(), ...decision.update }, updateTime: written!.writeTime });
       return decision.result;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if ((code !== FAILED_PRECONDITION && code !== ABORTED) || attempt >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * Math.random()));
+      if (guess === undefined) await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * Math.random()));
     }
   }
 }

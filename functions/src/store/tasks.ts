@@ -23,7 +23,7 @@ import {
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskStatusSchema } from "../schema/task";
 import { readPlanStatus, readTask } from "./converters";
-import { compareAndSet, retryAborted, type CasDecision } from "./firestore";
+import { compareAndSet, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
@@ -33,7 +33,8 @@ const FAILED_PRECONDITION = 9;
 const ABORTED = 10;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
-export type ClaimResult = { kind: "claimed"; task: TaskDoc } | Skipped;
+/** `stored`: the task as the claim wrote it, and when: the completion's first guess, saving a read. */
+export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState } | Skipped;
 
 /**
  * Takes the lease of one attempt: a compare-and-set on the task, with the plan read in the same
@@ -42,7 +43,8 @@ export type ClaimResult = { kind: "claimed"; task: TaskDoc } | Skipped;
  * tasks with compare-and-sets of their own, so the per-task check still decides.
  */
 export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: string, now: number, timing: EngineTiming): Promise<ClaimResult> {
-  return compareAndSet(
+  let stored: KnownState | undefined;
+  const result = await compareAndSet(
     db,
     taskRef(db, ids.planId, ids.taskId),
     (snap, plan): CasDecision<ClaimResult> => {
@@ -58,8 +60,9 @@ export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: st
       }
       return { result: { kind: "claimed", task: { ...task, ...decision.update } }, update: decision.update };
     },
-    { alsoRead: () => readPlanStatus(db, ids.planId) },
+    { alsoRead: () => readPlanStatus(db, ids.planId), committed: (state) => (stored = state) },
   );
+  return result.kind === "claimed" && stored !== undefined ? { ...result, stored } : result;
 }
 
 export type CompleteResult = { kind: "completed"; status: TaskStatus; task: TaskDoc; retryInMs?: number } | Skipped;
@@ -74,12 +77,13 @@ export async function completeTask(
   ids: Ids,
   owner: string,
   outcome: ExecutionOutcome,
-  options: { now: number; timing: EngineTiming; random: () => number; planCancelled?: boolean },
+  options: { now: number; timing: EngineTiming; random: () => number; planCancelled?: boolean; claimed?: KnownState },
 ): Promise<CompleteResult> {
-  return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), (snap): CasDecision<CompleteResult> => {
+  const { claimed, ...decisionOptions } = options;
+  const decide = (snap: Readable): CasDecision<CompleteResult> => {
     const task = readTask(snap);
     if (task === undefined) return { result: { kind: "skip", reason: "unknown task", unknown: true } };
-    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, ...options });
+    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, ...decisionOptions });
     if (decision.kind === "skip") return { result: decision };
     const finished = { ...task, ...decision.update };
     const phase = task.status === "compensating" ? "compensation" : "attempt";
@@ -101,7 +105,9 @@ export async function completeTask(
           },
         }),
     };
-  });
+  };
+  // The worker wrote the task last (its claim): that state is tried before reading it back.
+  return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), decide, claimed === undefined ? {} : { known: claimed });
 }
 
 /** running → waiting_approval | waiting_external for the claimed attempt. */

@@ -75,7 +75,11 @@ async function main(): Promise<void> {
     ensureChromium();
     await withSuite(STACK, async () => {
       // The sweeper runs as deployed, so a delivery the functions emulator drops under load is recovered.
-      const ticker = await startTicker();
+      const ticker = await startTicker({
+        onFire: (fn, status) => {
+          if (status instanceof Error || status >= 400) console.log(`  local Cloud Scheduler: ${fn.id} failed: ${status instanceof Error ? status.message : `HTTP ${status}`}`);
+        },
+      });
       onStop.push(() => ticker.stop());
       console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));

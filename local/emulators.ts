@@ -3,6 +3,7 @@
  * npx: a signal to an npx parent does not reach it, and the Java emulators live in their own
  * sessions, so only the firebase process itself can shut them down).
  */
+import { cpus } from "node:os";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -46,6 +47,10 @@ export function suiteEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     METADATA_SERVER_DETECTION: "none",
     NO_UPDATE_NOTIFIER: "1",
     FIREBASE_CLI_DISABLE_UPDATE_CHECK: "true",
+    // The functions emulator starts up to 50 worker processes at once by default; on a small
+    // machine a burst of deliveries (a 1,000-task fan-out) then fails with "Failed to load
+    // function" and the dropped deliveries wait for the sweeper. Four per core loses none.
+    FUNCTIONS_EMULATOR_PARALLEL: process.env.FUNCTIONS_EMULATOR_PARALLEL ?? String(Math.max(4, 4 * cpus().length)),
     ...extra,
   };
 }

@@ -23,9 +23,11 @@ interface BackendTrigger {
 }
 
 const functionsBase = () => `http://${emulator("functions").host}:${emulator("functions").port}`;
+/** A call the busy emulator never answers must not stop the ticker: it fails, and the next tick tries again. */
+const CALL_TIMEOUT_MS = 60_000;
 
 export async function discoverScheduledFunctions(): Promise<ScheduledFunction[]> {
-  const response = await fetch(`${functionsBase()}/backends`);
+  const response = await fetch(`${functionsBase()}/backends`, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
   const { backends } = (await response.json()) as { backends: Array<{ functionTriggers: BackendTrigger[] }> };
   return backends
     .flatMap((b) => b.functionTriggers)
@@ -51,7 +53,11 @@ export function nextFireTime(schedule: string, from: Date, timeZone = "UTC", spe
 
 /** The emulator's current key for a trigger id: `<id>-<generation>`, read from its own list. */
 async function currentTriggerKey(id: string): Promise<string> {
-  const response = await fetch(`${functionsBase()}/functions/projects/${PROJECT_ID}/triggers/__list_triggers__`, { method: "POST", body: "{}" });
+  const response = await fetch(`${functionsBase()}/functions/projects/${PROJECT_ID}/triggers/__list_triggers__`, {
+    method: "POST",
+    body: "{}",
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+  });
   const text = await response.text();
   const keys = (text.split("valid functions are:")[1] ?? "").split(",").map((k) => k.trim());
   const matching = keys.filter((k) => k.startsWith(`${id}-`)).sort((a, b) => Number(b.slice(id.length + 1)) - Number(a.slice(id.length + 1)));
@@ -66,6 +72,7 @@ export async function fireScheduledFunction(fn: Pick<ScheduledFunction, "id">): 
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CloudScheduler-JobName": `local-${fn.id}`, "X-CloudScheduler-ScheduleTime": new Date().toISOString() },
     body: "{}",
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   });
   await response.text();
   return response.status;

@@ -240,6 +240,28 @@ describe("commands", () => {
     expect(web.effectsOf(`${name}-a`)).toHaveLength(1);
     expect(await task(planId, "b")).toMatchObject({ status: "succeeded", attempt: 2 });
   });
+
+  it("retry through a wide join re-runs only the failed need: the join keeps the arrivals of those that succeeded", async () => {
+    const name = uniqueId("widedrive");
+    const needs = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const planId = await start({
+      tasks: [
+        ...needs.map((id) => ({ id, run: "http", params: { url: web.url(id === "n5" ? `flaky/${name}-${id}/1` : `ok/${name}-${id}`) } })),
+        { id: "join", run: "http", params: { url: web.url(`ok/${name}-join`) }, needs },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    // The failure stops the plan (policy `stop`): the join is cancelled with whatever had arrived.
+    expect(await task(planId, "join")).toMatchObject({ status: "cancelled", fanIn: true });
+    const succeeded = (await plans.doc(planId).collection("tasks").where("status", "==", "succeeded").get()).docs.map((d) => d.id).sort();
+    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    const arrivals = await plans.doc(planId).collection("tasks").doc("join").collection("arrivals").get();
+    expect(arrivals.docs.map((d) => d.id).sort()).toEqual(succeeded);
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    for (const id of needs) expect(web.effectsOf(`${name}-${id}`)).toHaveLength(1);
+    expect(web.effectsOf(`${name}-join`)).toHaveLength(1);
+    expect(await task(planId, "n5")).toMatchObject({ status: "succeeded", attempt: 2 });
+  });
 });
 
 describe("scale within Firestore's limits", () => {

@@ -16,8 +16,9 @@ import { externalParamsSchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
 import { environmentStateRecorder } from "../store/environments";
 import { planRef } from "../store/paths";
-import { claimTask, completeTask, enterWaiting } from "../store/tasks";
-import { settleFinishedTask } from "./settle";
+import { claimTask, completeTask, enterWaiting, type ClaimResult } from "../store/tasks";
+import { deferWhileOthersRun, enter, leave } from "./in-flight";
+import { finishPlanIfDone, settleFinishedTask, type FinishCheck } from "./settle";
 
 export type RunOutcome =
   | { kind: "skipped"; reason: string; unknown?: boolean }
@@ -45,6 +46,20 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
     logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, claim.reason);
     return { kind: "skipped", reason: claim.reason, ...(claim.unknown ? { unknown: true } : {}) };
   }
+  enter(msg.planId);
+  try {
+    return await runClaimed(db, msg, owner, claim, d);
+  } finally {
+    if (leave(msg.planId)) await finishPlanIfDone(db, msg.planId, d.now);
+  }
+}
+
+/** A task's own plan-finish check, deferred while other tasks of the plan run in this process. */
+const finishUnlessOthersRun: FinishCheck = async (db, planId, now) => {
+  if (!deferWhileOthersRun(planId)) await finishPlanIfDone(db, planId, now);
+};
+
+async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps): Promise<RunOutcome> {
   d.crashAt?.("after_claim");
   const task = claim.task;
   if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return startWaiting(db, msg, owner, task, d);
@@ -95,7 +110,7 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
     return { kind: "finished", status: "ready", released: 0 };
   }
   d.crashAt?.("before_publish");
-  const released = await settleFinishedTask(db, completed.task, d.now);
+  const released = await settleFinishedTask(db, completed.task, d.now, finishUnlessOthersRun);
   return { kind: "finished", status: completed.status, released };
 }
 

@@ -22,19 +22,26 @@ import { anyUnfinishedTask, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseD
 import { onPlanFinished } from "./locks";
 import { inParallel } from "./parallel";
 
-/** Settles the task (and any dependents its outcome skipped). Returns how many dependents became ready. */
-export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number): Promise<number> {
+/** What a finished task with no dependents does about its plan: by default, finish it if nothing is left open. */
+export type FinishCheck = (db: Firestore, planId: string, now: () => number) => Promise<void>;
+
+/**
+ * Settles the task (and any dependents its outcome skipped). Returns how many dependents became
+ * ready. `finishCheck` replaces the plan-finish check of a task with no dependents (a worker defers
+ * it while other tasks of the plan run in its process: runtime/in-flight.ts).
+ */
+export async function settleFinishedTask(db: Firestore, first: TaskDoc, now: () => number, finishCheck: FinishCheck = finishPlanIfDone): Promise<number> {
   let released = 0;
   const queue: TaskDoc[] = [first];
-  for (let task = queue.shift(); task !== undefined; task = queue.shift()) released += await settleOne(db, task, now, queue);
+  for (let task = queue.shift(); task !== undefined; task = queue.shift()) released += await settleOne(db, task, now, queue, finishCheck);
   return released;
 }
 
-async function settleOne(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+async function settleOne(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[], finishCheck: FinishCheck): Promise<number> {
   switch (task.status) {
     case "succeeded":
     case "skipped":
-      return releaseAndMaybeFinish(db, task, now, skippedQueue);
+      return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
     case "compensated":
       await continueRollback(db, task.planId, now);
       return 0;
@@ -43,15 +50,15 @@ async function settleOne(db: Firestore, task: TaskDoc, now: () => number, skippe
         await continueRollback(db, task.planId, now);
         return 0;
       }
-      return applyFailurePolicy(db, task, now, skippedQueue);
+      return applyFailurePolicy(db, task, now, skippedQueue, finishCheck);
     default:
       return 0;
   }
 }
 
-async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[], finishCheck: FinishCheck): Promise<number> {
   const released = await releaseDependents(db, task, now, skippedQueue);
-  if (task.dependents.length === 0) await finishPlanIfDone(db, task.planId, now);
+  if (task.dependents.length === 0) await finishCheck(db, task.planId, now);
   return released;
 }
 
@@ -87,7 +94,7 @@ export async function finishPlanIfDone(db: Firestore, planId: string, now: () =>
   }
 }
 
-async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[], finishCheck: FinishCheck): Promise<number> {
   const [snap] = await db.getAll(planRef(db, task.planId), { fieldMask: ["status", "failurePolicy"] });
   const plan = readPlanState(snap!);
   if (plan === undefined) return 0;
@@ -97,7 +104,7 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
   }
   const policy = (snap!.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
   const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
-  if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue);
+  if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
   if (policy === "rollback") {
     const started = await transitionPlan(db, task.planId, ["running"], "rolling_back", now(), {
       id: "plan.rolling_back",

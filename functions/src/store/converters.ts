@@ -12,11 +12,14 @@ export function readPlanState(snap: Pick<DocumentSnapshot, "exists" | "data">): 
   return snap.exists ? planStateSchema.parse(snap.data()) : undefined;
 }
 
+/** The fields of `planStateSchema`: a field mask that reads a plan's state without its spec. */
+export const PLAN_STATE_FIELDS: string[] = Object.keys(planStateSchema.shape);
+
 /**
  * The plan's orchestrator state without its spec: a hot path (every claim) must not download a
  * document that carries thousands of task definitions.
  */
 export async function readPlanStatus(db: Firestore, planId: string): Promise<PlanState | undefined> {
-  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: ["status", "startLease", "failedTask", "createdAt"] });
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
   return readPlanState(snap!);
 }

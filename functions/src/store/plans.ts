@@ -7,6 +7,7 @@ import { readPlanState, readTask } from "./converters";
 import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
+import { PLAN_STATE_FIELDS } from "./converters";
 import { planRef, tasksOf } from "./paths";
 
 export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: string };
@@ -16,15 +17,19 @@ export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: st
  * the plan-created event finds the lease held (or the plan started) and stops.
  */
 export async function acquireStartLease(db: Firestore, planId: string, owner: string, now: number, leaseMs: number): Promise<StartLeaseResult> {
-  return db.runTransaction(async (tx) => {
-    const plan = readPlanState(await tx.get(planRef(db, planId)));
-    if (plan === undefined) return { kind: "skip", reason: "plan document was deleted" };
-    const leaseFree = plan.startLease === undefined || plan.startLease === null || plan.startLease.expiresAt <= now;
-    if (plan.status === "planning" && !leaseFree) return { kind: "skip", reason: `start in progress by ${plan.startLease?.owner}` };
-    if (plan.status !== "pending" && plan.status !== "planning" && plan.status !== "waiting") return { kind: "skip", reason: `plan is already ${plan.status}` };
-    tx.update(planRef(db, planId), { status: "planning", startLease: { owner, expiresAt: now + leaseMs }, createdAt: plan.createdAt ?? now, updatedAt: now });
-    return { kind: "acquired" };
-  });
+  return compareAndSet(
+    db,
+    planRef(db, planId),
+    (snap): CasDecision<StartLeaseResult> => {
+      const plan = readPlanState(snap);
+      if (plan === undefined) return { result: { kind: "skip", reason: "plan document was deleted" } };
+      const leaseFree = plan.startLease === undefined || plan.startLease === null || plan.startLease.expiresAt <= now;
+      if (plan.status === "planning" && !leaseFree) return { result: { kind: "skip", reason: `start in progress by ${plan.startLease?.owner}` } };
+      if (plan.status !== "pending" && plan.status !== "planning" && plan.status !== "waiting") return { result: { kind: "skip", reason: `plan is already ${plan.status}` } };
+      return { result: { kind: "acquired" }, update: { status: "planning", startLease: { owner, expiresAt: now + leaseMs }, createdAt: plan.createdAt ?? now, updatedAt: now } };
+    },
+    { fieldMask: PLAN_STATE_FIELDS },
+  );
 }
 
 /** pending → invalid, with every field error. Writes nothing else: no tasks, no events. */
@@ -49,32 +54,40 @@ export async function finishPlanning(
   summary: CompiledSummary,
   now: number,
 ): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const plan = readPlanState(await tx.get(planRef(db, planId)));
-    if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return false;
-    const update: Record<string, unknown> = { status, compiled: summary, startLease: null, updatedAt: now };
-    if (status === "running") {
-      update.startedAt = now;
-      update.waitingFor = null;
-    }
-    else update.finishedAt = now;
-    tx.update(planRef(db, planId), update);
-    const counts = `${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`;
-    const message =
-      status === "running"
-        ? `started: ${counts}`
-        : status === "planned"
-          ? `planned (dry run, nothing runs): ${counts}`
-          : `rejected before anything ran: ${summary.rejectedReasons.join("; ")}`;
-    recordEvent(tx, db, planId, `plan.${status === "running" ? "started" : status}`, {
-      at: now,
-      type: `plan.${status === "running" ? "started" : status}`,
-      actor: "orchestrator",
-      message,
-      data: { ...summary },
-    });
-    return true;
-  });
+  return compareAndSet(
+    db,
+    planRef(db, planId),
+    (snap): CasDecision<boolean> => {
+      const plan = readPlanState(snap);
+      if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return { result: false };
+      const update: Record<string, unknown> = { status, compiled: summary, startLease: null, updatedAt: now };
+      if (status === "running") {
+        update.startedAt = now;
+        update.waitingFor = null;
+      } else update.finishedAt = now;
+      const counts = `${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`;
+      const message =
+        status === "running"
+          ? `started: ${counts}`
+          : status === "planned"
+            ? `planned (dry run, nothing runs): ${counts}`
+            : `rejected before anything ran: ${summary.rejectedReasons.join("; ")}`;
+      return {
+        result: true,
+        update,
+        alongside: (batch) =>
+          recordEvent(batch, db, planId, `plan.${status === "running" ? "started" : status}`, {
+            at: now,
+            type: `plan.${status === "running" ? "started" : status}`,
+            actor: "orchestrator",
+            message,
+            data: { ...summary },
+          }),
+      };
+    },
+    // The plan document carries its whole spec: the decision needs only its state.
+    { fieldMask: PLAN_STATE_FIELDS },
+  );
 }
 
 /** planning → waiting: another plan holds one of its environments' locks. */

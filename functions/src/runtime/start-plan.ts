@@ -46,8 +46,11 @@ export async function startPlan(
   }
 
   const { tasks, graph, summary, report, outcome } = compiled.plan;
-  await writePlanReport(db, planId, report);
+  // The report goes out alongside everything else; the plan leaves `planning` only once it is written.
+  const reportWritten = writePlanReport(db, planId, report);
+  reportWritten.catch(() => undefined); // awaited below; this keeps an early return from leaving it unhandled
   if (outcome !== "run") {
+    await reportWritten;
     // Rejected (a hard constraint failed) or a dry run: the report is the result; nothing is provisioned.
     const status = outcome === "rejected" ? "rejected" : "planned";
     if (!(await finishPlanning(db, planId, owner, status, summary, now()))) return "skipped";
@@ -57,6 +60,7 @@ export async function startPlan(
   // One running plan per environment: wait (status `waiting`) while another plan holds one.
   const locked = await acquireLocks(db, planId, environmentsOf(tasks), now());
   if (locked.kind === "busy") {
+    await reportWritten;
     if (await markPlanWaiting(db, planId, owner, locked.lock, locked.holder, now())) logs.planStartSkipped(planId, `waiting for ${locked.lock}, locked by ${locked.holder}`);
     return "waiting";
   }
@@ -82,6 +86,7 @@ export async function startPlan(
     }
     await retryAborted(() => batch.commit());
   });
+  await reportWritten;
   if (!(await finishPlanning(db, planId, owner, "running", summary, now()))) {
     logs.planStartSkipped(planId, "start lease lost before the plan could run");
     return "skipped";

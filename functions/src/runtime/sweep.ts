@@ -4,7 +4,7 @@
  * back to ready as its next attempt (or fails when its attempts are spent); a wait past its
  * deadline or heartbeat fails; a running plan that went quiet is checked for a task whose worker
  * died before settling it; a rollback waiting for a task that has since finished moves on. Every
- * change is a compare-and-set transaction, so concurrent sweeps cannot double-act.
+ * change is a compare-and-set or a transaction, so concurrent sweeps cannot double-act.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";

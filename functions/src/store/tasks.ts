@@ -37,8 +37,8 @@ export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState } | Skipped;
 
 /**
- * Takes the lease of one attempt: a compare-and-set on the task, with the plan read in the same
- * round trip. The plan is not guarded: every task of a 5,000-wide fan-out claims at once, and
+ * Takes the lease of one attempt: a compare-and-set on the task, with the plan's status read in
+ * parallel. The plan is not guarded: every task of a 5,000-wide fan-out claims at once, and
  * guarding the one plan document would serialise them all. Stopping a plan cancels its unstarted
  * tasks with compare-and-sets of their own, so the per-task check still decides.
  */

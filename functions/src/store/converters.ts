@@ -1,6 +1,5 @@
 /** Typed reads: every document the engine reads is validated, so no malformed state flows on. */
-import type { DocumentSnapshot, Firestore } from "firebase-admin/firestore";
-import { planRef } from "./paths";
+import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { planStateSchema, type PlanState } from "../schema/plan";
 import { taskDocSchema, type TaskDoc } from "../schema/task";
 
@@ -14,12 +13,3 @@ export function readPlanState(snap: Pick<DocumentSnapshot, "exists" | "data">): 
 
 /** The fields of `planStateSchema`: a field mask that reads a plan's state without its spec. */
 export const PLAN_STATE_FIELDS: string[] = Object.keys(planStateSchema.shape);
-
-/**
- * The plan's orchestrator state without its spec: a hot path (every claim) must not download a
- * document that carries thousands of task definitions.
- */
-export async function readPlanStatus(db: Firestore, planId: string): Promise<PlanState | undefined> {
-  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
-  return readPlanState(snap!);
-}

@@ -60,39 +60,39 @@ export interface KnownState {
  * that was read, atomically with its `alongside` writes) but holds no lock between the read and
  * the write, so thousands of tasks of one plan move at once without queueing on each other (the
  * emulator's pessimistic locks time out under that). On a lost race it reads again and decides
- * again. `fieldMask` reads only the fields the decision needs (a plan document carries its whole
- * spec); `alsoRead` runs in parallel with the read, its result unguarded; `known` skips the first
- * read when this process wrote the document last (a worker completing the attempt it claimed),
- * and `committed` receives the write's time, to be the next `known`.
+ * again. `readWith` documents come in the same round trip, unguarded; `fieldMask` (applied to
+ * every document read) keeps out what the decision does not need (a plan document carries its
+ * whole spec); `known` skips the first read when this process wrote the document last (a worker
+ * completing the attempt it claimed), and `committed` receives the write's time, to be the next
+ * `known`.
  */
-export async function compareAndSet<R, X = undefined>(
+export async function compareAndSet<R>(
   db: Firestore,
   ref: DocumentReference,
-  decide: (snap: Readable, extra: X) => CasDecision<R>,
-  options: { fieldMask?: string[]; alsoRead?: () => Promise<X>; attempts?: number; known?: KnownState; committed?: (state: KnownState) => void } = {},
+  decide: (snap: Readable, readWith: DocumentSnapshot[]) => CasDecision<R>,
+  options: { fieldMask?: string[]; readWith?: DocumentReference[]; attempts?: number; known?: KnownState; committed?: (state: KnownState) => void } = {},
 ): Promise<R> {
   const attempts = options.attempts ?? 15;
+  const readWith = options.readWith ?? [];
+  const mask = options.fieldMask === undefined ? [] : [{ fieldMask: options.fieldMask }];
   for (let attempt = 1; ; attempt++) {
-    const guess = attempt === 1 ? options.known : undefined;
-    const [snap, extra] = await Promise.all([
-      guess !== undefined
-        ? { exists: true, data: () => guess.data, updateTime: guess.updateTime }
-        : (options.fieldMask === undefined ? db.getAll(ref) : db.getAll(ref, { fieldMask: options.fieldMask })).then(([one]) => one!),
-      options.alsoRead?.() as Promise<X>,
-    ]);
-    const decision = decide(snap, extra);
+    const guess = attempt === 1 && readWith.length === 0 ? options.known : undefined;
+    const read: Array<Readable & { updateTime?: Timestamp }> =
+      guess !== undefined ? [{ exists: true, data: () => guess.data, updateTime: guess.updateTime }] : await db.getAll(ref, ...readWith, ...mask);
+    const [snap, ...others] = read;
+    const decision = decide(snap!, others as DocumentSnapshot[]);
     if (decision.update === undefined) {
       // A guess that decides nothing proves nothing: decide again on what is stored.
       if (guess !== undefined) continue;
       return decision.result;
     }
-    if (!snap.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
+    if (!snap!.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
     const batch = db.batch();
-    batch.update(ref, decision.update, { lastUpdateTime: snap.updateTime! });
+    batch.update(ref, decision.update, { lastUpdateTime: snap!.updateTime! });
     decision.alongside?.(batch);
     try {
       const [written] = await batch.commit();
-      options.committed?.({ data: { ...snap.data(), ...decision.update }, updateTime: written!.writeTime });
+      options.committed?.({ data: { ...snap!.data(), ...decision.update }, updateTime: written!.writeTime });
       return decision.result;
     } catch (error) {
       const code = (error as { code?: unknown }).code;

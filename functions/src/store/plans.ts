@@ -125,9 +125,9 @@ export async function transitionPlan(
   return compareAndSet(
     db,
     ref,
-    (planSnap, eventSnap): CasDecision<boolean> => {
+    (planSnap, [eventSnap]): CasDecision<boolean> => {
       const plan = readPlanState(planSnap);
-      if (plan === undefined || !from.includes(plan.status) || eventSnap.exists) return { result: false };
+      if (plan === undefined || !from.includes(plan.status) || eventSnap!.exists) return { result: false };
       return {
         result: true,
         update: { status: to, updatedAt: now, ...(terminal ? { finishedAt: now } : { finishedAt: null }), ...event.extra },
@@ -142,7 +142,7 @@ export async function transitionPlan(
       };
     },
     // Only the status decides: the many last tasks of a wide plan that all try to finish it read a few bytes each.
-    { fieldMask: ["status"], alsoRead: () => eventRef(db, planId, event.id).get() },
+    { fieldMask: ["status"], readWith: [eventRef(db, planId, event.id)] },
   );
 }
 

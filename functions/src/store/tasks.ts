@@ -21,8 +21,8 @@ import {
   type SweepDecision,
 } from "../engine/lifecycle";
 import type { TaskDoc, TaskStatus } from "../schema/task";
-import { taskStatusSchema } from "../schema/task";
-import { readPlanStatus, readTask } from "./converters";
+import { taskDocSchema, taskStatusSchema } from "../schema/task";
+import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { compareAndSet, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
@@ -33,12 +33,16 @@ const FAILED_PRECONDITION = 9;
 const ABORTED = 10;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
+/** What a claim reads of the task and of its plan, in one masked read. */
+const CLAIM_FIELDS = [...new Set([...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS])];
+
 /** `stored`: the task as the claim wrote it, and when: the completion's first guess, saving a read. */
 export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState } | Skipped;
 
 /**
- * Takes the lease of one attempt: a compare-and-set on the task, with the plan's status read in
- * parallel. The plan is not guarded: every task of a 5,000-wide fan-out claims at once, and
+ * Takes the lease of one attempt: a compare-and-set on the task, with the plan's state read in the
+ * same round trip (one field mask serves both: the task's fields and the plan's state, never the
+ * plan's spec). The plan is not guarded: every task of a 5,000-wide fan-out claims at once, and
  * guarding the one plan document would serialise them all. Stopping a plan cancels its unstarted
  * tasks with compare-and-sets of their own, so the per-task check still decides.
  */
@@ -47,7 +51,8 @@ export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: st
   const result = await compareAndSet(
     db,
     taskRef(db, ids.planId, ids.taskId),
-    (snap, plan): CasDecision<ClaimResult> => {
+    (snap, [planSnap]): CasDecision<ClaimResult> => {
+      const plan = readPlanState(planSnap!);
       if (plan === undefined) return { result: { kind: "skip", reason: `unknown plan ${ids.planId}`, unknown: true } };
       const task = readTask(snap);
       if (task === undefined) return { result: { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true } };
@@ -60,7 +65,7 @@ export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: st
       }
       return { result: { kind: "claimed", task: { ...task, ...decision.update } }, update: decision.update };
     },
-    { alsoRead: () => readPlanStatus(db, ids.planId), committed: (state) => (stored = state) },
+    { readWith: [planRef(db, ids.planId)], fieldMask: CLAIM_FIELDS, committed: (state) => (stored = state) },
   );
   return result.kind === "claimed" && stored !== undefined ? { ...result, stored } : result;
 }

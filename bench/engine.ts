@@ -9,6 +9,7 @@
 import { performance } from "node:perf_hooks";
 import type { Firestore } from "firebase-admin/firestore";
 import { publishJson, ensureTopic } from "../functions/src/bus/publish";
+import { inParallel } from "../functions/src/runtime/parallel";
 import { startPlan } from "../functions/src/runtime/start-plan";
 import { Pump } from "../test/support/pump";
 import { installMeter, type Meter } from "./firestore-meter";
@@ -76,18 +77,15 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     const topic = "bench-raw-baseline";
     await ensureTopic(topic);
     const rawStart = performance.now();
-    let next = 0;
-    const rawWorker = async () => {
-      for (let i = next++; i < n; i = next++) {
-        const ref = db.collection("benchRaw").doc(`r${i}-${rawStart}`);
-        await db.runTransaction(async (tx) => {
-          const snap = await tx.get(ref);
-          tx.set(ref, { n: (snap.exists ? Number(snap.get("n")) : 0) + 1 });
-        });
-        await publishJson(topic, [{ i }]);
-      }
-    };
-    await Promise.all(Array.from({ length: 32 }, rawWorker));
+    // As many at once as the pump delivers to the engine.
+    await inParallel(32, Array.from({ length: n }, (_, i) => i), async (i) => {
+      const ref = db.collection("benchRaw").doc(`r${i}-${rawStart}`);
+      await db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        tx.set(ref, { n: (snap.exists ? Number(snap.get("n")) : 0) + 1 });
+      });
+      await publishJson(topic, [{ i }]);
+    });
     const rawMs = performance.now() - rawStart;
     log(`${n} tasks: engine ${engineMs.toFixed(0)} ms, raw transaction+publish loop ${rawMs.toFixed(0)} ms`);
 

@@ -31,6 +31,8 @@ function docsIn(result: unknown): number {
 
 /** `db` supplies the aggregation class, which firebase-admin does not export by name. */
 export function installMeter(db: Firestore): Meter {
+  // Only the harness's reads run while paused: the pump polls between rounds, when no task runs.
+  let paused = 0;
   const meter: Meter = {
     reads: 0,
     writes: 0,
@@ -60,8 +62,6 @@ export function installMeter(db: Firestore): Meter {
       }
     },
   };
-  // Only the harness's reads run while paused: the pump polls between rounds, when no task runs.
-  let paused = 0;
   const wrapRead = (proto: Record<string, unknown>, name: string) => {
     const original = proto[name] as Fn;
     proto[name] = async function (this: unknown, ...args: unknown[]) {

@@ -36,6 +36,12 @@ export async function retryAborted<T>(write: () => Promise<T>, attempts = 5): Pr
   }
 }
 
+/** A write lost to a concurrent one: its precondition failed, or its transaction was aborted. Read again and decide again. */
+export function isLostRace(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === FAILED_PRECONDITION || code === ABORTED;
+}
+
 /** What a compare-and-set decided: its result, and the writes to make if the document is unchanged. */
 export interface CasDecision<R> {
   result: R;
@@ -95,8 +101,7 @@ export async function compareAndSet<R>(
       options.committed?.({ data: { ...snap!.data(), ...decision.update }, updateTime: written!.writeTime });
       return decision.result;
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if ((code !== FAILED_PRECONDITION && code !== ABORTED) || attempt >= attempts) throw error;
+      if (!isLostRace(error) || attempt >= attempts) throw error;
       if (guess === undefined) await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * Math.random()));
     }
   }

@@ -23,14 +23,12 @@ import {
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskDocSchema, taskStatusSchema } from "../schema/task";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
-import { compareAndSet, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
+import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { recordEvent } from "./events";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 const ALREADY_EXISTS = 6;
-const FAILED_PRECONDITION = 9;
-const ABORTED = 10;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
 /** What a claim reads of the task and of its plan, in one masked read. */
@@ -188,7 +186,11 @@ export async function applyTaskEvent(
 }
 
 /** What recording a need did to the dependent, and the attempt the dependent is on (for its message). */
-export type Released = { became: "ready" | "skipped" | null; attempt: number };
+/**
+ * What recording a need did to the dependent, the attempt the dependent is on (for its message),
+ * and the dependent as written when it changed (a skipped one is settled from it, without a read).
+ */
+export type Released = { became: "ready" | "skipped" | null; attempt: number; task?: TaskDoc };
 
 /**
  * Records one finished need on a dependent; says whether that made it ready or skipped.
@@ -233,7 +235,7 @@ export async function releaseDependent(
       if (join === undefined) return { result: { became: null, attempt: 0 } };
       const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
       if (change === undefined) return { result: { became: null, attempt: join.attempt } };
-      return { result: { became: change.status as "ready" | "skipped", attempt: join.attempt }, update: change };
+      return { result: { became: change.status as "ready" | "skipped", attempt: join.attempt, task: { ...join, ...change } }, update: change };
     });
   }
   return compareAndSet(db, ref, (snap): CasDecision<Released> => {
@@ -241,12 +243,12 @@ export async function releaseDependent(
     if (task === undefined) return { result: { became: null, attempt: 0 } };
     const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
     if (decision.kind === "skip") return { result: { became: null, attempt: task.attempt } };
-    return { result: { became: decision.became, attempt: task.attempt }, update: decision.update };
+    return { result: { became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } }, update: decision.update };
   });
 }
 
-/** A dependent after its release: what it became, and its document as written (for a skipped one's own settle). */
-export type ReleasedDependent = Released & { id: string; task: TaskDoc | undefined };
+/** A dependent after its release, by id. */
+export type ReleasedDependent = Released & { id: string };
 
 /**
  * Records one finished need on many ordinary dependents at once (a fan-out): one read of a chunk
@@ -274,12 +276,12 @@ export async function releaseDependentsTogether(
     for (const snap of snaps) {
       const task = readTask(snap);
       if (task === undefined) {
-        decided.push({ id: snap.id, became: null, attempt: 0, task });
+        decided.push({ id: snap.id, became: null, attempt: 0 });
         continue;
       }
       const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
       if (decision.kind === "skip") {
-        decided.push({ id: task.id, became: null, attempt: task.attempt, task });
+        decided.push({ id: task.id, became: null, attempt: task.attempt });
         continue;
       }
       batch.update(snap.ref, decision.update, { lastUpdateTime: snap.updateTime! });
@@ -290,12 +292,8 @@ export async function releaseDependentsTogether(
       if (writes > 0) await batch.commit();
       out.push(...decided);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code !== FAILED_PRECONDITION && code !== ABORTED) throw error;
-      for (const id of chunk) {
-        const one = await releaseDependent(db, planId, { id }, need, needStatus, now, timing);
-        out.push({ id, ...one, task: one.became === "skipped" ? readTask(await taskRef(db, planId, id).get()) : undefined });
-      }
+      if (!isLostRace(error)) throw error;
+      for (const id of chunk) out.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, now, timing)) });
     }
   }
   return out;

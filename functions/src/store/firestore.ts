@@ -3,7 +3,8 @@
  * local stack decide the project and emulator before the first call.
  */
 import { getApps, initializeApp } from "firebase-admin/app";
-import { getFirestore, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp, type WriteBatch } from "firebase-admin/firestore";
+import { getFirestore, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp } from "firebase-admin/firestore";
+import { groupCommit, groupRead, WriteList } from "./group-commit";
 
 let db: Firestore | undefined;
 
@@ -48,7 +49,7 @@ export interface CasDecision<R> {
   /** The change to the document itself, applied only if nobody wrote it since it was read. */
   update?: Record<string, unknown>;
   /** Other writes that commit atomically with it (e.g. a history record). */
-  alongside?: (batch: WriteBatch) => void;
+  alongside?: (writes: WriteList) => void;
 }
 
 /** What a decision reads of the guarded document: a snapshot, or the state this process last wrote. */
@@ -80,11 +81,10 @@ export async function compareAndSet<R>(
 ): Promise<R> {
   const attempts = options.attempts ?? 15;
   const readWith = options.readWith ?? [];
-  const mask = options.fieldMask === undefined ? [] : [{ fieldMask: options.fieldMask }];
   for (let attempt = 1; ; attempt++) {
     const guess = attempt === 1 && readWith.length === 0 ? options.known : undefined;
     const read: Array<Readable & { updateTime?: Timestamp }> =
-      guess !== undefined ? [{ exists: true, data: () => guess.data, updateTime: guess.updateTime }] : await db.getAll(ref, ...readWith, ...mask);
+      guess !== undefined ? [{ exists: true, data: () => guess.data, updateTime: guess.updateTime }] : await groupRead(db, [ref, ...readWith], options.fieldMask);
     const [snap, ...others] = read;
     const decision = decide(snap!, others as DocumentSnapshot[]);
     if (decision.update === undefined) {
@@ -93,11 +93,10 @@ export async function compareAndSet<R>(
       return decision.result;
     }
     if (!snap!.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
-    const batch = db.batch();
-    batch.update(ref, decision.update, { lastUpdateTime: snap!.updateTime! });
-    decision.alongside?.(batch);
+    const writes = new WriteList().update(ref, decision.update, { lastUpdateTime: snap!.updateTime! });
+    decision.alongside?.(writes);
     try {
-      const [written] = await batch.commit();
+      const [written] = await groupCommit(db, writes.writes);
       options.committed?.({ data: { ...snap!.data(), ...decision.update }, updateTime: written!.writeTime });
       return decision.result;
     } catch (error) {

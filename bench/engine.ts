@@ -69,25 +69,38 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     const readsPerTask = (meter.reads - edgeCount) / taskCount;
     log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes, ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
 
-    // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one publish per task.
+    // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one
+    // publish per task. The emulators get faster as their JIT warms up, so the two alternate, three
+    // times each, and the best of each is compared.
     const n = 500;
-    meter.reset();
-    const engineMs = await runPlan(db, pump, meter, "throughput", fanOut(n, false));
-    const maxPerDoc = meter.maxWritesPerDocPerSecond();
     const topic = "bench-raw-baseline";
     await ensureTopic(topic);
-    const rawStart = performance.now();
-    // As many at once as the pump delivers to the engine.
-    await inParallel(32, Array.from({ length: n }, (_, i) => i), async (i) => {
-      const ref = db.collection("benchRaw").doc(`r${i}-${rawStart}`);
-      await db.runTransaction(async (tx) => {
-        const snap = await tx.get(ref);
-        tx.set(ref, { n: (snap.exists ? Number(snap.get("n")) : 0) + 1 });
+    const rawLoop = async (): Promise<number> => {
+      const rawStart = performance.now();
+      // As many at once as the pump delivers to the engine.
+      await inParallel(32, Array.from({ length: n }, (_, i) => i), async (i) => {
+        const ref = db.collection("benchRaw").doc(`r${i}-${rawStart}`);
+        await db.runTransaction(async (tx) => {
+          const snap = await tx.get(ref);
+          tx.set(ref, { n: (snap.exists ? Number(snap.get("n")) : 0) + 1 });
+        });
+        await publishJson(topic, [{ i }]);
       });
-      await publishJson(topic, [{ i }]);
-    });
-    const rawMs = performance.now() - rawStart;
-    log(`${n} tasks: engine ${engineMs.toFixed(0)} ms, raw transaction+publish loop ${rawMs.toFixed(0)} ms`);
+      return performance.now() - rawStart;
+    };
+    const engineRuns: number[] = [];
+    const rawRuns: number[] = [];
+    let maxPerDoc = 0;
+    for (let trial = 0; trial < 3; trial++) {
+      rawRuns.push(await rawLoop());
+      meter.reset();
+      engineRuns.push(await runPlan(db, pump, meter, `throughput${trial}`, fanOut(n, false)));
+      maxPerDoc = Math.max(maxPerDoc, meter.maxWritesPerDocPerSecond());
+    }
+    const engineMs = Math.min(...engineRuns);
+    const rawMs = Math.min(...rawRuns);
+    const ms = (runs: number[]) => runs.map((r) => r.toFixed(0)).join(", ");
+    log(`${n} tasks: engine ${ms(engineRuns)} ms, raw transaction+publish loop ${ms(rawRuns)} ms (best of each compared)`);
 
     // 5,000-way fan-out into a 5,000-need fan-in.
     meter.reset();
@@ -107,7 +120,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
       "engine.writes_per_task": { value: +writesPerTask.toFixed(2), unit: "writes", goal: "≤ 4 per task (plus 1 per edge, excluded here; the plan's own writes (status, history, report: ~11 here) are included)" },
       "engine.reads_per_task": { value: +readsPerTask.toFixed(2), unit: "reads", goal: "≤ 3 per task (plus 1 per edge, excluded here)" },
       "engine.cost_usd_per_million_tasks": { value: +(costPerTask * 1_000_000).toFixed(2), unit: "USD", goal: `≤ 10 (prices: ${p.source})` },
-      "engine.throughput_ratio_vs_raw": { value: +(rawMs / engineMs).toFixed(3), unit: "ratio", goal: "≥ 0.5 (raw: 1 transaction + 1 publish per task, same run)" },
+      "engine.throughput_ratio_vs_raw": { value: +(rawMs / engineMs).toFixed(3), unit: "ratio", goal: "≥ 0.5 (raw: 1 transaction + 1 publish per task, same run; best of 3 alternating trials each)" },
       "engine.max_writes_per_doc_per_s": { value: Math.max(maxPerDoc, wideMaxPerDoc), unit: "writes/s", goal: "≤ ~1 sustained per document (bursts of a task's own few transitions allowed)" },
       "engine.fanout_5000_s": { value: +(wideMs / 1000).toFixed(1), unit: "s", goal: "completes (wall time of the 5,000-way fan-out/fan-in)" },
     };

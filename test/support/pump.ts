@@ -9,7 +9,6 @@ import type { Firestore } from "firebase-admin/firestore";
 import { TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
 import { runTask, type RunDeps } from "../../functions/src/runtime/run-task";
-import { inParallel } from "../../functions/src/runtime/parallel";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { taskReadyMessageSchema, type TaskReadyMessage } from "../../functions/src/schema/messages";
 import { PROJECT_ID } from "./emulators";
@@ -53,6 +52,15 @@ export class Pump {
     await this.sub.delete();
   }
 
+  /** Takes the plan's queued messages, each repeated 1..maxDeliveries times, shuffled if asked. */
+  private take(planId: string, options: PumpOptions, random: () => number): TaskReadyMessage[] {
+    const all = this.queue.splice(0);
+    this.queue.push(...all.filter((m) => m.planId !== planId));
+    const deliveries = all.filter((m) => m.planId === planId).flatMap((m) => Array.from({ length: 1 + Math.floor(random() * (options.maxDeliveries ?? 1)) }, () => m));
+    if (options.shuffle) deliveries.sort(() => random() - 0.5);
+    return deliveries;
+  }
+
   /** Delivers until the plan ends; returns its final status. Clock skew for sweeps grows each idle round. */
   async run(db: Firestore, planId: string, options: PumpOptions = {}): Promise<string> {
     const random = options.random ?? Math.random;
@@ -63,10 +71,8 @@ export class Pump {
       const status = options.readStatus ? await options.readStatus(planId) : String((await db.collection("plans").doc(planId).get()).get("status"));
       if (until(status)) return status;
       await new Promise((r) => setTimeout(r, 20)); // let published messages arrive
-      const batch = this.queue.splice(0).filter((m) => m.planId === planId);
-      const others = this.queue.splice(0);
-      this.queue.push(...others);
-      if (batch.length === 0) {
+      const deliveries = this.take(planId, options, random);
+      if (deliveries.length === 0) {
         // Idle for a while (not just between two deliveries): what a lost message or a crash left
         // behind is found by the sweeper, with the clock moved past every redispatch delay and lease.
         if (++idle < 8) continue;
@@ -76,20 +82,36 @@ export class Pump {
         continue;
       }
       idle = 0;
-      const deliveries = batch.flatMap((m) => Array.from({ length: 1 + Math.floor(random() * (options.maxDeliveries ?? 1)) }, () => m));
-      if (options.shuffle) deliveries.sort(() => random() - 0.5);
-      // At most 32 deliveries at once, like the functions emulator's worker pool: the Firestore
-      // emulator serialises transactions and times out locks under hundreds at once.
-      await inParallel(32, deliveries, async (m, i) => {
-          const crashStep = options.crash?.();
-          const crashAt = (step: Step) => {
-            if (step === crashStep) throw new Error(`injected crash ${step}`);
-          };
-          try {
-            await runTask(db, m, `pump-${round}-${i}`, { crashAt, now: () => Date.now() + skew, random, sleep: async () => undefined });
-          } catch (error) {
-            if (!(error instanceof Error) || !error.message.startsWith("injected crash")) throw error;
+      let delivered = 0;
+      const deliver = async (m: TaskReadyMessage) => {
+        const crashStep = options.crash?.();
+        const crashAt = (step: Step) => {
+          if (step === crashStep) throw new Error(`injected crash ${step}`);
+        };
+        try {
+          await runTask(db, m, `pump-${round}-${delivered++}`, { crashAt, now: () => Date.now() + skew, random, sleep: async () => undefined });
+        } catch (error) {
+          if (!(error instanceof Error) || !error.message.startsWith("injected crash")) throw error;
+        }
+      };
+      // At most 32 deliveries at once, like the functions emulator's worker pool (the Firestore
+      // emulator times out locks under hundreds at once). Messages that arrive meanwhile join the
+      // pool as Pub/Sub would deliver them, so a burst split in transit is not run in two rounds.
+      await new Promise<void>((resolve, reject) => {
+        let active = 0;
+        const spawn = () => {
+          if (deliveries.length === 0) deliveries.push(...this.take(planId, options, random));
+          while (active < 32 && deliveries.length > 0) {
+            const m = deliveries.shift()!;
+            active++;
+            deliver(m).then(() => {
+              active--;
+              spawn();
+            }, reject);
           }
+          if (active === 0) resolve();
+        };
+        spawn();
       });
     }
     throw new Error(`plan ${planId} did not finish`);

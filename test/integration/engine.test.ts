@@ -125,6 +125,36 @@ describe("trigger rules and failure policies", () => {
     expect((await plans.doc(planId).get()).get("failedTask")).toBe("bad");
   });
 
+  it("applies every trigger rule to wide joins, which count arrivals by group: a failure decides at once where it can", async () => {
+    const needs = Array.from({ length: 30 }, (_, i) => `n${i}`);
+    const slow = (id: string) => (id === "n17" ? web.url(`reject/${uniqueId("x")}`) : web.url(`slow/${uniqueId(id)}/300`));
+    const planId = await start({
+      failurePolicy: "continue",
+      tasks: [
+        ...needs.map((id) => ({ id, run: "http", params: { url: slow(id) } })),
+        { id: "allSuccess", run: "noop", needs },
+        { id: "allDone", run: "noop", needs, triggerRule: "all_done" },
+        { id: "oneFailed", run: "noop", needs, triggerRule: "one_failed" },
+        { id: "noneFailed", run: "noop", needs, triggerRule: "none_failed" },
+        { id: "afterSkip", run: "noop", needs: [...needs.slice(0, 9), "allSuccess"], triggerRule: "none_failed" },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    const tasks = Object.fromEntries((await plans.doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.data()]));
+    expect(Object.fromEntries(["allSuccess", "allDone", "oneFailed", "noneFailed", "afterSkip"].map((id) => [id, tasks[id]!.status]))).toEqual({
+      allSuccess: "skipped",
+      allDone: "succeeded",
+      oneFailed: "succeeded",
+      noneFailed: "skipped",
+      // none_failed runs after a skipped need; this join (10 needs) is wide too.
+      afterSkip: "succeeded",
+    });
+    // The failure decided the joins it could decide without waiting for the slower needs.
+    const lastNeedDone = Math.max(...needs.filter((id) => id !== "n17").map((id) => Number(tasks[id]!.finishedAt)));
+    for (const id of ["allSuccess", "oneFailed", "noneFailed"]) expect(tasks[id]!.history.some((h: { cause: string }) => h.cause.includes("(after n17)") || h.cause.includes("(last: n17)"))).toBe(true);
+    expect(Number(tasks.allDone!.readyAt)).toBeGreaterThanOrEqual(lastNeedDone);
+  });
+
   it("rollback: compensates every succeeded task in reverse topological order, then ends rolled_back", async () => {
     const name = uniqueId("rb");
     const step = (id: string, needs: string[]) => ({ id, run: "noop", needs, compensate: { run: "http", params: { url: web.url(`ok/${name}-undo-${id}`) } } });
@@ -255,8 +285,11 @@ describe("commands", () => {
     expect(await task(planId, "join")).toMatchObject({ status: "cancelled", fanIn: true });
     const succeeded = (await plans.doc(planId).collection("tasks").where("status", "==", "succeeded").get()).docs.map((d) => d.id).sort();
     expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: true });
-    const arrivals = await plans.doc(planId).collection("tasks").doc("join").collection("arrivals").get();
-    expect(arrivals.docs.map((d) => d.id).sort()).toEqual(succeeded);
+    // 12 needs arrive in 3 groups of 4: n5's group loses its outcome, and fills again when n5 arrives.
+    const groups = plans.doc(planId).collection("tasks").doc("join").collection("arrivalGroups");
+    const arrivals = await Promise.all([0, 1, 2].map((g) => groups.doc(String(g)).collection("arrivals").get()));
+    expect(arrivals.flatMap((a) => a.docs.map((d) => d.id)).sort()).toEqual(succeeded);
+    expect((await groups.doc("1").get()).exists).toBe(false);
     expect(await pump.run(db, planId)).toBe("succeeded");
     for (const id of needs) expect(web.effectsOf(`${name}-${id}`)).toHaveLength(1);
     expect(web.effectsOf(`${name}-join`)).toHaveLength(1);
@@ -277,7 +310,11 @@ describe("scale within Firestore's limits", () => {
     expect(await pump.run(db, planId)).toBe("succeeded");
     const join = await task(planId, "join");
     expect(join).toMatchObject({ status: "succeeded", fanIn: true, needsDone: {} });
-    expect((await plans.doc(planId).collection("tasks").doc("join").collection("arrivals").count().get()).data().count).toBe(width);
+    // Arrivals are counted in 22 groups of at most 23 (√500 rounded up), each group's outcome on its document.
+    const groups = await plans.doc(planId).collection("tasks").doc("join").collection("arrivalGroups").get();
+    expect(groups.size).toBe(22);
+    expect(groups.docs.reduce((n, g) => n + Number(g.get("succeeded")), 0)).toBe(width);
+    expect(groups.docs.find((g) => g.id === "21")!.data()).toMatchObject({ done: 500 - 21 * 23, succeeded: 500 - 21 * 23, failed: 0 });
   });
 });
 

@@ -23,6 +23,26 @@ export const MAX_HISTORY_ENTRIES = 50;
  */
 export const FAN_IN_THRESHOLD = 8;
 
+/**
+ * Where one need sits among a wide join's arrivals. Arrivals are counted in groups of about
+ * √needs (decided by the need's place in the join's `needs`): an arriving need counts only its
+ * group, and the arrival that fills a group counts only the filled groups, so a join of n needs
+ * costs about n·√n index entries to count instead of n²/2, and each count stays small.
+ */
+export interface WideJoinEdge {
+  needs: number;
+  group: number;
+  /** Needs in this group (the last group may be smaller). */
+  groupNeeds: number;
+  groups: number;
+}
+
+export function wideJoinEdge(needs: number, index: number): WideJoinEdge {
+  const size = Math.ceil(Math.sqrt(needs));
+  const group = Math.floor(index / size);
+  return { needs, group, groupNeeds: Math.min(size, needs - group * size), groups: Math.ceil(needs / size) };
+}
+
 /** Backoffs up to this long are waited out by the worker; longer ones are left to the sweeper. */
 export const IN_PROCESS_BACKOFF_MAX_MS = 10_000;
 
@@ -84,8 +104,8 @@ export function initialTask(input: {
   planId: string;
   spec: InitialTaskSpec;
   dependents: string[];
-  /** Needs of each task of the plan, by id: tells which dependents are wide joins. */
-  needsCount?: (taskId: string) => number;
+  /** This task's place among a dependent's arrivals, when that dependent is a wide join. */
+  joinEdge?: (joinId: string, needId: string) => WideJoinEdge | undefined;
   level: number;
   /** Whether the executor of `spec.run` can undo its own work (e.g. `firebase`). */
   executorCompensates?: boolean;
@@ -106,8 +126,8 @@ export function initialTask(input: {
     fanIn: spec.needs.length > FAN_IN_THRESHOLD,
     wideDependents: Object.fromEntries(
       dependents.flatMap((d) => {
-        const needs = input.needsCount?.(d) ?? 0;
-        return needs > FAN_IN_THRESHOLD ? [[d, needs]] : [];
+        const edge = input.joinEdge?.(d, spec.id);
+        return edge === undefined ? [] : [[d, edge]];
       }),
     ),
     triggerRule: spec.triggerRule ?? "all_success",

@@ -70,7 +70,7 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
   const ordinary = task.dependents.filter((id) => task.wideDependents[id] === undefined);
   const released: ReleasedDependent[] = await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
   await inParallel(LIMITS.releaseConcurrency, Object.keys(task.wideDependents), async (id) => {
-    released.push({ id, ...(await releaseDependent(db, task.planId, { id, wideNeeds: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING)) });
+    released.push({ id, ...(await releaseDependent(db, task.planId, { id, wide: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING)) });
   });
   const ready: TaskReadyMessage[] = [];
   for (const r of released) {

@@ -5,7 +5,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
-import { initialTask } from "../engine/lifecycle";
+import { FAN_IN_THRESHOLD, initialTask, wideJoinEdge } from "../engine/lifecycle";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import { compilePlan } from "../planner/compile";
@@ -14,7 +14,7 @@ import { acquireLocks } from "../store/locks";
 import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
 import { retryAborted } from "../store/firestore";
-import { inParallel } from "./parallel";
+import { chunked, inParallel } from "./parallel";
 import { executorCompensates } from "../executors/registry";
 import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
 
@@ -65,11 +65,15 @@ export async function startPlan(
     return "waiting";
   }
   const startedAt = now();
-  const needsCount = new Map(tasks.map((t) => [t.id, t.needs.length]));
-  const chunks: TaskSpec[][] = [];
-  for (let i = 0; i < tasks.length; i += LIMITS.taskWriteBatch) chunks.push(tasks.slice(i, i + LIMITS.taskWriteBatch));
+  // Each wide join's needs by position: a need's arrival group follows from its place.
+  const wideJoins = new Map(tasks.filter((t) => t.needs.length > FAN_IN_THRESHOLD).map((t) => [t.id, { needs: t.needs.length, at: new Map(t.needs.map((n, i) => [n, i])) }]));
+  const joinEdge = (joinId: string, needId: string) => {
+    const join = wideJoins.get(joinId);
+    const at = join?.at.get(needId);
+    return join === undefined || at === undefined ? undefined : wideJoinEdge(join.needs, at);
+  };
   // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips.
-  await inParallel(LIMITS.taskWriteParallelism, chunks, async (chunk) => {
+  await inParallel(LIMITS.taskWriteParallelism, chunked(tasks, LIMITS.taskWriteBatch), async (chunk) => {
     const batch = db.batch();
     for (const spec of chunk) {
       const task = initialTask({
@@ -77,7 +81,7 @@ export async function startPlan(
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         executorCompensates: executorCompensates(spec.run),
         dependents: graph.dependents.get(spec.id)!,
-        needsCount: (id) => needsCount.get(id) ?? 0,
+        joinEdge,
         level: graph.level.get(spec.id)!,
         now: startedAt,
         timing: ENGINE_TIMING,

@@ -64,10 +64,15 @@ export const taskDocSchema = z.object({
    */
   fanIn: z.boolean().default(false),
   /**
-   * Which of `dependents` are wide joins, with their number of needs (decided when the plan starts,
-   * so releasing them reads nothing extra).
+   * Which of `dependents` are wide joins, with their number of needs and this task's group among
+   * their arrivals (decided when the plan starts, so releasing them reads nothing extra).
    */
-  wideDependents: z.record(taskIdSchema, z.number().int().positive()).default({}),
+  wideDependents: z
+    .record(
+      taskIdSchema,
+      z.object({ needs: z.number().int().positive(), group: z.number().int().nonnegative(), groupNeeds: z.number().int().positive(), groups: z.number().int().positive() }),
+    )
+    .default({}),
   triggerRule: triggerRuleSchema.default("all_success"),
   retry: retryPolicySchema.nullable().default(null),
   /** Whether rollback has something to undo for this task (an explicit step or the executor's own). */

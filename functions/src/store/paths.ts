@@ -6,6 +6,7 @@ export const COLLECTIONS = {
   tasks: "tasks",
   events: "events",
   deadLetters: "deadLetters",
+  arrivalGroups: "arrivalGroups",
   arrivals: "arrivals",
   locks: "locks",
 } as const;

@@ -1,6 +1,7 @@
 /**
- * Task transitions, each one Firestore transaction around a pure decision from engine/lifecycle.
- * The transaction re-reads the task, so the compare-and-set holds under any interleaving.
+ * Task transitions, each one compare-and-set (or, off the hot path, one transaction) around a
+ * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
+ * it holds under any interleaving.
  */
 import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import {
@@ -19,13 +20,17 @@ import {
   type ExecutionOutcome,
   type Phase,
   type SweepDecision,
+  wideJoinEdge,
+  type WideJoinEdge,
 } from "../engine/lifecycle";
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskDocSchema, taskStatusSchema } from "../schema/task";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { recordEvent } from "./events";
+import { groupCommit, WriteList } from "./group-commit";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
+import { chunked, inParallel } from "../runtime/parallel";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 const ALREADY_EXISTS = 6;
@@ -185,7 +190,6 @@ export async function applyTaskEvent(
   });
 }
 
-/** What recording a need did to the dependent, and the attempt the dependent is on (for its message). */
 /**
  * What recording a need did to the dependent, the attempt the dependent is on (for its message),
  * and the dependent as written when it changed (a skipped one is settled from it, without a read).
@@ -193,57 +197,76 @@ export async function applyTaskEvent(
 export type Released = { became: "ready" | "skipped" | null; attempt: number; task?: TaskDoc };
 
 /**
- * Records one finished need on a dependent; says whether that made it ready or skipped.
- * A wide join records the arrival in its own document and counts arrivals instead of updating
- * the join (thousands of needs finishing at once would otherwise contend on one document): the
- * arrival that completes the count decides, and the join's own transition is a compare-and-set.
+ * Records one finished need on a dependent; says whether that made it ready or skipped. Ordinary
+ * dependents keep their finished needs in `needsDone`; wide joins count arrivals (releaseWideJoin).
  */
 export async function releaseDependent(
   db: Firestore,
   planId: string,
-  /** `wideNeeds`: the needs of a wide join (undefined for an ordinary dependent). */
-  dependent: { id: string; wideNeeds?: number | undefined },
+  /** `wide`: the need's place among a wide join's arrivals (undefined for an ordinary dependent). */
+  dependent: { id: string; wide?: WideJoinEdge | undefined },
   need: string,
   needStatus: TaskStatus,
   now: number,
   timing: EngineTiming,
 ): Promise<Released> {
   const ref = taskRef(db, planId, dependent.id);
-  if (dependent.wideNeeds !== undefined) {
-    const arrivals = ref.collection(COLLECTIONS.arrivals);
-    // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
-    await retryAborted(() => arrivals.doc(need).create({ status: needStatus, at: now })).catch((error: unknown) => {
-      if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
-    });
-    // A success can only decide a join once every need has arrived (a failure or skip can decide at
-    // once), so most arrivals count just the total: one read per 1,000 arrivals.
-    if (needStatus === "succeeded") {
-      const arrived = (await arrivals.count().get()).data().count;
-      if (arrived < dependent.wideNeeds) return { became: null, attempt: 0 };
-    }
-    // The three counts must come from one snapshot (a read-only transaction, which takes no locks):
-    // counted apart, a concurrent arrival between them would read as a need that neither succeeded nor failed.
-    const [all, succeeded, failed] = await db.runTransaction(
-      (tx) => Promise.all([tx.get(arrivals.count()), tx.get(arrivals.where("status", "==", "succeeded").count()), tx.get(arrivals.where("status", "==", "failed").count())]),
-      { readOnly: true },
-    );
-    const counts = { done: all.data().count, succeeded: succeeded.data().count, failed: failed.data().count };
-    // Compare-and-set, not a transaction: the last arrivals of a wide fan-in all see the full count
-    // at once. Only the first write applies; the others find the join already decided.
-    return compareAndSet(db, ref, (snap): CasDecision<Released> => {
-      const join = readTask(snap);
-      if (join === undefined) return { result: { became: null, attempt: 0 } };
-      const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
-      if (change === undefined) return { result: { became: null, attempt: join.attempt } };
-      return { result: { became: change.status as "ready" | "skipped", attempt: join.attempt, task: { ...join, ...change } }, update: change };
-    });
-  }
+  if (dependent.wide !== undefined) return releaseWideJoin(db, ref, dependent.wide, need, needStatus, now, timing);
   return compareAndSet(db, ref, (snap): CasDecision<Released> => {
     const task = readTask(snap);
     if (task === undefined) return { result: { became: null, attempt: 0 } };
     const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
     if (decision.kind === "skip") return { result: { became: null, attempt: task.attempt } };
     return { result: { became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } }, update: decision.update };
+  });
+}
+
+/**
+ * A wide join records each arrival in its own document instead of updating itself (thousands of
+ * needs finishing at once would otherwise contend on one document), under its need's group
+ * (engine/lifecycle.ts wideJoinEdge): `tasks/{join}/arrivalGroups/{group}/arrivals/{need}`.
+ * An arrival counts only its own group; the one that fills the group writes the group's outcome
+ * to the group document and counts the filled groups; the one that finds every group filled adds
+ * up the groups' outcomes and decides. A need that did not succeed may decide at once: the trigger
+ * rules are monotone, so what one failure or skip decides, later arrivals cannot undo. The join's
+ * own transition is a compare-and-set: of the last arrivals that all find it decidable, only the
+ * first write applies.
+ */
+async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: WideJoinEdge, need: string, needStatus: TaskStatus, now: number, timing: EngineTiming): Promise<Released> {
+  const groups = ref.collection(COLLECTIONS.arrivalGroups);
+  const group = groups.doc(String(wide.group));
+  const arrivals = group.collection(COLLECTIONS.arrivals);
+  // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
+  await createOnce(arrivals.doc(need), { status: needStatus, at: now });
+  if (needStatus !== "succeeded") {
+    const early = await decideWideJoin(db, ref, { done: 1, succeeded: 0, failed: needStatus === "failed" ? 1 : 0 }, need, now, timing);
+    if (early.became !== null) return early;
+  }
+  if ((await arrivals.count().get()).data().count < wide.groupNeeds) return { became: null, attempt: 0 };
+  // The group is full, and a full group's arrivals do not change (until a redrive, which stops the plan first).
+  const [succeeded, failed] = await Promise.all([arrivals.where("status", "==", "succeeded").count().get(), arrivals.where("status", "==", "failed").count().get()]);
+  await createOnce(group, { done: wide.groupNeeds, succeeded: succeeded.data().count, failed: failed.data().count, at: now });
+  if ((await groups.count().get()).data().count < wide.groups) return { became: null, attempt: 0 };
+  const counts = { done: 0, succeeded: 0, failed: 0 };
+  for (const g of (await groups.get()).docs) for (const k of ["done", "succeeded", "failed"] as const) counts[k] += Number(g.get(k));
+  return decideWideJoin(db, ref, counts, need, now, timing);
+}
+
+/** The join's trigger rule over what has arrived (all of it, or a lower bound): a compare-and-set. */
+function decideWideJoin(db: Firestore, ref: DocumentReference, counts: { done: number; succeeded: number; failed: number }, need: string, now: number, timing: EngineTiming): Promise<Released> {
+  return compareAndSet(db, ref, (snap): CasDecision<Released> => {
+    const join = readTask(snap);
+    if (join === undefined) return { result: { became: null, attempt: 0 } };
+    const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
+    if (change === undefined) return { result: { became: null, attempt: join.attempt } };
+    return { result: { became: change.status as "ready" | "skipped", attempt: join.attempt, task: { ...join, ...change } }, update: change };
+  });
+}
+
+/** Creates a document unless it exists (a repeated settle finds it there); in a group commit. */
+async function createOnce(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
+  await retryAborted(() => groupCommit(ref.firestore, new WriteList().create(ref, data).writes)).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
   });
 }
 
@@ -327,9 +350,26 @@ export async function cancelOpenTasks(db: Firestore, planId: string, cause: stri
  * that are ready at once (their needs already succeeded).
  */
 export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<TaskDoc[]> {
-  const all = await tasksOf(db, planId).select("status").get();
+  const all = await tasksOf(db, planId).select("status", "fanIn").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
   const targets = all.docs.filter((d) => ["failed", "cancelled", "skipped"].includes(String(d.get("status"))));
+  // A wide join keeps the arrivals of needs that succeeded (they will not run again); the others go,
+  // with the outcome of their groups. In chunked batches first: a join's arrivals can be many more
+  // than one transaction may write, and nothing arrives at a join before its needs run again.
+  const deletions: DocumentReference[] = [];
+  for (const doc of targets.filter((d) => d.get("fanIn") === true)) {
+    const needs = ((await doc.ref.get()).get("needs") as string[]).length;
+    const groups = doc.ref.collection(COLLECTIONS.arrivalGroups);
+    await inParallel(8, Array.from({ length: wideJoinEdge(needs, 0).groups }, (_, g) => g), async (g) => {
+      const gone = (await groups.doc(String(g)).collection(COLLECTIONS.arrivals).get()).docs.filter((a) => statuses.get(a.id) !== "succeeded");
+      if (gone.length > 0) deletions.push(...gone.map((a) => a.ref), groups.doc(String(g)));
+    });
+  }
+  await inParallel(4, chunked(deletions, 500), async (refs) => {
+    const batch = db.batch();
+    refs.forEach((ref) => batch.delete(ref));
+    await retryAborted(() => batch.commit());
+  });
   const reset = await Promise.all(
     targets.map((doc) =>
       db.runTransaction(async (tx) => {
@@ -337,10 +377,6 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
         const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
         if (decision?.kind !== "reset") return undefined;
         tx.update(doc.ref, decision.update);
-        // A wide join keeps the arrivals of needs that succeeded (they will not run again).
-        if (task!.fanIn) {
-          for (const arrival of (await doc.ref.collection(COLLECTIONS.arrivals).get()).docs) if (statuses.get(arrival.id) !== "succeeded") tx.delete(arrival.ref);
-        }
         return { ...task!, ...decision.update };
       }),
     ),

@@ -16,6 +16,7 @@ import {
   MAX_HISTORY_ENTRIES,
   withHistory,
   type EngineTiming,
+  wideJoinEdge,
 } from "../../../functions/src/engine/lifecycle";
 import type { TriggerRule } from "../../../functions/src/schema/plan";
 import type { TaskDoc } from "../../../functions/src/schema/task";
@@ -244,6 +245,24 @@ describe("redrive and rollback", () => {
       status: "failed",
       update: { compensationError: { message: "no" } },
     });
+  });
+});
+
+describe("wide join arrival groups", () => {
+  it.each([9, 10, 12, 100, 500, 4_999, 5_000])("places each of %i needs in exactly one group, the groups' sizes adding up", (needs) => {
+    const edges = Array.from({ length: needs }, (_, i) => wideJoinEdge(needs, i));
+    const groups = edges[0]!.groups;
+    const members = new Map<number, number>();
+    for (const e of edges) {
+      expect(e).toMatchObject({ needs, groups });
+      expect(e.group).toBeLessThan(groups);
+      members.set(e.group, (members.get(e.group) ?? 0) + 1);
+    }
+    expect(members.size).toBe(groups);
+    for (const e of edges) expect(e.groupNeeds).toBe(members.get(e.group));
+    // Small counts both ways: no group, and no count of filled groups, much over √needs.
+    expect(Math.max(...members.values())).toBeLessThanOrEqual(Math.ceil(Math.sqrt(needs)));
+    expect(groups).toBeLessThanOrEqual(Math.ceil(Math.sqrt(needs)) + 1);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Counts Firestore reads and writes made through firebase-admin in this process, by wrapping the
- * client's public read paths and its write batch (every write, transactional or not, goes through
- * one). Reads count documents returned; an aggregation counts one read per 1,000 index entries,
+ * client's public read paths and its write batch's commit (every write, transactional or not, goes
+ * through one). Reads count documents returned; an aggregation counts one read per 1,000 index entries,
  * as Firestore bills it. Writes are kept per document path with their time, for hot-document checks.
  */
 import { Firestore, Query, Transaction, WriteBatch } from "firebase-admin/firestore";
@@ -76,16 +76,22 @@ export function installMeter(db: Firestore): Meter {
   wrapRead(Object.getPrototypeOf(db.collection("meter").count()) as Record<string, unknown>, "get");
   wrapRead(Transaction.prototype as unknown as Record<string, unknown>, "get");
   wrapRead(Transaction.prototype as unknown as Record<string, unknown>, "getAll");
-  for (const name of ["set", "update", "create", "delete"]) {
-    const proto = WriteBatch.prototype as unknown as Record<string, unknown>;
-    const original = proto[name] as Fn;
-    proto[name] = function (this: unknown, ref: { path: string }, ...rest: unknown[]) {
-      meter.writes += 1;
-      const times = meter.writesByDoc.get(ref.path) ?? [];
-      times.push(Date.now());
-      meter.writesByDoc.set(ref.path, times);
-      return original.call(this, ref, ...rest);
-    };
-  }
+  // Writes count when their commit succeeds (a failed commit writes nothing and is not billed).
+  // Every commit, plain, batched or transactional, goes through WriteBatch's internal `_commit`;
+  // its `_ops` name the documents written (firebase-admin internals: a benchmark's meter only).
+  const batchProto = WriteBatch.prototype as unknown as Record<string, unknown>;
+  const commit = batchProto._commit as Fn;
+  batchProto._commit = async function (this: { _ops: Array<{ docPath: string }> }, ...args: unknown[]) {
+    const paths = this._ops.map((o) => o.docPath);
+    const result = await commit.apply(this, args);
+    const now = Date.now();
+    meter.writes += paths.length;
+    for (const path of paths) {
+      const times = meter.writesByDoc.get(path) ?? [];
+      times.push(now);
+      meter.writesByDoc.set(path, times);
+    }
+    return result;
+  };
   return meter;
 }

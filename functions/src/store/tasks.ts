@@ -3,7 +3,7 @@
  * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
  * it holds under any interleaving.
  */
-import type { DocumentReference, Firestore } from "firebase-admin/firestore";
+import { AggregateField, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import {
   decideApproval,
   decideCancel,
@@ -237,19 +237,29 @@ async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: Wide
   const group = groups.doc(String(wide.group));
   const arrivals = group.collection(COLLECTIONS.arrivals);
   // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
-  await createOnce(arrivals.doc(need), { status: needStatus, at: now });
+  const outcome = { done: 1, succeeded: needStatus === "succeeded" ? 1 : 0, failed: needStatus === "failed" ? 1 : 0 };
+  await createOnce(arrivals.doc(need), { status: needStatus, ...outcome, at: now });
   if (needStatus !== "succeeded") {
-    const early = await decideWideJoin(db, ref, { done: 1, succeeded: 0, failed: needStatus === "failed" ? 1 : 0 }, need, now, timing);
+    const early = await decideWideJoin(db, ref, outcome, need, now, timing);
     if (early.became !== null) return early;
   }
-  if ((await arrivals.count().get()).data().count < wide.groupNeeds) return { became: null, attempt: 0 };
+  // One aggregation read gives the group's count and outcome from one snapshot.
+  const inGroup = await sumOutcomes(arrivals);
+  if (inGroup.done < wide.groupNeeds) return { became: null, attempt: 0 };
   // The group is full, and a full group's arrivals do not change (until a redrive, which stops the plan first).
-  const [succeeded, failed] = await Promise.all([arrivals.where("status", "==", "succeeded").count().get(), arrivals.where("status", "==", "failed").count().get()]);
-  await createOnce(group, { done: wide.groupNeeds, succeeded: succeeded.data().count, failed: failed.data().count, at: now });
-  if ((await groups.count().get()).data().count < wide.groups) return { became: null, attempt: 0 };
-  const counts = { done: 0, succeeded: 0, failed: 0 };
-  for (const g of (await groups.get()).docs) for (const k of ["done", "succeeded", "failed"] as const) counts[k] += Number(g.get(k));
-  return decideWideJoin(db, ref, counts, need, now, timing);
+  await createOnce(group, { ...inGroup, at: now });
+  const all = await sumOutcomes(groups);
+  if (all.count < wide.groups) return { became: null, attempt: 0 };
+  return decideWideJoin(db, ref, all, need, now, timing);
+}
+
+/** Documents in `collection`, and the sums of their `done`, `succeeded` and `failed`: one aggregation. */
+async function sumOutcomes(collection: CollectionReference): Promise<{ count: number; done: number; succeeded: number; failed: number }> {
+  const snap = await collection
+    .aggregate({ count: AggregateField.count(), done: AggregateField.sum("done"), succeeded: AggregateField.sum("succeeded"), failed: AggregateField.sum("failed") })
+    .get();
+  const data = snap.data();
+  return { count: data.count, done: Number(data.done), succeeded: Number(data.succeeded), failed: Number(data.failed) };
 }
 
 /** The join's trigger rule over what has arrived (all of it, or a lower bound): a compare-and-set. */

@@ -21,8 +21,6 @@ const OTHER_QUERIES: Record<string, QueryShape> = {
   "engine: the next rollback level": { collection: "tasks", scope: "COLLECTION", equals: ["status", "compensable"], orderBy: [["level", "desc"]] },
   // store/plans.ts advanceRollback: tasks.where("compensationError", "!=", null) (a range on one field)
   "engine: a failed compensation": { collection: "tasks", scope: "COLLECTION", equals: [], orderBy: [["compensationError", "asc"]] },
-  // store/tasks.ts releaseWideJoin: a full group's arrivals.where("status", "==", …).count()
-  "engine: arrivals of a wide join's group by status": { collection: "arrivals", scope: "COLLECTION", equals: ["status"], orderBy: [] },
   // store/locks.ts: locks.where("owner", "==", plan) and locks.where("expiresAt", "<=", soon)
   "engine: locks a plan holds": { collection: "locks", scope: "COLLECTION", equals: ["owner"], orderBy: [] },
   "engine: locks about to expire": { collection: "locks", scope: "COLLECTION", equals: [], orderBy: [["expiresAt", "asc"]] },

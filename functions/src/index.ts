@@ -26,8 +26,12 @@ export const onPlanCreated = onDocumentCreated({ document: "plans/{planId}", ret
 /** A plan's spec is immutable: edits are recorded and ignored. */
 export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}" }, handlePlanUpdated);
 
-/** One attempt of one task (or its compensation). Retried by Pub/Sub on a crash; duplicates are no-ops. */
-export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: 540, memory: "512MiB" }, handleTaskReady);
+/**
+ * One attempt of one task (or its compensation). Retried by Pub/Sub on a crash; duplicates are no-ops.
+ * One instance serves many deliveries at once (a task mostly waits on I/O), and their claims and
+ * completions share commits (store/group-commit.ts); concurrency above 1 needs a whole vCPU.
+ */
+export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: 540, memory: "512MiB", cpu: 1, concurrency: 80 }, handleTaskReady);
 
 /** approve / reject / cancel / retry / rollback, from other systems and the page. */
 export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true }, handlePlanCommand);

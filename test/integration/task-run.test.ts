@@ -1,4 +1,5 @@
 /** The task-ready function and the sweeper, through firebase-functions-test against the emulators. */
+import * as deployed from "../../functions/src/index";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
@@ -18,6 +19,10 @@ async function startPlan(tasks: unknown[]): Promise<string> {
 }
 
 describe("onTaskReady", () => {
+  it("deploys to serve many deliveries per instance, so their claims and completions can share commits", () => {
+    expect(deployed.onTaskReady.__endpoint).toMatchObject({ concurrency: 80, cpu: 1, availableMemoryMb: 512, timeoutSeconds: 540 });
+  });
+
   it("runs a task, records its transitions, releases its dependent and finishes the plan", async () => {
     const capture = await captureTaskReady();
     const planId = await startPlan([

@@ -6,9 +6,10 @@
  */
 import { prng } from "../support/prng";
 import { PubSub, type Message } from "@google-cloud/pubsub";
-import { TOPICS } from "../../functions/src/config";
+import { ENGINE_TIMING, TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
 import { applyCommand } from "../../functions/src/runtime/commands";
+import { releaseDependent } from "../../functions/src/store/tasks";
 import { applyExternalTaskEvent } from "../../functions/src/runtime/task-events";
 import { PROJECT_ID, uniqueId, waitFor } from "../support/emulators";
 import { EffectsServer } from "../support/effects-server";
@@ -294,6 +295,37 @@ describe("commands", () => {
     for (const id of needs) expect(web.effectsOf(`${name}-${id}`)).toHaveLength(1);
     expect(web.effectsOf(`${name}-join`)).toHaveLength(1);
     expect(await task(planId, "n5")).toMatchObject({ status: "succeeded", attempt: 2 });
+  });
+});
+
+describe("wide joins after a redrive", () => {
+  // A redrive removes a group's failed arrival and its record while a late arrival of the failed run
+  // may be writing that record from an older read: the record then claims a failure that is gone.
+  async function joinWithStaleRecord(): Promise<{ planId: string; release: (need: string) => Promise<unknown>; group1: FirebaseFirestore.DocumentReference }> {
+    const needs = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const planId = await start({ tasks: [...needs.map((id) => ({ id, run: "approval", params: { approvers: ["nobody@example.com"] } })), { id: "join", run: "noop", needs }] });
+    const edges = Object.fromEntries(await Promise.all(needs.map(async (id) => [id, (await task(planId, id)).wideDependents.join] as const)));
+    const release = (need: string) => releaseDependent(db, planId, { id: "join", wide: edges[need] }, need, "succeeded", Date.now(), ENGINE_TIMING);
+    const group1 = plans.doc(planId).collection("tasks").doc("join").collection("arrivalGroups").doc("1");
+    // 12 needs: groups of 4; n5 is in group 1, whose stale record says it failed.
+    await group1.set({ count: 4, done: 4, succeeded: 3, failed: 1, at: 0 });
+    return { planId, release, group1 };
+  }
+
+  it("a stale record does not decide: the join runs when the arrivals say every need succeeded", async () => {
+    const { planId, release } = await joinWithStaleRecord();
+    for (const need of ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10"]) await release(need);
+    expect(await task(planId, "join")).toMatchObject({ status: "blocked" });
+    expect(await release("n11")).toMatchObject({ became: "ready" });
+  });
+
+  it("a stale record of a group that is not full is dropped, and the group's last arrival decides", async () => {
+    const { planId, release, group1 } = await joinWithStaleRecord();
+    for (const need of ["n0", "n1", "n2", "n3", "n4", "n6", "n7", "n8", "n9", "n10", "n11"]) await release(need);
+    expect(await task(planId, "join")).toMatchObject({ status: "blocked" });
+    expect((await group1.get()).exists).toBe(false);
+    expect(await release("n5")).toMatchObject({ became: "ready" });
+    expect((await group1.get()).data()).toMatchObject({ done: 4, succeeded: 4, failed: 0 });
   });
 });
 

@@ -34,6 +34,7 @@ import { chunked, inParallel } from "../runtime/parallel";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
 /** What a claim reads of the task and of its plan, in one masked read. */
@@ -250,7 +251,37 @@ async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: Wide
   await createOnce(group, { ...inGroup, at: now });
   const all = await sumOutcomes(groups);
   if (all.count < wide.groups) return { became: null, attempt: 0 };
-  return decideWideJoin(db, ref, all, need, now, timing);
+  if (all.done === all.succeeded) return decideWideJoin(db, ref, all, need, now, timing);
+  const checked = await recheckGroupsWithFailures(groups);
+  return checked === undefined ? { became: null, attempt: 0 } : decideWideJoin(db, ref, checked, need, now, timing);
+}
+
+/**
+ * A group's record is written once, from a full group. A redrive removes the arrivals that did
+ * not succeed (and their groups' records) while late arrivals of the failed run may still be
+ * settling, so a record written from a read just before the removal can claim a failure that is
+ * gone. Before a failure or skip decides a join, the groups that report one are summed again from
+ * their arrivals: a group no longer full loses its record (its last arrival writes it again) and
+ * the join waits; otherwise the fresh sums decide. Successful joins never pay for this.
+ */
+async function recheckGroupsWithFailures(groups: CollectionReference): Promise<{ done: number; succeeded: number; failed: number } | undefined> {
+  const records = (await groups.get()).docs;
+  const counts = { done: 0, succeeded: 0, failed: 0 };
+  let full = true;
+  await inParallel(8, records, async (record) => {
+    const stored = { done: Number(record.get("done")), succeeded: Number(record.get("succeeded")), failed: Number(record.get("failed")) };
+    const sums = stored.done === stored.succeeded ? stored : await sumOutcomes(record.ref.collection(COLLECTIONS.arrivals));
+    if (sums.done < stored.done) {
+      full = false;
+      // Only the stale record: one written again since (by the group's last arrival) stays.
+      await record.ref.delete({ lastUpdateTime: record.updateTime }).catch((error: unknown) => {
+        if (!isLostRace(error) && (error as { code?: unknown }).code !== NOT_FOUND) throw error;
+      });
+      return;
+    }
+    for (const k of ["done", "succeeded", "failed"] as const) counts[k] += sums[k];
+  });
+  return full ? counts : undefined;
 }
 
 /** Documents in `collection`, and the sums of their `done`, `succeeded` and `failed`: one aggregation. */

@@ -91,6 +91,15 @@ describe("onTaskReady", () => {
     expect(poison2.errors.map((e: { path: string }) => e.path).sort()).toEqual(["attempt", "taskId"]);
     expect((await db.collection("deadLetters").doc("unknown-1").get()).data()).toMatchObject({ reason: "unknown plan no-such-plan" });
   });
+
+  it("refuses an external task's output over 256 KiB (it would not fit its task document) as a dead letter naming the field", async () => {
+    const onTaskEvent = testEnv.wrap(deployed.onTaskEvent);
+    const body = { planId: "any-plan", taskId: "t", token: "t".repeat(32), outcome: "succeeded", output: { blob: "y".repeat(300 * 1024) } };
+    const data = Buffer.from(JSON.stringify(body)).toString("base64");
+    await expect(onTaskEvent({ data: { message: { data, messageId: "big-output-1", attributes: {} }, subscription: "test" } })).resolves.toBeUndefined();
+    const dead = (await db.collection("deadLetters").doc("big-output-1").get()).data()!;
+    expect(dead.errors).toEqual([expect.objectContaining({ path: "output", message: expect.stringContaining("at most 262144") })]);
+  });
 });
 
 describe("sweepStalledTasks", () => {

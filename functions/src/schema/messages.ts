@@ -38,6 +38,9 @@ export const planCommandSchema = z
   });
 export type PlanCommand = z.output<typeof planCommandSchema>;
 
+/** An external task's output is kept on its task document (1 MiB in all): Step Functions' 256 KiB. */
+export const MAX_EXTERNAL_OUTPUT_BYTES = 256 * 1024;
+
 /**
  * `orchestrator-task-events`: another system completes an external task (`outcome`), or keeps it
  * alive (`type: "heartbeat"`), proving itself with the task token issued when the task started waiting.
@@ -57,6 +60,10 @@ export const taskEventSchema = z
   .superRefine((event, ctx) => {
     if (event.type === "completed" && event.outcome === undefined) {
       ctx.addIssue({ code: "custom", path: ["outcome"], message: 'a completion needs outcome "succeeded" or "failed"' });
+    }
+    const size = event.output === undefined ? 0 : Buffer.byteLength(JSON.stringify(event.output) ?? "");
+    if (size > MAX_EXTERNAL_OUTPUT_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["output"], message: `output is ${size} bytes as JSON; at most ${MAX_EXTERNAL_OUTPUT_BYTES} (it is stored on the task's document)` });
     }
   });
 export type TaskEvent = z.output<typeof taskEventSchema>;

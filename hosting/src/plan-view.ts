@@ -1,8 +1,10 @@
 /**
  * One plan: live state from Firestore listeners (plan, tasks, latest events) over the compiled
  * report from the API (graph, timeline, cost, risks, compliance). Operators get the commands.
+ * On the local stack the tasks and events are read every two seconds instead of listened to
+ * (see pollQuery).
  */
-import { collection, doc, limit, onSnapshot, orderBy, query, type DocumentData } from "firebase/firestore";
+import { collection, doc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
 import type { PlanReport } from "../../functions/src/planner/report";
 import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
@@ -10,6 +12,8 @@ import { renderGantt, type GanttRow } from "./gantt";
 import { renderGraph, type GraphView } from "./graph";
 import { newCommandId, type View, type ViewContext } from "./views";
 
+/** How often the page reads a plan's tasks and events on the local stack. */
+const POLL_MS = 2_000;
 const TERMINAL = new Set(["succeeded", "failed", "skipped", "cancelled", "compensated"]);
 const BEFORE_REPORT = new Set(["pending", "planning", "invalid"]);
 const LEGEND = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "succeeded", "failed", "skipped", "cancelled", "compensating", "compensated"];
@@ -23,6 +27,31 @@ interface TaskState {
   startedAt: number | null;
   finishedAt: number | null;
   error: { message: string } | null;
+}
+
+/**
+ * Reads `q` now and then every `everyMs`: what the page does on the Firestore emulator instead of
+ * listening to a plan's tasks and events. The emulator re-evaluates a query listener on every write
+ * to its collection: with one open, a 1,000-task plan on the local stack ran 6.5 times slower.
+ * Production Firestore listeners have no such cost, so the deployed page listens.
+ */
+function pollQuery(q: Query, everyMs: number, onDocs: (docs: QueryDocumentSnapshot[]) => void, onError: (error: Error) => void): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async () => {
+    try {
+      const snap = await getDocs(q);
+      if (!stopped) onDocs(snap.docs);
+    } catch (error) {
+      if (!stopped) onError(error as Error);
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), everyMs);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 function taskState(id: string, d: DocumentData): TaskState {
@@ -237,6 +266,24 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
   $("task-list-box").addEventListener("toggle", () => ($("task-list-box") as HTMLDetailsElement).open && renderTaskList());
 
   const db = ctx.fb.db;
+  const local = ctx.fb.config.emulators.firestore !== undefined;
+  const tasksQuery = query(collection(db, "plans", planId, "tasks"), limit(5_000));
+  const eventsQuery = query(collection(db, "plans", planId, "events"), orderBy("at", "desc"), limit(100));
+  const updateTask = (id: string, data: DocumentData) => {
+    const t = taskState(id, data);
+    tasks.set(t.id, t);
+    if (statuses.get(t.id) !== t.status) {
+      statuses.set(t.id, t.status);
+      graph?.setStatus(t.id, t.status);
+    }
+  };
+  const showEvents = (docs: QueryDocumentSnapshot[]) =>
+    $("events").replaceChildren(
+      ...docs.map((d) => {
+        const e = d.data();
+        return el("li", {}, el("time", {}, when(e.at)), " ", el("span", { class: "muted" }, String(e.actor ?? "")), " ", String(e.message ?? e.type ?? ""));
+      }),
+    );
   const failed = (what: string) => (error: Error) => $("plan-summary").replaceChildren(el("span", { class: "error", role: "alert" }, `Cannot read ${what}: ${error.message}`));
   const stops = [
     onSnapshot(
@@ -257,35 +304,25 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       },
       failed("the plan"),
     ),
-    onSnapshot(
-      query(collection(db, "plans", planId, "tasks"), limit(5_000)),
-      (snap) => {
-        for (const change of snap.docChanges()) {
-          if (change.type === "removed") {
-            tasks.delete(change.doc.id);
-            continue;
-          }
-          const t = taskState(change.doc.id, change.doc.data());
-          tasks.set(t.id, t);
-          if (statuses.get(t.id) !== t.status) {
-            statuses.set(t.id, t.status);
-            graph?.setStatus(t.id, t.status);
-          }
-        }
-        scheduleLive();
-      },
-      failed("the tasks"),
-    ),
-    onSnapshot(
-      query(collection(db, "plans", planId, "events"), orderBy("at", "desc"), limit(100)),
-      (snap) => {
-        $("events").replaceChildren(...snap.docs.map((d) => {
-          const e = d.data();
-          return el("li", {}, el("time", {}, when(e.at)), " ", el("span", { class: "muted" }, String(e.actor ?? "")), " ", String(e.message ?? e.type ?? ""));
-        }));
-      },
-      failed("the history"),
-    ),
+    local
+      ? pollQuery(tasksQuery, POLL_MS, (docs) => {
+          const present = new Set(docs.map((d) => d.id));
+          for (const id of [...tasks.keys()]) if (!present.has(id)) tasks.delete(id);
+          for (const d of docs) updateTask(d.id, d.data());
+          scheduleLive();
+        }, failed("the tasks"))
+      : onSnapshot(
+          tasksQuery,
+          (snap) => {
+            for (const change of snap.docChanges()) {
+              if (change.type === "removed") tasks.delete(change.doc.id);
+              else updateTask(change.doc.id, change.doc.data());
+            }
+            scheduleLive();
+          },
+          failed("the tasks"),
+        ),
+    local ? pollQuery(eventsQuery, POLL_MS, showEvents, failed("the history")) : onSnapshot(eventsQuery, (snap) => showEvents(snap.docs), failed("the history")),
   ];
   return {
     dispose() {

@@ -39,6 +39,6 @@ export async function benchLocalStack(db: Firestore, log: (line: string) => void
     "stack.chain_1000_ms": { value: Math.round(chain), unit: "ms", goal: "informational: 1,000 sequential hops" },
     "stack.chain_1000_ms_per_task": { value: Math.round(chain / n), unit: "ms/task", goal: "≤ 2 × single-task time per hop" },
     "stack.chain_1000_ratio_vs_single": { value: +(chain / n / single).toFixed(2), unit: "ratio", goal: "≤ 2" },
-    "stack.fanout_1000_ms": { value: Math.round(fanout), unit: "ms", goal: "informational: bounded by the emulators' delivery rate (the engine alone: engine.fanout_5000_s)" },
+    "stack.fanout_1000_ms": { value: Math.round(fanout), unit: "ms", goal: "informational: bounded by the functions emulator's workers (the engine alone: engine.fanout_5000_s)" },
   };
 }

@@ -65,10 +65,13 @@ describe("delivery", () => {
     for (let seed = 1; seed <= CRASH_RUNS; seed++) {
       const random = prng(seed);
       const name = uniqueId(`crash${seed}`);
-      const ids = ["a", "b", "c", "d", "e"];
+      // Every fourth run joins through a wide join (10 needs: arrivals counted in groups).
+      const wide = seed % 4 === 0;
+      const middle = wide ? Array.from({ length: 10 }, (_, i) => `m${i}`) : ["b", "c", "d"];
+      const ids = ["a", ...middle, "e"];
       const planId = await start({
         // A worker that dies counts as a lost attempt: allow enough attempts for the injected deaths.
-        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, retry: { maxAttempts: 10 }, needs: i === 0 ? [] : i === 4 ? ["b", "c", "d"] : ["a"] })),
+        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, retry: { maxAttempts: 10 }, needs: i === 0 ? [] : id === "e" ? middle : ["a"] })),
       });
       const status = await pump.run(db, planId, { maxDeliveries: 2, shuffle: true, random, crash: () => (random() < 0.3 ? steps[Math.floor(random() * steps.length)] : undefined) });
       expect({ seed, status }).toEqual({ seed, status: "succeeded" });

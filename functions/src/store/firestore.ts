@@ -71,7 +71,8 @@ export interface KnownState {
  * every document read) keeps out what the decision does not need (a plan document carries its
  * whole spec); `known` skips the first read when this process wrote the document last (a worker
  * completing the attempt it claimed), and `committed` receives the write's time, to be the next
- * `known`.
+ * `known`. Reads and commits go through the group commit (group-commit.ts): concurrent
+ * compare-and-sets of one process share round trips, each keeping its own outcome.
  */
 export async function compareAndSet<R>(
   db: Firestore,

@@ -120,7 +120,11 @@ describe("plans", () => {
 });
 
 describe("approving a gate from the page (needs the engine's approval support)", () => {
-  it("moves the plan on and the page updates live", async () => {
+  // On the local stack the page polls a plan's tasks and history; `&listen` uses the listeners the deployed page uses.
+  it.each([
+    ["polling, as on the local stack", ""],
+    ["listeners, as deployed", "&listen"],
+  ])("moves the plan on and the page updates live (%s)", async (_mode, query) => {
     const { operator } = await demoAccounts();
     const planSpec = {
       name: `gated ${uniqueId("b")}`,
@@ -135,17 +139,16 @@ describe("approving a gate from the page (needs the engine's approval support)",
     expect(created.status).toBe(201);
     const planId = created.json.id as string;
     await signIn(page, operator);
-    await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}`);
+    await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}${query}`);
     const approve = page.locator('[data-approve="approve-deploy"]');
     await approve.waitFor({ timeout: 30_000 });
     await screenshot(page, "plan-waiting-approval");
     const clickedAt = Date.now();
     await approve.click();
     await page.waitForSelector('#plan-view[data-status="succeeded"]', { timeout: 30_000 });
+    await page.waitForSelector('#graph [data-task="deploy"].s-succeeded', { timeout: 5_000 });
     const seenAfterMs = Date.now() - clickedAt;
-    expect(await page.getAttribute('#graph [data-task="deploy"]', "class")).toContain("s-succeeded");
-    const events = await page.textContent("#events");
-    expect(events).toContain("operator@example.com");
+    await page.waitForFunction(() => document.querySelector("#events")?.textContent?.includes("operator@example.com"), undefined, { timeout: 5_000 });
     const status = await waitFor("the plan document to say succeeded", async () => ((await db.collection("plans").doc(planId).get()).get("status") === "succeeded" ? true : undefined));
     expect(status).toBe(true);
     expect(seenAfterMs).toBeLessThan(30_000);

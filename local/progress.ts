@@ -64,10 +64,10 @@ export function followPlan(db: Firestore, planId: string, options: { print?: boo
     const stopPlan = planRef.onSnapshot((snap) => {
       const data = snap.data() ?? {};
       planStatus = String(data.status ?? "pending");
-      render();
+      // A final status is drawn once the last look at the tasks is in (finish), not with stale counts.
       if (FINAL.has(planStatus)) {
         finish(undefined, { status: planStatus, failedTask: data.failedTask ?? undefined, errors: data.errors ?? undefined, elapsedMs: Date.now() - started });
-      }
+      } else render();
     }, (error) => finish(error));
 
     let finished = false;

@@ -53,10 +53,15 @@ export function followPlan(db: Firestore, planId: string, options: { print?: boo
 
   return new Promise((resolve, reject) => {
     const timer = options.timeoutMs ? setTimeout(() => finish(new Error(`plan ${planId} did not finish within ${options.timeoutMs} ms`)), options.timeoutMs) : undefined;
+    // The clock redraws every half second; the tasks are counted that often for small plans and
+    // less often for large ones (each count reads every task of the plan on the emulator).
     let polling = false;
+    let polledAt = 0;
     const ticker = setInterval(() => {
-      if (polling) return;
+      render();
+      if (polling || Date.now() - polledAt < 500 + Math.min(2_500, progress.total / 2)) return;
       polling = true;
+      polledAt = Date.now();
       poll()
         .then(render, (error: Error) => finish(error))
         .finally(() => (polling = false));

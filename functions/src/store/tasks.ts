@@ -213,13 +213,16 @@ export async function releaseDependent(
 ): Promise<Released> {
   const ref = taskRef(db, planId, dependent.id);
   if (dependent.wide !== undefined) return releaseWideJoin(db, ref, dependent.wide, need, needStatus, now, timing);
-  return compareAndSet(db, ref, (snap): CasDecision<Released> => {
-    const task = readTask(snap);
-    if (task === undefined) return { result: { became: null, attempt: 0 } };
-    const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
-    if (decision.kind === "skip") return { result: { became: null, attempt: task.attempt } };
-    return { result: { became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } }, update: decision.update };
-  });
+  return compareAndSet(db, ref, (snap) => releaseDecision(snap, need, needStatus, now, timing));
+}
+
+/** What recording `need` does to an ordinary dependent as read: one compare-and-set, alone or in a chunk. */
+function releaseDecision(snap: Readable, need: string, needStatus: TaskStatus, now: number, timing: EngineTiming): CasDecision<Released> {
+  const task = readTask(snap);
+  if (task === undefined) return { result: { became: null, attempt: 0 } };
+  const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
+  if (decision.kind === "skip") return { result: { became: null, attempt: task.attempt } };
+  return { result: { became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } }, update: decision.update };
 }
 
 /**
@@ -331,26 +334,17 @@ export async function releaseDependentsTogether(
   chunkSize: number,
 ): Promise<ReleasedDependent[]> {
   const out: ReleasedDependent[] = [];
-  for (let i = 0; i < ids.length; i += chunkSize) {
-    const chunk = ids.slice(i, i + chunkSize);
+  for (const chunk of chunked(ids, chunkSize)) {
     const snaps = await db.getAll(...chunk.map((id) => taskRef(db, planId, id)));
     const batch = db.batch();
     const decided: ReleasedDependent[] = [];
     let writes = 0;
     for (const snap of snaps) {
-      const task = readTask(snap);
-      if (task === undefined) {
-        decided.push({ id: snap.id, became: null, attempt: 0 });
-        continue;
-      }
-      const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
-      if (decision.kind === "skip") {
-        decided.push({ id: task.id, became: null, attempt: task.attempt });
-        continue;
-      }
+      const decision = releaseDecision(snap, need, needStatus, now, timing);
+      decided.push({ id: snap.id, ...decision.result });
+      if (decision.update === undefined) continue;
       batch.update(snap.ref, decision.update, { lastUpdateTime: snap.updateTime! });
       writes += 1;
-      decided.push({ id: task.id, became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } });
     }
     try {
       if (writes > 0) await batch.commit();

@@ -62,9 +62,9 @@ interface Waiter<T> {
 
 /**
  * A queue that sends its members in groups, at most `GROUPS_IN_FLIGHT` at a time. A member joins
- * the group being formed when `fits` says so and none of its `keys` (the documents it writes) is
- * in flight or taken by an earlier member still waiting: writes to one document go out one at a
- * time, in the order they were asked for.
+ * the group being formed while the group's total `size` stays within `limit` and none of its
+ * `keys` (the documents it writes) is in flight or taken by an earlier member still waiting: writes
+ * to one document go out one at a time, in the order they were asked for.
  */
 class GroupQueue<M extends Waiter<R>, R> {
   private queue: M[] = [];
@@ -73,7 +73,8 @@ class GroupQueue<M extends Waiter<R>, R> {
 
   constructor(
     private readonly send: (group: M[]) => Promise<void>,
-    private readonly fits: (group: M[], member: M) => boolean,
+    private readonly size: (member: M) => number,
+    private readonly limit: number,
     private readonly keys: (member: M) => readonly string[] = () => [],
   ) {}
 
@@ -87,11 +88,14 @@ class GroupQueue<M extends Waiter<R>, R> {
       const group: M[] = [];
       const later: M[] = [];
       const taken = new Set<string>();
+      let total = 0;
       for (const member of this.queue) {
         const keys = this.keys(member);
         const free = keys.every((k) => !taken.has(k) && !this.busyKeys.has(k));
-        if (free && (group.length === 0 || this.fits(group, member))) group.push(member);
-        else later.push(member);
+        if (free && (group.length === 0 || total + this.size(member) <= this.limit)) {
+          group.push(member);
+          total += this.size(member);
+        } else later.push(member);
         keys.forEach((k) => taken.add(k));
       }
       if (group.length === 0) return; // everything waits for a document in flight
@@ -129,7 +133,8 @@ class Grouped {
   constructor(private readonly db: Firestore) {
     this.commits = new GroupQueue<CommitMember, WriteResult[]>(
       (group) => this.sendCommit(group),
-      (group, member) => group.reduce((n, m) => n + m.writes.length, 0) + member.writes.length <= MAX_WRITES_PER_COMMIT,
+      (member) => member.writes.length,
+      MAX_WRITES_PER_COMMIT,
       (member) => member.writes.map((w) => w.ref.path),
     );
   }
@@ -144,7 +149,8 @@ class Grouped {
     if (queue === undefined) {
       queue = new GroupQueue<ReadMember, DocumentSnapshot[]>(
         (group) => this.sendRead(group, fieldMask),
-        (group, member) => group.reduce((n, m) => n + m.refs.length, 0) + member.refs.length <= MAX_DOCUMENTS_PER_READ,
+        (member) => member.refs.length,
+        MAX_DOCUMENTS_PER_READ,
       );
       this.reads.set(key, queue);
     }

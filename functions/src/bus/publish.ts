@@ -4,6 +4,7 @@
  */
 import { PubSub, type Topic } from "@google-cloud/pubsub";
 import { TOPICS } from "../config";
+import { grpcCode } from "../clients/grpc-code";
 import type { TaskReadyMessage } from "../schema/messages";
 
 const NOT_FOUND = 5;
@@ -21,10 +22,6 @@ function topic(name: string): Topic {
     topics.set(name, t);
   }
   return t;
-}
-
-function grpcCode(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "code" in error ? Number((error as { code: unknown }).code) : undefined;
 }
 
 export async function ensureTopic(name: string): Promise<void> {

@@ -8,6 +8,7 @@
  * function there, with chaos (down/slow/hang) that `npm run chaos` switches.
  */
 import type { GoogleClients } from "../clients/google";
+import { grpcCode } from "../clients/grpc-code";
 import type { Executor } from "../executors/types";
 import type { ProbeOutcome, Probes } from "./checks";
 
@@ -40,8 +41,6 @@ export function httpProbe(endpoint: string | undefined): Probes["http"] {
   };
 }
 
-const grpcCode = (error: unknown): number | undefined =>
-  typeof error === "object" && error !== null && "code" in error ? Number((error as { code: unknown }).code) : undefined;
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
 
 export function schedulerProbe(clients: () => GoogleClients, timeoutMs: number): Probes["scheduler"] {

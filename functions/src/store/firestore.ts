@@ -3,7 +3,8 @@
  * local stack decide the project and emulator before the first call.
  */
 import { getApps, initializeApp } from "firebase-admin/app";
-import { getFirestore, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp } from "firebase-admin/firestore";
+import { getFirestore, GrpcStatus, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp } from "firebase-admin/firestore";
+import { grpcCode } from "../clients/grpc-code";
 import { groupCommit, groupRead, WriteList } from "./group-commit";
 
 let db: Firestore | undefined;
@@ -17,8 +18,6 @@ export function firestore(): Firestore {
   return db;
 }
 
-const ABORTED = 10;
-const FAILED_PRECONDITION = 9;
 
 /**
  * A single (non-transactional) write can be ABORTED when a transaction holds the document's lock
@@ -30,8 +29,7 @@ export async function retryAborted<T>(write: () => Promise<T>, attempts = 5): Pr
     try {
       return await write();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code !== ABORTED || attempt >= attempts) throw error;
+      if (grpcCode(error) !== GrpcStatus.ABORTED || attempt >= attempts) throw error;
       await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
     }
   }
@@ -39,8 +37,8 @@ export async function retryAborted<T>(write: () => Promise<T>, attempts = 5): Pr
 
 /** A write lost to a concurrent one: its precondition failed, or its transaction was aborted. Read again and decide again. */
 export function isLostRace(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === FAILED_PRECONDITION || code === ABORTED;
+  const code = grpcCode(error);
+  return code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ABORTED;
 }
 
 /** What a compare-and-set decided: its result, and the writes to make if the document is unchanged. */

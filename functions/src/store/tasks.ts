@@ -3,7 +3,7 @@
  * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
  * it holds under any interleaving.
  */
-import { AggregateField, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { AggregateField, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import {
   decideApproval,
   decideCancel,
@@ -27,14 +27,13 @@ import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskDocSchema, taskStatusSchema } from "../schema/task";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
+import { grpcCode } from "../clients/grpc-code";
 import { recordEvent } from "./events";
 import { groupCommit, WriteList } from "./group-commit";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 
 type Ids = { planId: string; taskId: string; attempt: number };
-const ALREADY_EXISTS = 6;
-const NOT_FOUND = 5;
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
 
 /** What a claim reads of the task and of its plan, in one masked read. */
@@ -278,7 +277,7 @@ async function recheckGroupsWithFailures(groups: CollectionReference): Promise<{
       full = false;
       // Only the stale record: one written again since (by the group's last arrival) stays.
       await record.ref.delete({ lastUpdateTime: record.updateTime }).catch((error: unknown) => {
-        if (!isLostRace(error) && (error as { code?: unknown }).code !== NOT_FOUND) throw error;
+        if (!isLostRace(error) && grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
       });
       return;
     }
@@ -310,7 +309,7 @@ function decideWideJoin(db: Firestore, ref: DocumentReference, counts: { done: n
 /** Creates a document unless it exists (a repeated settle finds it there); in a group commit. */
 async function createOnce(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
   await retryAborted(() => groupCommit(ref.firestore, new WriteList().create(ref, data).writes)).catch((error: unknown) => {
-    if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
   });
 }
 

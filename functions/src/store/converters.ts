@@ -1,13 +1,13 @@
 /** Typed reads: every document the engine reads is validated, so no malformed state flows on. */
-import type { DocumentSnapshot } from "firebase-admin/firestore";
+import type { Readable } from "./firestore";
 import { planStateSchema, type PlanState } from "../schema/plan";
 import { taskDocSchema, type TaskDoc } from "../schema/task";
 
-export function readTask(snap: Pick<DocumentSnapshot, "exists" | "data">): TaskDoc | undefined {
+export function readTask(snap: Readable): TaskDoc | undefined {
   return snap.exists ? taskDocSchema.parse(snap.data()) : undefined;
 }
 
-export function readPlanState(snap: Pick<DocumentSnapshot, "exists" | "data">): PlanState | undefined {
+export function readPlanState(snap: Readable): PlanState | undefined {
   return snap.exists ? planStateSchema.parse(snap.data()) : undefined;
 }
 

@@ -3,11 +3,10 @@ import type { Firestore } from "firebase-admin/firestore";
 import type { FieldError } from "../schema/issues";
 import type { PlanStatus } from "../schema/plan";
 import type { CompiledSummary } from "../planner/compile";
-import { readPlanState, readTask } from "./converters";
+import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
-import { PLAN_STATE_FIELDS } from "./converters";
 import { planRef, tasksOf } from "./paths";
 
 export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: string };

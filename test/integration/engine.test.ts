@@ -10,6 +10,7 @@ import { ENGINE_TIMING, TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
 import { applyCommand } from "../../functions/src/runtime/commands";
 import { releaseDependent } from "../../functions/src/store/tasks";
+import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { applyExternalTaskEvent } from "../../functions/src/runtime/task-events";
 import { PROJECT_ID, uniqueId, waitFor } from "../support/emulators";
 import { EffectsServer } from "../support/effects-server";
@@ -216,35 +217,79 @@ describe("approvals", () => {
 });
 
 describe("external tasks", () => {
-  it("completes only with the right token; wrong and reused tokens are refused and recorded without the token", async () => {
+  // Collects the task tokens the engine publishes on orchestrator-external-tasks, as another system would.
+  const tokens: Array<{ planId: string; token: string; deadline: number }> = [];
+  let sub: ReturnType<PubSub["subscription"]>;
+  beforeAll(async () => {
     await ensureTopic(TOPICS.externalTasks);
-    const pubsub = new PubSub({ projectId: PROJECT_ID });
-    const [sub] = await pubsub.topic(TOPICS.externalTasks).createSubscription(uniqueId("ext"));
-    const tokens: Array<{ planId: string; token: string }> = [];
+    [sub] = await new PubSub({ projectId: PROJECT_ID }).topic(TOPICS.externalTasks).createSubscription(uniqueId("ext"));
     sub.on("message", (m: Message) => {
       tokens.push(JSON.parse(m.data.toString("utf8")));
       m.ack();
     });
-    const planId = await start({ tasks: [{ id: "wait", run: "external", params: { description: "deploy done?" } }, { id: "next", run: "noop", needs: ["wait"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
-    const issued = await waitFor("the task token", async () => tokens.find((t) => t.planId === planId));
+  });
+  afterAll(async () => {
+    await sub.close();
+    await sub.delete();
+  });
+
+  /**
+   * Starts a plan, runs it until its external task waits, and returns the token it was given. The
+   * pump runs a few rounds at a time, never idle long enough to sweep with its clock moved on
+   * (which would pass these tests' deadlines before they get to them).
+   */
+  async function waitingExternal(spec: Record<string, unknown>): Promise<{ planId: string; token: string; deadline: number }> {
+    const planId = await start(spec);
+    return waitFor("the task token", async () => {
+      await pump.run(db, planId, { until: () => false, maxRounds: 6 }).catch(() => undefined);
+      return tokens.find((t) => t.planId === planId);
+    });
+  }
+  const refusals = async (planId: string) => (await plans.doc(planId).collection("events").get()).docs.filter((d) => d.get("type") === "task-event.refused");
+
+  it("completes only with the right token; wrong and reused tokens are refused and recorded without the token", async () => {
+    const { planId, token } = await waitingExternal({ tasks: [{ id: "wait", run: "external", params: { description: "deploy done?" } }, { id: "next", run: "noop", needs: ["wait"] }] });
     const stored = await task(planId, "wait");
     expect(stored.status).toBe("waiting_external");
-    expect(JSON.stringify(stored)).not.toContain(issued.token);
+    expect(JSON.stringify(stored)).not.toContain(token);
 
     const wrong = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: "x".repeat(43), outcome: "succeeded" }, uniqueId("m"));
     expect(wrong).toEqual({ applied: false, reason: "wrong task token" });
-    const right = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: issued.token, outcome: "succeeded", output: { build: 42 } }, uniqueId("m"));
+    const right = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "succeeded", output: { build: 42 } }, uniqueId("m"));
     expect(right).toEqual({ applied: true, kind: "completed" });
-    const reused = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token: issued.token, outcome: "failed" }, uniqueId("m"));
+    const reused = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "failed" }, uniqueId("m"));
     expect(reused.applied).toBe(false);
     expect(await pump.run(db, planId)).toBe("succeeded");
     expect((await task(planId, "wait")).output).toEqual({ build: 42 });
+    expect(await refusals(planId)).toHaveLength(2);
     const events = await plans.doc(planId).collection("events").get();
-    expect(events.docs.filter((d) => d.get("type") === "task-event.refused")).toHaveLength(2);
-    expect(JSON.stringify(events.docs.map((d) => d.data()))).not.toContain(issued.token);
-    await sub.close();
-    await sub.delete();
+    expect(JSON.stringify(events.docs.map((d) => d.data()))).not.toContain(token);
+  });
+
+  it("refuses a completion that comes after the attempt's deadline, and the sweeper fails the attempt as timed out", async () => {
+    const { planId, token, deadline } = await waitingExternal({ tasks: [{ id: "wait", run: "external", timeoutSeconds: 30 }] });
+    const late = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "succeeded" }, uniqueId("m"), () => deadline + 1);
+    expect(late).toEqual({ applied: false, reason: "task token expired" });
+    expect((await task(planId, "wait")).status).toBe("waiting_external");
+    await sweepStalledTasks(db, () => deadline + 1);
+    expect(await task(planId, "wait")).toMatchObject({ status: "failed", error: { code: "timeout", message: "no answer within 30 s" } });
+    expect((await plans.doc(planId).get()).get("status")).toBe("failed");
+    expect(await refusals(planId)).toHaveLength(1);
+  });
+
+  it("heartbeats keep a long wait alive; a missed heartbeat fails the attempt, and its token no longer completes it", async () => {
+    const { planId, token } = await waitingExternal({ tasks: [{ id: "wait", run: "external", timeoutSeconds: 3_600, params: { heartbeatSeconds: 60 } }] });
+    const t0 = Date.now();
+    const heartbeat = (at: number) => applyExternalTaskEvent(db, { type: "heartbeat", planId, taskId: "wait", token }, uniqueId("m"), () => at);
+    expect(await heartbeat(t0 + 50_000)).toEqual({ applied: true, kind: "heartbeat" });
+    // Without that heartbeat the wait would have failed at +60 s; now the next one is due at +110 s.
+    await sweepStalledTasks(db, () => t0 + 100_000);
+    expect((await task(planId, "wait")).status).toBe("waiting_external");
+    await sweepStalledTasks(db, () => t0 + 115_000);
+    expect(await task(planId, "wait")).toMatchObject({ status: "failed", error: { code: "timeout", message: "no heartbeat within 60 s" } });
+    const late = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "succeeded" }, uniqueId("m"), () => t0 + 116_000);
+    expect(late.applied).toBe(false);
+    expect((await task(planId, "wait")).status).toBe("failed");
   });
 });
 
@@ -392,7 +437,6 @@ describe("environment locks", () => {
     await db.collection("locks").doc(projectId).update({ expiresAt: Date.now() + 60_000 });
     await deliverPlanCreated(planId);
     expect((await plans.doc(planId).get()).get("status")).toBe("waiting");
-    const { sweepStalledTasks } = await import("../../functions/src/runtime/sweep");
     await sweepStalledTasks(db, () => Date.now() + 3_600_000);
     expect((await plans.doc(planId).get()).get("status")).toBe("running");
     expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(planId);

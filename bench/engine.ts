@@ -11,6 +11,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { publishJson, ensureTopic } from "../functions/src/bus/publish";
 import { inParallel } from "../functions/src/runtime/parallel";
 import { startPlan } from "../functions/src/runtime/start-plan";
+import { FAN_IN_THRESHOLD } from "../functions/src/engine/lifecycle";
 import { Pump } from "../test/support/pump";
 import { installMeter, type Meter } from "./firestore-meter";
 import type { BenchFigure } from "./planner";
@@ -32,6 +33,25 @@ export const ENGINE_PRICES = {
   gibSecondUsd: 0.0000025,
   handlerMemoryGiB: 0.5,
 };
+
+/**
+ * The window over which a document's write rate counts as sustained. Firestore's guidance is about
+ * one write per second per document sustained; a short burst (a task claimed and completed within
+ * a second) is within it.
+ */
+const SUSTAINED_WINDOW_MS = 10_000;
+
+/** Writes by what they serve, from the documents they went to (see benchEngine). */
+function splitWrites(meter: Meter, tasks: number): { task: number; edge: number; plan: number } {
+  const split = { task: 0, edge: 0, plan: 0 };
+  for (const [path, times] of meter.writesByDoc) {
+    const [, , sub, id, nested] = path.split("/");
+    const kind = sub === "tasks" ? (nested === undefined ? "task" : "edge") : sub === "events" && id!.startsWith("task.") ? "task" : "plan";
+    split[kind] += times.length;
+  }
+  if (split.task < tasks) throw new Error(`only ${split.task} task writes counted for ${tasks} tasks: the meter missed some`);
+  return split;
+}
 
 /** Alternating engine and raw trials in the throughput comparison. */
 const TRIALS = 5;
@@ -65,12 +85,25 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     const chain = Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, run: "noop", needs: i === 0 ? ["join"] : [`c${i - 1}`] }));
     const mixed = { tasks: [...fanOut(100, true).tasks, ...chain] };
     const taskCount = mixed.tasks.length;
-    const edgeCount = mixed.tasks.reduce((n, t) => n + ((t as { needs?: string[] }).needs?.length ?? 0), 0);
+    const needCounts = mixed.tasks.map((t) => (t as { needs?: string[] }).needs?.length ?? 0);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const edgeCount = sum(needCounts);
+    // A dependent with few needs is released by a write to its own document, one per edge; a wide
+    // join's needs arrive in documents of their own, and the last arrival makes it ready with one write.
+    const releaseWrites = sum(needCounts.filter((n) => n <= FAN_IN_THRESHOLD)) + needCounts.filter((n) => n > FAN_IN_THRESHOLD).length;
     meter.reset();
     const mixedMs = await runPlan(db, pump, meter, "mixed", mixed);
-    const writesPerTask = (meter.writes - edgeCount) / taskCount;
+    // Every write is put where it belongs, by the document it went to: a task's own lifecycle (its
+    // document and its attempt records in the plan's events), an edge (a release, which lands on the
+    // dependent's document; a wide join's arrival, its group's record and the write that makes it
+    // ready), or the plan (its document, plan-level events, report, locks). The three add up to
+    // every write counted.
+    const split = splitWrites(meter, taskCount);
+    const writesPerTask = (split.task - releaseWrites) / taskCount;
+    const writesPerEdge = (split.edge + releaseWrites) / edgeCount;
     const readsPerTask = (meter.reads - edgeCount) / taskCount;
-    log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes, ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
+    const allWritesPerTask = meter.writes / taskCount;
+    log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes (tasks ${split.task - releaseWrites}, edges ${split.edge + releaseWrites}, plan ${split.plan}), ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
 
     // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one
     // publish per task. The emulators get faster as their JIT warms up, and the machine is shared, so
@@ -93,12 +126,17 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     };
     const engineRuns: number[] = [];
     const rawRuns: number[] = [];
-    let maxPerDoc = 0;
+    let peakPerDoc = 0;
+    let sustainedPerDoc = 0;
+    const trackHotDocuments = () => {
+      peakPerDoc = Math.max(peakPerDoc, meter.maxWritesPerDoc(1_000));
+      sustainedPerDoc = Math.max(sustainedPerDoc, meter.maxWritesPerDoc(SUSTAINED_WINDOW_MS) / (SUSTAINED_WINDOW_MS / 1000));
+    };
     for (let trial = 0; trial < TRIALS; trial++) {
       rawRuns.push(await rawLoop());
       meter.reset();
       engineRuns.push(await runPlan(db, pump, meter, `throughput${trial}`, fanOut(n, false)));
-      maxPerDoc = Math.max(maxPerDoc, meter.maxWritesPerDocPerSecond());
+      trackHotDocuments();
     }
     const engineMs = Math.min(...engineRuns);
     const rawMs = Math.min(...rawRuns);
@@ -108,23 +146,26 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     // 5,000-way fan-out into a 5,000-need fan-in.
     meter.reset();
     const wideMs = await runPlan(db, pump, meter, "fanout5000", fanOut(5_000, true));
-    const wideMaxPerDoc = meter.maxWritesPerDocPerSecond();
-    log(`5,000-way fan-out/fan-in: ${(wideMs / 1000).toFixed(1)} s, at most ${wideMaxPerDoc} writes to one document in a second`);
+    trackHotDocuments();
+    log(`5,000-way fan-out/fan-in: ${(wideMs / 1000).toFixed(1)} s; busiest document: ${peakPerDoc} writes in one second, ${sustainedPerDoc.toFixed(1)}/s over ${SUSTAINED_WINDOW_MS / 1000} s`);
 
     const p = ENGINE_PRICES;
     const handlerSeconds = engineMs / 1000 / n; // wall time per task at this concurrency: an upper bound per handler
     const costPerTask =
-      (writesPerTask + edgeCount / taskCount) * p.firestoreWriteUsd +
+      allWritesPerTask * p.firestoreWriteUsd +
       (readsPerTask + edgeCount / taskCount) * p.firestoreReadUsd +
       ((2 * p.pubsubBytesPerMessage) / 2 ** 40) * p.pubsubUsdPerTiB +
       p.functionInvocationUsd +
       handlerSeconds * (p.vcpuSecondUsd + p.handlerMemoryGiB * p.gibSecondUsd);
     return {
-      "engine.writes_per_task": { value: +writesPerTask.toFixed(2), unit: "writes", goal: "≤ 4 per task (plus 1 per edge, excluded here; the plan's own writes (status, history, report: ~11 here) are included)" },
+      "engine.writes_per_task": { value: +writesPerTask.toFixed(2), unit: "writes", goal: "≤ 4 per task (its own document and attempt records; edges and the plan counted apart)" },
+      "engine.writes_per_edge": { value: +writesPerEdge.toFixed(3), unit: "writes", goal: "1 per edge (a release or an arrival; a wide join adds one group record per ~√n needs)" },
+      "engine.writes_per_plan": { value: split.plan, unit: "writes", goal: "informational: the plan document, its plan-level events, report and locks" },
       "engine.reads_per_task": { value: +readsPerTask.toFixed(2), unit: "reads", goal: "≤ 3 per task (plus 1 per edge, excluded here)" },
       "engine.cost_usd_per_million_tasks": { value: +(costPerTask * 1_000_000).toFixed(2), unit: "USD", goal: `≤ 10 (prices: ${p.source})` },
       "engine.throughput_ratio_vs_raw": { value: +(rawMs / engineMs).toFixed(3), unit: "ratio", goal: `≥ 0.5 (raw: 1 transaction + 1 publish per task, same run; best of ${TRIALS} alternating trials each)` },
-      "engine.max_writes_per_doc_per_s": { value: Math.max(maxPerDoc, wideMaxPerDoc), unit: "writes/s", goal: "≤ ~1 sustained per document (bursts of a task's own few transitions allowed)" },
+      "engine.max_writes_per_doc_per_s": { value: +sustainedPerDoc.toFixed(2), unit: "writes/s", goal: `≤ 1: the busiest document's writes in its busiest ${SUSTAINED_WINDOW_MS / 1000} s, per second (throughput and 5,000-way runs)` },
+      "engine.peak_writes_per_doc_1s": { value: peakPerDoc, unit: "writes", goal: "informational: the most writes one document took within one second (a task's own transitions in a burst)" },
       "engine.fanout_5000_s": { value: +(wideMs / 1000).toFixed(1), unit: "s", goal: "completes (wall time of the 5,000-way fan-out/fan-in)" },
     };
   } finally {

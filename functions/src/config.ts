@@ -39,6 +39,13 @@ export const LIMITS = {
   taskWriteBatch: 400,
   /** Task-writing batches in flight at once when a plan starts. */
   taskWriteParallelism: 4,
+  /**
+   * A fan-out's dependents per release chunk (one read and one commit), and chunks in flight: small
+   * enough that the first dependents are published within a round trip or two, many enough that a
+   * 5,000-way fan-out is a few dozen commits.
+   */
+  releaseChunk: 100,
+  releaseChunksInFlight: 4,
   /** Wide joins released in parallel by one completion (each records an arrival and counts). */
   releaseConcurrency: 32,
   /** Due tasks one sweep looks at; the next sweep picks up the rest. */

@@ -32,6 +32,8 @@ export interface PumpOptions {
 
 export class Pump {
   private readonly queue: TaskReadyMessage[] = [];
+  /** While a round runs: hands it each message as it arrives. */
+  private onArrival: (() => void) | undefined;
   private constructor(private readonly sub: ReturnType<PubSub["subscription"]>) {}
 
   static async open(): Promise<Pump> {
@@ -42,7 +44,10 @@ export class Pump {
     sub.on("message", (m: Message) => {
       m.ack();
       const parsed = taskReadyMessageSchema.safeParse(JSON.parse(m.data.toString("utf8")));
-      if (parsed.success) pump.queue.push(parsed.data);
+      if (parsed.success) {
+        pump.queue.push(parsed.data);
+        pump.onArrival?.();
+      }
     });
     return pump;
   }
@@ -96,7 +101,9 @@ export class Pump {
       };
       // At most 32 deliveries at once, like the functions emulator's worker pool (the Firestore
       // emulator times out locks under hundreds at once). Messages that arrive meanwhile join the
-      // pool as Pub/Sub would deliver them, so a burst split in transit is not run in two rounds.
+      // pool as Pub/Sub push would deliver them: at once (a fan-out's first dependents run while
+      // the rest are still being released), or, when shuffling, as soon as a slot frees (a shuffle
+      // needs several messages to reorder).
       await new Promise<void>((resolve, reject) => {
         let active = 0;
         const spawn = () => {
@@ -109,8 +116,12 @@ export class Pump {
               spawn();
             }, reject);
           }
-          if (active === 0) resolve();
+          if (active === 0) {
+            this.onArrival = undefined;
+            resolve();
+          }
         };
+        if (!options.shuffle) this.onArrival = spawn;
         spawn();
       });
     }

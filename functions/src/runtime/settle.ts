@@ -64,21 +64,32 @@ async function releaseAndMaybeFinish(db: Firestore, task: TaskDoc, now: () => nu
 
 /**
  * Records the finished task on each dependent and publishes the ones now ready: ordinary dependents
- * in chunks (one read and one commit per chunk), wide joins each through their arrivals.
+ * in chunks (one read and one commit each, published as each chunk lands), wide joins each through
+ * their arrivals.
  */
 async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[]): Promise<number> {
+  let ready = 0;
+  const dispatch = async (released: ReleasedDependent[]) => {
+    const messages: TaskReadyMessage[] = [];
+    for (const r of released) {
+      if (r.became === "ready") messages.push({ planId: task.planId, taskId: r.id, attempt: r.attempt, phase: "run" });
+      if (r.became === "skipped" && r.task !== undefined) skippedQueue.push(r.task);
+    }
+    ready += messages.length;
+    await publishTaskReady(messages);
+  };
   const ordinary = task.dependents.filter((id) => task.wideDependents[id] === undefined);
-  const released: ReleasedDependent[] = await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
-  await inParallel(LIMITS.releaseConcurrency, Object.keys(task.wideDependents), async (id) => {
-    released.push({ id, ...(await releaseDependent(db, task.planId, { id, wide: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING)) });
+  await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, {
+    chunkSize: LIMITS.releaseChunk,
+    inFlight: LIMITS.releaseChunksInFlight,
+    onChunk: dispatch,
   });
-  const ready: TaskReadyMessage[] = [];
-  for (const r of released) {
-    if (r.became === "ready") ready.push({ planId: task.planId, taskId: r.id, attempt: r.attempt, phase: "run" });
-    if (r.became === "skipped" && r.task !== undefined) skippedQueue.push(r.task);
-  }
-  await publishTaskReady(ready);
-  return ready.length;
+  const wide: ReleasedDependent[] = [];
+  await inParallel(LIMITS.releaseConcurrency, Object.keys(task.wideDependents), async (id) => {
+    wide.push({ id, ...(await releaseDependent(db, task.planId, { id, wide: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING)) });
+  });
+  await dispatch(wide);
+  return ready;
 }
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */

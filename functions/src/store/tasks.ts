@@ -316,11 +316,21 @@ async function createOnce(ref: DocumentReference, data: Record<string, unknown>)
 /** A dependent after its release, by id. */
 export type ReleasedDependent = Released & { id: string };
 
+/** How a fan-out's release is cut: dependents per chunk, chunks in flight, and what to do as each chunk lands. */
+export interface ReleaseChunking {
+  chunkSize: number;
+  inFlight: number;
+  /** Called with each chunk's dependents once they are committed (e.g. to publish the ready ones at once). */
+  onChunk: (released: ReleasedDependent[]) => Promise<void>;
+}
+
 /**
  * Records one finished need on many ordinary dependents at once (a fan-out): one read of a chunk
  * of them and one atomic commit with an update-time precondition on each. If any dependent of the
  * chunk changed since the read (a concurrent release), the commit fails as a whole and that chunk
- * is released one compare-and-set at a time.
+ * is released one compare-and-set at a time. A few chunks are in flight at once, and each one is
+ * handed on as soon as it is committed: the first dependents of a 5,000-way fan-out start running
+ * while the rest are still being released.
  */
 export async function releaseDependentsTogether(
   db: Firestore,
@@ -330,10 +340,9 @@ export async function releaseDependentsTogether(
   needStatus: TaskStatus,
   now: number,
   timing: EngineTiming,
-  chunkSize: number,
-): Promise<ReleasedDependent[]> {
-  const out: ReleasedDependent[] = [];
-  for (const chunk of chunked(ids, chunkSize)) {
+  chunking: ReleaseChunking,
+): Promise<void> {
+  await inParallel(chunking.inFlight, chunked(ids, chunking.chunkSize), async (chunk) => {
     const snaps = await db.getAll(...chunk.map((id) => taskRef(db, planId, id)));
     const batch = db.batch();
     const decided: ReleasedDependent[] = [];
@@ -347,13 +356,13 @@ export async function releaseDependentsTogether(
     }
     try {
       if (writes > 0) await batch.commit();
-      out.push(...decided);
     } catch (error) {
       if (!isLostRace(error)) throw error;
-      for (const id of chunk) out.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, now, timing)) });
+      decided.length = 0;
+      for (const id of chunk) decided.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, now, timing)) });
     }
-  }
-  return out;
+    await chunking.onChunk(decided);
+  });
 }
 
 /** Cancels every task of the plan that has not finished and is not running, in small transactions. */

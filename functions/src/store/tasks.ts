@@ -29,7 +29,7 @@ import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { grpcCode } from "../clients/grpc-code";
 import { recordEvent } from "./events";
-import { groupCommit, WriteList } from "./group-commit";
+import { groupCommit, sharedRead, WriteList } from "./group-commit";
 import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 
@@ -286,13 +286,20 @@ async function recheckGroupsWithFailures(groups: CollectionReference): Promise<{
   return full ? counts : undefined;
 }
 
-/** Documents in `collection`, and the sums of their `done`, `succeeded` and `failed`: one aggregation. */
-async function sumOutcomes(collection: CollectionReference): Promise<{ count: number; done: number; succeeded: number; failed: number }> {
-  const snap = await collection
-    .aggregate({ count: AggregateField.count(), done: AggregateField.sum("done"), succeeded: AggregateField.sum("succeeded"), failed: AggregateField.sum("failed") })
-    .get();
-  const data = snap.data();
-  return { count: data.count, done: Number(data.done), succeeded: Number(data.succeeded), failed: Number(data.failed) };
+/**
+ * Documents in `collection`, and the sums of their `done`, `succeeded` and `failed`: one
+ * aggregation, issued after the call. Arrivals of one group that finish together in one process
+ * share it (group-commit.ts sharedRead): a 5,000-way fan-in's neighbours run at once and land in the
+ * same groups, so most of them count in one read instead of one each.
+ */
+function sumOutcomes(collection: CollectionReference): Promise<{ count: number; done: number; succeeded: number; failed: number }> {
+  return sharedRead(collection.firestore, collection.path, async () => {
+    const snap = await collection
+      .aggregate({ count: AggregateField.count(), done: AggregateField.sum("done"), succeeded: AggregateField.sum("succeeded"), failed: AggregateField.sum("failed") })
+      .get();
+    const data = snap.data();
+    return { count: data.count, done: Number(data.done), succeeded: Number(data.succeeded), failed: Number(data.failed) };
+  });
 }
 
 /** The join's trigger rule over what has arrived (all of it, or a lower bound): a compare-and-set. */

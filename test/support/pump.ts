@@ -105,6 +105,10 @@ export class Pump {
       // the rest are still being released), or, when shuffling, as soon as a slot frees (a shuffle
       // needs several messages to reorder).
       await new Promise<void>((resolve, reject) => {
+        const fail = (error: unknown) => {
+          this.onArrival = undefined;
+          reject(error);
+        };
         let active = 0;
         const spawn = () => {
           if (deliveries.length === 0) deliveries.push(...this.take(planId, options, random));
@@ -114,7 +118,7 @@ export class Pump {
             deliver(m).then(() => {
               active--;
               spawn();
-            }, reject);
+            }, fail);
           }
           if (active === 0) {
             this.onArrival = undefined;

@@ -353,7 +353,7 @@ describe("wide joins after a redrive", () => {
     const needs = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const planId = await start({ tasks: [...needs.map((id) => ({ id, run: "approval", params: { approvers: ["nobody@example.com"] } })), { id: "join", run: "noop", needs }] });
     const edges = Object.fromEntries(await Promise.all(needs.map(async (id) => [id, (await task(planId, id)).wideDependents.join] as const)));
-    const release = (need: string) => releaseDependent(db, planId, { id: "join", wide: edges[need] }, need, "succeeded", Date.now(), ENGINE_TIMING);
+    const release = (need: string) => releaseDependent(db, planId, { id: "join", wide: edges[need] }, need, "succeeded", Date.now, ENGINE_TIMING);
     const group1 = plans.doc(planId).collection("tasks").doc("join").collection("arrivalGroups").doc("1");
     // 12 needs: groups of 4; n5 is in group 1, whose stale record says it failed.
     await group1.set({ count: 4, done: 4, succeeded: 3, failed: 1, at: 0 });

@@ -86,7 +86,7 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
   });
   const wide: ReleasedDependent[] = [];
   await inParallel(LIMITS.releaseConcurrency, Object.keys(task.wideDependents), async (id) => {
-    wide.push({ id, ...(await releaseDependent(db, task.planId, { id, wide: task.wideDependents[id] }, task.id, task.status, now(), ENGINE_TIMING)) });
+    wide.push({ id, ...(await releaseDependent(db, task.planId, { id, wide: task.wideDependents[id] }, task.id, task.status, now, ENGINE_TIMING)) });
   });
   await dispatch(wide);
   return ready;

@@ -207,12 +207,13 @@ export async function releaseDependent(
   dependent: { id: string; wide?: WideJoinEdge | undefined },
   need: string,
   needStatus: TaskStatus,
-  now: number,
+  /** Read when the decision is made: a wide join may decide after waiting for a count that later arrivals share. */
+  clock: () => number,
   timing: EngineTiming,
 ): Promise<Released> {
   const ref = taskRef(db, planId, dependent.id);
-  if (dependent.wide !== undefined) return releaseWideJoin(db, ref, dependent.wide, need, needStatus, now, timing);
-  return compareAndSet(db, ref, (snap) => releaseDecision(snap, need, needStatus, now, timing));
+  if (dependent.wide !== undefined) return releaseWideJoin(db, ref, dependent.wide, need, needStatus, clock, timing);
+  return compareAndSet(db, ref, (snap) => releaseDecision(snap, need, needStatus, clock(), timing));
 }
 
 /** What recording `need` does to an ordinary dependent as read: one compare-and-set, alone or in a chunk. */
@@ -235,27 +236,27 @@ function releaseDecision(snap: Readable, need: string, needStatus: TaskStatus, n
  * own transition is a compare-and-set: of the last arrivals that all find it decidable, only the
  * first write applies.
  */
-async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: WideJoinEdge, need: string, needStatus: TaskStatus, now: number, timing: EngineTiming): Promise<Released> {
+async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: WideJoinEdge, need: string, needStatus: TaskStatus, clock: () => number, timing: EngineTiming): Promise<Released> {
   const groups = ref.collection(COLLECTIONS.arrivalGroups);
   const group = groups.doc(String(wide.group));
   const arrivals = group.collection(COLLECTIONS.arrivals);
   // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
   const outcome = { done: 1, succeeded: needStatus === "succeeded" ? 1 : 0, failed: needStatus === "failed" ? 1 : 0 };
-  await createOnce(arrivals.doc(need), { status: needStatus, ...outcome, at: now });
+  await createOnce(arrivals.doc(need), { status: needStatus, ...outcome, at: clock() });
   if (needStatus !== "succeeded") {
-    const early = await decideWideJoin(db, ref, outcome, need, now, timing);
+    const early = await decideWideJoin(db, ref, outcome, need, clock, timing);
     if (early.became !== null) return early;
   }
   // One aggregation read gives the group's count and outcome from one snapshot.
   const inGroup = await sumOutcomes(arrivals);
   if (inGroup.done < wide.groupNeeds) return { became: null, attempt: 0 };
   // The group is full, and a full group's arrivals do not change (until a redrive, which stops the plan first).
-  await createOnce(group, { ...inGroup, at: now });
+  await createOnce(group, { ...inGroup, at: clock() });
   const all = await sumOutcomes(groups);
   if (all.count < wide.groups) return { became: null, attempt: 0 };
-  if (all.done === all.succeeded) return decideWideJoin(db, ref, all, need, now, timing);
+  if (all.done === all.succeeded) return decideWideJoin(db, ref, all, need, clock, timing);
   const checked = await recheckGroupsWithFailures(groups);
-  return checked === undefined ? { became: null, attempt: 0 } : decideWideJoin(db, ref, checked, need, now, timing);
+  return checked === undefined ? { became: null, attempt: 0 } : decideWideJoin(db, ref, checked, need, clock, timing);
 }
 
 /**
@@ -303,8 +304,9 @@ function sumOutcomes(collection: CollectionReference): Promise<{ count: number; 
 }
 
 /** The join's trigger rule over what has arrived (all of it, or a lower bound): a compare-and-set. */
-function decideWideJoin(db: Firestore, ref: DocumentReference, counts: { done: number; succeeded: number; failed: number }, need: string, now: number, timing: EngineTiming): Promise<Released> {
+function decideWideJoin(db: Firestore, ref: DocumentReference, counts: { done: number; succeeded: number; failed: number }, need: string, clock: () => number, timing: EngineTiming): Promise<Released> {
   return compareAndSet(db, ref, (snap): CasDecision<Released> => {
+    const now = clock();
     const join = readTask(snap);
     if (join === undefined) return { result: { became: null, attempt: 0 } };
     const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
@@ -366,7 +368,7 @@ export async function releaseDependentsTogether(
     } catch (error) {
       if (!isLostRace(error)) throw error;
       decided.length = 0;
-      for (const id of chunk) decided.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, now, timing)) });
+      for (const id of chunk) decided.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, () => now, timing)) });
     }
     await chunking.onChunk(decided);
   });

@@ -79,7 +79,7 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
     await publishTaskReady(messages);
   };
   const ordinary = task.dependents.filter((id) => task.wideDependents[id] === undefined);
-  await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now(), ENGINE_TIMING, {
+  await releaseDependentsTogether(db, task.planId, ordinary, task.id, task.status, now, ENGINE_TIMING, {
     chunkSize: LIMITS.releaseChunk,
     inFlight: LIMITS.releaseChunksInFlight,
     onChunk: dispatch,

@@ -126,8 +126,42 @@ interface ReadMember extends Waiter<DocumentSnapshot[]> {
   refs: readonly DocumentReference[];
 }
 
+/**
+ * One read at a time per key, shared by everyone who asked while it was queued: a caller gets the
+ * result of a read issued after it asked (so it sees every write it made before asking), but
+ * callers that ask while one read of the key is in flight share the next one instead of sending
+ * their own. For reads that sum what concurrent callers just wrote (a wide join's arrivals).
+ */
+class SharedReads {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly next = new Map<string, Promise<unknown>>();
+
+  read<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const queued = this.next.get(key);
+    if (queued !== undefined) return queued as Promise<T>;
+    const current = this.inFlight.get(key);
+    const issue = (): Promise<T> => {
+      const p = read().finally(() => {
+        if (this.inFlight.get(key) === p) this.inFlight.delete(key);
+      });
+      this.inFlight.set(key, p);
+      return p;
+    };
+    if (current === undefined) return issue();
+    const later = current
+      .catch(() => undefined)
+      .then(() => {
+        this.next.delete(key);
+        return issue();
+      });
+    this.next.set(key, later);
+    return later;
+  }
+}
+
 class Grouped {
   private readonly commits: GroupQueue<CommitMember, WriteResult[]>;
+  readonly shared = new SharedReads();
   private readonly reads = new Map<string, GroupQueue<ReadMember, DocumentSnapshot[]>>();
 
   constructor(private readonly db: Firestore) {
@@ -194,41 +228,7 @@ class Grouped {
   }
 }
 
-/**
- * One read at a time per key, shared by everyone who asked while it was queued: a caller gets the
- * result of a read issued after it asked (so it sees every write it made before asking), but
- * callers that ask while one read of the key is in flight share the next one instead of sending
- * their own. For reads that sum what concurrent callers just wrote (a wide join's arrivals).
- */
-class SharedReads {
-  private readonly inFlight = new Map<string, Promise<unknown>>();
-  private readonly next = new Map<string, Promise<unknown>>();
-
-  read<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const queued = this.next.get(key);
-    if (queued !== undefined) return queued as Promise<T>;
-    const current = this.inFlight.get(key);
-    const issue = (): Promise<T> => {
-      const p = read().finally(() => {
-        if (this.inFlight.get(key) === p) this.inFlight.delete(key);
-      });
-      this.inFlight.set(key, p);
-      return p;
-    };
-    if (current === undefined) return issue();
-    const later = current
-      .catch(() => undefined)
-      .then(() => {
-        this.next.delete(key);
-        return issue();
-      });
-    this.next.set(key, later);
-    return later;
-  }
-}
-
 const grouped = new WeakMap<Firestore, Grouped>();
-const shared = new WeakMap<Firestore, SharedReads>();
 
 function groupedFor(db: Firestore): Grouped {
   let g = grouped.get(db);
@@ -254,10 +254,5 @@ export function groupRead(db: Firestore, refs: readonly DocumentReference[], fie
  * after this call: see SharedReads.
  */
 export function sharedRead<T>(db: Firestore, key: string, read: () => Promise<T>): Promise<T> {
-  let s = shared.get(db);
-  if (s === undefined) {
-    s = new SharedReads();
-    shared.set(db, s);
-  }
-  return s.read(key, read);
+  return groupedFor(db).shared.read(key, read);
 }

@@ -347,12 +347,14 @@ export async function releaseDependentsTogether(
   ids: readonly string[],
   need: string,
   needStatus: TaskStatus,
-  now: number,
+  /** Read as each chunk decides: later chunks wait for a slot. */
+  clock: () => number,
   timing: EngineTiming,
   chunking: ReleaseChunking,
 ): Promise<void> {
   await inParallel(chunking.inFlight, chunked(ids, chunking.chunkSize), async (chunk) => {
     const snaps = await db.getAll(...chunk.map((id) => taskRef(db, planId, id)));
+    const now = clock();
     const batch = db.batch();
     const decided: ReleasedDependent[] = [];
     let writes = 0;
@@ -368,7 +370,7 @@ export async function releaseDependentsTogether(
     } catch (error) {
       if (!isLostRace(error)) throw error;
       decided.length = 0;
-      for (const id of chunk) decided.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, () => now, timing)) });
+      for (const id of chunk) decided.push({ id, ...(await releaseDependent(db, planId, { id }, need, needStatus, clock, timing)) });
     }
     await chunking.onChunk(decided);
   });

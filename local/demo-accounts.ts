@@ -5,7 +5,7 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
-import { emulatorClientEnv, PROJECT_ID } from "./project";
+import { emulator, emulatorClientEnv, PROJECT_ID } from "./project";
 
 export interface DemoAccount {
   email: string;
@@ -25,11 +25,27 @@ export async function createDemoAccounts(): Promise<{ operator: DemoAccount; vie
   for (const account of Object.values(DEMO_ACCOUNTS)) {
     const { email, password, displayName, role } = account;
     const user = await auth.getUserByEmail(email).then(
-      (existing) => auth.updateUser(existing.uid, { password, displayName }),
+      (existing) => auth.updateUser(existing.uid, { password, displayName, emailVerified: true }),
       () => auth.createUser({ email, password, displayName, emailVerified: true }),
     );
     await auth.setCustomUserClaims(user.uid, { role });
   }
   const plain = ({ email, password }: DemoAccount): DemoAccount => ({ email, password });
   return { operator: plain(DEMO_ACCOUNTS.operator), viewer: plain(DEMO_ACCOUNTS.viewer) };
+}
+
+/**
+ * A Firebase ID token for an account of the Auth emulator, as the page's JS SDK gets one when its
+ * user signs in: the credential local commands put on the Pub/Sub commands they send.
+ */
+export async function idToken(account: Pick<DemoAccount, "email" | "password">): Promise<string> {
+  const auth = emulator("auth");
+  const response = await fetch(`http://${auth.host}:${auth.port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: account.email, password: account.password, returnSecureToken: true }),
+  });
+  const body = (await response.json()) as { idToken?: string; error?: { message: string } };
+  if (body.idToken === undefined) throw new Error(`sign-in of ${account.email} failed: ${body.error?.message}`);
+  return body.idToken;
 }

@@ -51,6 +51,9 @@ export function suiteEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     // machine a burst of deliveries (a 1,000-task fan-out) then fails with "Failed to load
     // function" and the dropped deliveries wait for the sweeper. Four per core loses none.
     FUNCTIONS_EMULATOR_PARALLEL: process.env.FUNCTIONS_EMULATOR_PARALLEL ?? String(Math.max(4, 4 * cpus().length)),
+    // Everything local listens on loopback, which the egress policy refuses unless allowed
+    // (functions/src/egress/config.ts); production allows nothing private by default.
+    ORCHESTRATOR_EGRESS_ALLOW: process.env.ORCHESTRATOR_EGRESS_ALLOW ?? "127.0.0.0/8,::1",
     ...extra,
   };
 }

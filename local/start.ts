@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { localFirestore } from "./admin";
 import { buildFunctions, buildPage } from "./build";
-import { createDemoAccounts } from "./demo-accounts";
+import { createDemoAccounts, idToken } from "./demo-accounts";
 import { demoEnvironmentPlan } from "./demo-plan";
 import { assertPortsFree, PortInUseError, type SuiteEmulator } from "./emulators";
 import { startLocalStack } from "./local-stack";
@@ -91,6 +91,13 @@ async function main(): Promise<number> {
   }
 
   const db = localFirestore();
+  // Production is a protected environment here, as a deployment would configure it: its gate's
+  // approvers come from this policy (config/protection), not from the plan.
+  await db.collection("config").doc("protection").set({
+    protectedEnvironments: [{ projectId: "lang-trak-prod", approvers: [operator.email], requiredApprovals: 1, approvalDeadlineHours: 72 }],
+    description: "written by npm start: the demo's production is a protected environment",
+  });
+  console.log(`✓ protection policy (config/protection): lang-trak-prod is a protected environment, approved by ${operator.email}`);
   const planId = `lang-trak-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "")}-${randomBytes(2).toString("hex")}`;
   const plan = demoEnvironmentPlan();
   await db.collection("plans").doc(planId).set(plan);
@@ -99,9 +106,12 @@ async function main(): Promise<number> {
   const stopApprover = manualApproval
     ? watchGates(db, planId, (taskId) => console.log(`\n  ⏸ ${taskId} waits for approval: sign in on the page as ${operator.email} and approve it`))
     : watchGates(db, planId, (taskId) => {
-        // The demo approves as its operator, through the same Pub/Sub command path other systems use.
+        // The demo approves as its operator, through the same Pub/Sub command path other systems
+        // use, proving who it is with the operator's ID token (a bare `by` never passes a gate).
         console.log(`\n  ✋ ${taskId} waits for approval → approving as ${operator.email} (npm start -- --manual-approval leaves it to you)`);
-        void publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: operator.email, reason: "approved by the npm start demo", commandId: `demo-${taskId}` }]);
+        void idToken(operator).then((credential) =>
+          publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: operator.email, reason: "approved by the npm start demo", commandId: `demo-${taskId}`, credential }]),
+        );
       });
   const outcome = await followPlan(db, planId, { timeoutMs: 10 * 60_000 });
   stopApprover();

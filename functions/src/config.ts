@@ -28,6 +28,12 @@ export const ENGINE_TIMING: EngineTiming = {
   redispatchAfterMs: numberFromEnv("ORCHESTRATOR_REDISPATCH_AFTER_MS", 60_000),
 };
 
+/**
+ * Whether Pub/Sub senders without a verifiable credential may cancel, retry and roll back plans
+ * (never approve or reject). Off by default: anyone who can publish to the topic could otherwise stop production rollouts.
+ */
+export const ALLOW_UNVERIFIED_COMMANDS = process.env.ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS === "true";
+
 /** How long one start of a plan may take before another delivery of the trigger may take over. */
 export const START_LEASE_MS = numberFromEnv("ORCHESTRATOR_START_LEASE_MS", 120_000);
 

@@ -2,7 +2,7 @@
  * A local stand-in for the Google control-plane APIs the executors call (DESIGN §9): one gRPC
  * server (Cloud Scheduler, Cloud Monitoring, Pub/Sub admin) and one HTTP server (Firebase Rules,
  * Hosting, Identity Toolkit, Firestore indexes), speaking the real protocols with in-memory state,
- * fault injection, a call log and a state dump. Pass `env` to the functions so their client factory
+ * fault injection, a call log and a state dump, and service-account ID tokens with the certificates that verify them. Pass `env` to the functions so their client factory
  * (functions/src/clients/google.ts) points here.
  *
  *   const cp = await startControlPlane();            // ports 0 = any free port
@@ -11,6 +11,7 @@
  *   await cp.stop();
  */
 import { FaultBook, type CallRecord, type FaultSpec } from "./faults";
+import { LocalGoogleAccounts, type IdTokenRequest } from "./google-accounts";
 import { startGrpcServer } from "./grpc-server";
 import { startRestServer } from "./rest-server";
 import { ProbeSites, type ChaosApplied, type ChaosRequest, type EndpointBehaviour } from "./sites";
@@ -49,6 +50,8 @@ export interface ControlPlane {
   chaos(request: ChaosRequest): ChaosApplied;
   /** Gives a public host (optionally one path prefix) a latency or failure, provisioned or not. */
   setEndpoint(host: string, behaviour: Partial<EndpointBehaviour> & { pathPrefix?: string }): void;
+  /** A service account's ID token, signed by the key the functions trust locally (what `gcloud auth print-identity-token` gives). */
+  idToken(request: IdTokenRequest): string;
   /** Empties state, faults, chaos and the call log. */
   reset(): void;
   stop(): Promise<void>;
@@ -61,6 +64,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   let seq = 0;
   const nextId = (prefix: string): string => `${prefix}-${(++seq).toString(16).padStart(6, "0")}`;
   const sites = new ProbeSites(() => state, now);
+  const accounts = new LocalGoogleAccounts(now);
   const reset = (): void => {
     state = emptyState();
     faults.clear();
@@ -74,7 +78,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const grpcServer = await startGrpcServer(shared, opts.grpcPort ?? 0);
   let restServer: Awaited<ReturnType<typeof startRestServer>>;
   try {
-    restServer = await startRestServer({ ...shared, reset, addOutage, snapshot: () => clone(state), sites }, opts.restPort ?? 0);
+    restServer = await startRestServer({ ...shared, reset, addOutage, snapshot: () => clone(state), sites, accounts }, opts.restPort ?? 0);
   } catch (error) {
     await grpcServer.stop();
     throw error;
@@ -99,6 +103,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     addOutage,
     chaos: (request) => sites.applyChaos(request),
     setEndpoint: (host, behaviour) => sites.setEndpoint(host, behaviour),
+    idToken: (request) => accounts.generateIdToken(request),
     reset,
     stop: async () => {
       await Promise.all([grpcServer.stop(), restServer.stop()]);

@@ -6,6 +6,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiError, codeOfHttpStatus, GRPC_CODE_NAMES, httpStatusOfCode, sleep, type FaultBook, type FaultSpec } from "./faults";
+import type { LocalGoogleAccounts } from "./google-accounts";
 import type { ChaosRequest, ProbeSites } from "./sites";
 import { applyMask, clone, page, rfc3339, type ControlPlaneState, type Resource, type UptimeOutage } from "./state";
 
@@ -19,6 +20,8 @@ export interface RestContext {
   addOutage: (outage: UptimeOutage) => void;
   /** Public endpoints of provisioned environments and their chaos (optional: absent, not served). */
   sites?: ProbeSites;
+  /** Service-account ID tokens and the certificates that verify them (optional: absent, not served). */
+  accounts?: LocalGoogleAccounts;
 }
 
 interface Request {
@@ -43,7 +46,25 @@ function routes(ctx: RestContext): Route[] {
   const rulesetReferenced = (name: string): boolean => Object.values(st().rulesReleases).some((r) => r.rulesetName === name);
   const siteId = (site: string): string => site;
 
+  const accounts = ctx.accounts;
+  const identity: Route[] =
+    accounts === undefined
+      ? []
+      : [
+          // ---- Google's OAuth2 certificates and IAM Credentials generateIdToken ----
+          { method: "GET", pattern: /^\/oauth2\/v1\/certs$/, handle: () => accounts.certificates() },
+          {
+            method: "POST",
+            pattern: /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateIdToken$/,
+            handle: (req, [serviceAccount]) => {
+              if (typeof req.body.audience !== "string" || req.body.audience === "") throw invalid("audience is required");
+              return { token: accounts.generateIdToken({ serviceAccount: serviceAccount!, audience: req.body.audience, includeEmail: req.body.includeEmail === true }) };
+            },
+          },
+        ];
+
   return [
+    ...identity,
     // ---- Firebase Rules v1 ----
     {
       method: "POST",

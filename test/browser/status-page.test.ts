@@ -131,7 +131,8 @@ describe("approving a gate from the page (needs the engine's approval support)",
       approvers: [operator.email],
       tasks: [
         { id: "build", run: "delay", params: { ms: 200 } },
-        { id: "approve-deploy", run: "approval", params: { prompt: "Deploy?" }, needs: ["build"] },
+        // Created and approved by the same operator: the gate allows self-approval.
+        { id: "approve-deploy", run: "approval", params: { prompt: "Deploy?", allowSelfApproval: true }, needs: ["build"] },
         { id: "deploy", run: "delay", params: { ms: 200 }, needs: ["approve-deploy"] },
       ],
     };

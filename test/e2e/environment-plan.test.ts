@@ -6,6 +6,7 @@
  */
 import { publishJson } from "../../functions/src/bus/publish";
 import { TOPICS } from "../../functions/src/config";
+import { createDemoAccounts, idToken, type DemoAccount } from "../../local/demo-accounts";
 import { demoEnvironmentPlan } from "../../local/demo-plan";
 import { followPlan } from "../../local/progress";
 import { testFirestore, uniqueId, waitFor } from "../support/emulators";
@@ -21,6 +22,16 @@ interface State {
   hostingSites: Record<string, unknown>;
 }
 
+let operator: DemoAccount;
+beforeAll(async () => {
+  ({ operator } = await createDemoAccounts());
+});
+
+/** An approval as another system sends one: proven by the approver's ID token. */
+async function approveAs(planId: string, taskId: string, reason?: string): Promise<void> {
+  await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: operator.email, credential: await idToken(operator), ...(reason ? { reason } : {}) }]);
+}
+
 async function state(): Promise<State> {
   return (await (await fetch(`${controlPlane}/__control/state`)).json()) as State;
 }
@@ -30,7 +41,7 @@ describe("the lang-trak environment plan on the local stack", () => {
     expect(controlPlane).toBeDefined();
     const planId = uniqueId("lang-trak");
     const plan = demoEnvironmentPlan();
-    const approver = (plan.approvers as string[])[0]!;
+    expect(plan.approvers).toEqual([operator.email]);
     await db.collection("plans").doc(planId).set(plan);
 
     const approve = async (taskId: string) => {
@@ -38,9 +49,9 @@ describe("the lang-trak environment plan on the local stack", () => {
         const status = (await db.collection("plans").doc(planId).collection("tasks").doc(taskId).get()).get("status");
         return status === "waiting_approval" ? status : undefined;
       }, 90_000);
-      // A command from someone who is not an approver is refused and changes nothing.
-      await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: "intruder@example.com" }]);
-      await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: approver, reason: "e2e" }]);
+      // A bare claim is refused and changes nothing, even naming the listed approver.
+      await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId, by: operator.email }]);
+      await approveAs(planId, taskId, "e2e");
     };
     const outcome = followPlan(db, planId, { print: false, timeoutMs: 180_000 });
     await approve("staging.approval");
@@ -50,7 +61,7 @@ describe("the lang-trak environment plan on the local stack", () => {
     const tasks = await db.collection("plans").doc(planId).collection("tasks").get();
     expect(tasks.docs.every((d) => d.get("status") === "succeeded")).toBe(true);
     const events = (await db.collection("plans").doc(planId).collection("events").get()).docs.map((d) => d.data());
-    expect(events.filter((e) => e.type === "command.refused").map((e) => e.actor)).toEqual(["intruder@example.com", "intruder@example.com"]);
+    expect(events.filter((e) => e.type === "command.refused").map((e) => e.actor)).toEqual([`${operator.email} (unverified)`, `${operator.email} (unverified)`]);
 
     const s = await state();
     for (const project of ["lang-trak-dev", "lang-trak-staging", "lang-trak-prod"]) {
@@ -70,7 +81,6 @@ describe("a failure in production under failure policy rollback", () => {
   it("compensates everything the plan provisioned and ends rolled_back", async () => {
     const planId = uniqueId("lang-trak-rb");
     const plan = demoEnvironmentPlan();
-    const approver = (plan.approvers as string[])[0]!;
     expect(plan.failurePolicy).toBe("rollback");
     const before = await state();
     await db.collection("plans").doc(planId).set(plan);
@@ -79,7 +89,7 @@ describe("a failure in production under failure policy rollback", () => {
 
     const outcome = followPlan(db, planId, { print: false, timeoutMs: 180_000 });
     await waitFor_("staging.approval", "waiting_approval");
-    await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId: "staging.approval", by: approver }]);
+    await approveAs(planId, "staging.approval");
     await waitFor_("production.approval", "waiting_approval");
     // From here Cloud Scheduler denies every call (not retryable): production's backup fails.
     const fault = await fetch(`${controlPlane}/__control/faults`, {
@@ -88,7 +98,7 @@ describe("a failure in production under failure policy rollback", () => {
       body: JSON.stringify({ match: "CloudScheduler/", protocol: "grpc", times: 1000, grpcCode: 7, message: "injected: permission denied" }),
     });
     expect(fault.ok).toBe(true);
-    await publishJson(TOPICS.planCommands, [{ planId, command: "approve", taskId: "production.approval", by: approver }]);
+    await approveAs(planId, "production.approval");
     await waitFor_("production.backup", "failed");
     // The API recovers, so the rollback's own calls (deleting staging's backup job…) go through.
     await fetch(`${controlPlane}/__control/faults`, { method: "DELETE" });

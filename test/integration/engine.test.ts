@@ -16,6 +16,7 @@ import { PROJECT_ID, uniqueId, waitFor } from "../support/emulators";
 import { EffectsServer } from "../support/effects-server";
 import { db, deliverPlanCreated, testEnv } from "../support/functions";
 import { Pump } from "../support/pump";
+import { operator, RULES, verified } from "../support/principals";
 
 let pump: Pump;
 let web: EffectsServer;
@@ -197,20 +198,22 @@ describe("approvals", () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
     expect(await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => "waiting")).toBe("waiting");
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
-    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "eve@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: false });
+    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "eve@example.com", commandId: uniqueId("c") }, verified("eve@example.com"), RULES)).toMatchObject({ applied: false });
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
-    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "ana@example.com", reason: "ship it", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "ana@example.com", reason: "ship it", commandId: uniqueId("c") }, verified("ana@example.com"), RULES)).toMatchObject({ applied: true });
     expect(await pump.run(db, planId)).toBe("succeeded");
     const types = await eventTypes(planId);
     expect(types).toContain("command.refused");
     expect(types).toContain("task.approved");
-    expect((await task(planId, "gate")).output).toEqual({ approvedBy: "ana@example.com", reason: "ship it" });
+    // The output is kept apart from the task, where only operators read it.
+    expect((await task(planId, "gate")).output).toBeUndefined();
+    expect((await plans.doc(planId).collection("outputs").doc("gate").get()).get("output")).toEqual({ approvedBy: ["ana@example.com"], reason: "ship it" });
   });
 
   it("a rejection fails the gate and, under policy stop, the plan", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
     await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
-    await applyCommand(db, { planId, command: "reject", taskId: "gate", by: "ana@example.com", reason: "freeze", commandId: uniqueId("c") });
+    await applyCommand(db, { planId, command: "reject", taskId: "gate", by: "ana@example.com", reason: "freeze", commandId: uniqueId("c") }, verified("ana@example.com"), RULES);
     expect((await plans.doc(planId).get()).data()).toMatchObject({ status: "failed", failedTask: "gate" });
     expect((await task(planId, "deploy")).status).toBe("cancelled");
   });
@@ -260,7 +263,7 @@ describe("external tasks", () => {
     const reused = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "failed" }, uniqueId("m"));
     expect(reused.applied).toBe(false);
     expect(await pump.run(db, planId)).toBe("succeeded");
-    expect((await task(planId, "wait")).output).toEqual({ build: 42 });
+    expect((await plans.doc(planId).collection("outputs").doc("wait").get()).get("output")).toEqual({ build: 42 });
     expect(await refusals(planId)).toHaveLength(2);
     const events = await plans.doc(planId).collection("events").get();
     expect(JSON.stringify(events.docs.map((d) => d.data()))).not.toContain(token);
@@ -297,8 +300,8 @@ describe("commands", () => {
   it("cancel stops a running plan: nothing new starts and the plan ends cancelled", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
     await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
-    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: true });
-    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" })).toMatchObject({ applied: false });
+    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" }, operator(), RULES)).toMatchObject({ applied: true });
+    expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" }, operator(), RULES)).toMatchObject({ applied: false });
     expect((await plans.doc(planId).get()).get("status")).toBe("cancelled");
     expect((await task(planId, "gate")).status).toBe("cancelled");
     expect((await task(planId, "after")).status).toBe("cancelled");
@@ -314,7 +317,7 @@ describe("commands", () => {
       ],
     });
     expect(await pump.run(db, planId)).toBe("failed");
-    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES)).toMatchObject({ applied: true });
     expect(await pump.run(db, planId)).toBe("succeeded");
     expect(web.effectsOf(`${name}-a`)).toHaveLength(1);
     expect(await task(planId, "b")).toMatchObject({ status: "succeeded", attempt: 2 });
@@ -333,7 +336,7 @@ describe("commands", () => {
     // The failure stops the plan (policy `stop`): the join is cancelled with whatever had arrived.
     expect(await task(planId, "join")).toMatchObject({ status: "cancelled", fanIn: true });
     const succeeded = (await plans.doc(planId).collection("tasks").where("status", "==", "succeeded").get()).docs.map((d) => d.id).sort();
-    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") })).toMatchObject({ applied: true });
+    expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES)).toMatchObject({ applied: true });
     // 12 needs arrive in 3 groups of 4: n5's group loses its outcome, and fills again when n5 arrives.
     const groups = plans.doc(planId).collection("tasks").doc("join").collection("arrivalGroups");
     const arrivals = await Promise.all([0, 1, 2].map((g) => groups.doc(String(g)).collection("arrivals").get()));
@@ -422,10 +425,10 @@ describe("environment locks", () => {
     expect((await plans.doc(second).collection("tasks").get()).size).toBe(0);
 
     await pump.run(db, first, { until: () => false, maxRounds: 25 }).catch(() => undefined);
-    await applyCommand(db, { planId: first, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+    await applyCommand(db, { planId: first, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES);
     expect((await plans.doc(second).get()).get("status")).toBe("running");
     expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(second);
-    await applyCommand(db, { planId: second, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+    await applyCommand(db, { planId: second, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES);
     expect((await db.collection("locks").doc(projectId).get()).exists).toBe(false);
   });
 
@@ -440,6 +443,6 @@ describe("environment locks", () => {
     await sweepStalledTasks(db, () => Date.now() + 3_600_000);
     expect((await plans.doc(planId).get()).get("status")).toBe("running");
     expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(planId);
-    await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") });
+    await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES);
   });
 });

@@ -3,18 +3,21 @@
  * stored report and the task documents) and the operator actions on plans. Every list is bounded
  * and paged with a cursor.
  */
-import type { Firestore } from "firebase-admin/firestore";
+import { GrpcStatus, type Firestore } from "firebase-admin/firestore";
+import { grpcCode } from "../clients/grpc-code";
 import { TOPICS } from "../config";
+import { logs } from "../logs";
 import { compilePlan, type PlanReport } from "../planner/compile";
 import { parseWith } from "../schema/issues";
-import { planCommandSchema } from "../schema/messages";
+import { planCommandSchema, type PlanCommand } from "../schema/messages";
 import { PLAN_STATUSES, SYSTEM_PLAN_FIELDS } from "../schema/plan";
 import { TASK_STATUSES } from "../schema/task";
 import { COLLECTIONS, eventsOf, planRef, taskRef, tasksOf } from "../store/paths";
+import { deploymentCompileOptions } from "../runtime/deployment";
 import { readPlanReport } from "../store/reports";
 import { principalName, type Principal } from "./auth";
 import type { ApiContext } from "./context";
-import { apiError, badCursor, decodeCursor, encodeCursor, invalid, jsonObjectBody, limitFrom, notFound, ok, pick, type ApiRequest, type ApiResponse } from "./http";
+import { apiError, badCursor, decodeCursor, documentIdProblem, encodeCursor, invalid, jsonObjectBody, limitFrom, notFound, ok, pick, type ApiRequest, type ApiResponse } from "./http";
 import { API_QUERIES, shapedQuery } from "./queries";
 
 export const MAX_PLANS_PAGE = 100;
@@ -148,8 +151,9 @@ export async function planEvents(db: Firestore, planId: string, req: ApiRequest)
 
 /**
  * `POST /plans`: validated exactly as the plan trigger will (compilePlan); 400 with every field
- * error and nothing written, or the plan document plus a `plan.submitted` event saying who, in
- * one batch. `?validateOnly=true` stops after validation.
+ * error and nothing written, or the plan document (with `createdBy`) plus a `plan.submitted` event
+ * saying who, in one batch of `create()`s: neither can overwrite an existing document.
+ * `?validateOnly=true` stops after validation.
  */
 export async function createPlan(ctx: ApiContext, principal: Principal, req: ApiRequest): Promise<ApiResponse> {
   const body = jsonObjectBody(req);
@@ -157,7 +161,9 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   const spec = body.value;
   const system = SYSTEM_PLAN_FIELDS.filter((f) => f in spec).map((f) => ({ path: f, message: "set by the orchestrator; leave it out" }));
   if (system.length > 0) return invalid("the plan sets fields the orchestrator owns", system);
-  const compiled = compilePlan(spec);
+  // Compiled as the plan trigger will compile it: with the deployment's policy and secret bindings.
+  const deployment = await deploymentCompileOptions(ctx.db);
+  const compiled = deployment.ok ? compilePlan(spec, deployment.options) : deployment;
   if (!compiled.ok) return invalid("the plan is not valid; nothing was written", compiled.errors);
   const { summary } = compiled.plan;
   if (req.query.validateOnly === "true") return ok({ valid: true, summary });
@@ -166,7 +172,9 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   const now = ctx.now();
   const by = principalName(principal);
   const batch = ctx.db.batch();
-  batch.create(planRef(ctx.db, planId), { ...spec, createdAt: now });
+  // createdBy: who wrote the plan, from the verified token (a gate's self-approval check reads it;
+  // store/tasks.ts creatorOf). Only a verified email is recorded as the creator's.
+  batch.create(planRef(ctx.db, planId), { ...spec, createdAt: now, createdBy: { uid: principal.uid, email: principal.emailVerified ? principal.email : null } });
   batch.create(eventsOf(ctx.db, planId).doc("plan.submitted"), {
     at: now,
     type: "plan.submitted",
@@ -177,23 +185,64 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   return { status: 201, body: { id: planId, status: "pending", summary }, headers: { Location: `/api/plans/${encodeURIComponent(planId)}` } };
 }
 
+/** Audit records of commands the API accepted: `plans/{planId}/events/api.{commandId}`. */
+export const COMMAND_AUDIT_PREFIX = "api.";
+
 /**
  * `POST /plans/:id/commands`: approve, reject, cancel, retry or rollback, attributed to the
  * caller (`by` comes from the verified token, never from the body) and handed to the engine on
- * the plan-commands topic. 202: the engine applies it and records it in the plan's events.
+ * the plan-commands topic with the caller's ID token as `credential`, so the command function
+ * verifies who sent it instead of trusting `by` (it requires that for approve/reject). 202: the
+ * engine applies it and records it in the plan's events.
+ *
+ * Before publishing, the request is recorded with `create()` as `events/api.{commandId}`
+ * (`command.requested`): the audit record is never overwritten, and a second request with the same
+ * commandId is a 409 with nothing published. A command whose publish fails stays recorded as
+ * requested (it was); the caller sends it again with a new commandId.
  */
 export async function sendPlanCommand(ctx: ApiContext, principal: Principal, planId: string, req: ApiRequest): Promise<ApiResponse> {
   const body = jsonObjectBody(req);
   if (!body.ok) return body.response;
   const { value } = body;
   if ("by" in value) return invalid("`by` is set from your sign-in", [{ path: "by", message: "leave it out: the API attributes the command to the signed-in caller" }]);
+  if ("credential" in value) return invalid("`credential` is set from your sign-in", [{ path: "credential", message: "leave it out: the API forwards the ID token of your Authorization header" }]);
   if ("planId" in value && value.planId !== planId) return invalid("the body names another plan", [{ path: "planId", message: `leave it out or set it to "${planId}"` }]);
-  const parsed = parseWith(planCommandSchema, { ...value, planId, by: principalName(principal), commandId: value.commandId ?? ctx.newId() });
+  const by = principalName(principal);
+  const parsed = parseWith(planCommandSchema, { ...value, planId, by, commandId: value.commandId ?? ctx.newId() });
   if (!parsed.ok) return invalid("the command is not valid; nothing was sent", parsed.errors);
-  const command = parsed.value;
+  const command = parsed.value as PlanCommand & { commandId: string };
+  const auditId = `${COMMAND_AUDIT_PREFIX}${command.commandId}`;
+  const idProblem = documentIdProblem(auditId);
+  if (idProblem !== undefined) return invalid("the commandId cannot name the command's audit record; nothing was sent", [{ path: "commandId", message: `"${COMMAND_AUDIT_PREFIX}" + commandId ${idProblem}; use letters, digits, '-', '_' or '.' (a UUID is best)` }]);
+  const message: PlanCommand = { ...command, credential: principal.idToken };
+  if (!planCommandSchema.safeParse(message).success) return invalid("your ID token is too long to forward with the command; nothing was sent", [{ path: "credential", message: "sign in again; a token over 8,192 characters cannot be sent" }]);
+
   const [plan, task] = await Promise.all([planRef(ctx.db, planId).get(), command.taskId === undefined ? undefined : taskRef(ctx.db, planId, command.taskId).get()]);
   if (!plan.exists) return planNotFound(planId);
   if (task !== undefined && !task.exists) return notFound(`plan "${planId}" has no task "${command.taskId}"`);
-  await ctx.publish(TOPICS.planCommands, [command]);
+
+  const now = ctx.now();
+  const reason = command.reason === undefined || command.reason === "" ? "" : `: ${command.reason}`;
+  try {
+    await eventsOf(ctx.db, planId).doc(auditId).create({
+      at: now,
+      type: "command.requested",
+      actor: by,
+      actorUid: principal.uid,
+      command: command.command,
+      ...(command.taskId === undefined ? {} : { taskId: command.taskId }),
+      message: `${command.command}${command.taskId === undefined ? "" : ` of ${command.taskId}`} requested by ${by} through the API${reason}`,
+    });
+  } catch (error) {
+    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
+    return apiError(409, "already_exists", `plan "${planId}" already has a command with commandId "${command.commandId}" (events/${auditId}); nothing was sent again. Send a new command with a new commandId`);
+  }
+  try {
+    await ctx.publish(TOPICS.planCommands, [message]);
+  } catch (error) {
+    logs.unexpected(`api: publishing command ${command.commandId} of plan ${planId}`, error);
+    return apiError(503, "unavailable", `the ${command.command} command was recorded (events/${auditId}) but could not be handed to the engine; send it again with a new commandId`);
+  }
+  // The credential went to the engine only: it is never part of a response.
   return ok({ accepted: command }, 202);
 }

@@ -13,6 +13,7 @@
 import type { PlanStatus, RetryPolicy, TriggerRule } from "../schema/plan";
 import type { HistoryEntry, TaskDoc, TaskError, TaskStatus } from "../schema/task";
 import { TERMINAL_TASK_STATUSES } from "../schema/task";
+import { isCreator, matchesApprover, principalLabel, sameApprover, type PlanCreator, type VerifiedPrincipal } from "../trust/principals";
 
 /** Bounded so a task retried forever cannot grow its document towards Firestore's 1 MiB limit. */
 export const MAX_HISTORY_ENTRIES = 50;
@@ -136,6 +137,7 @@ export function initialTask(input: {
     compensate: spec.compensate ?? null,
     compensationError: null,
     notBefore: null,
+    approvals: [],
     waiting: null,
     level,
     timeoutSeconds: spec.timeoutSeconds,
@@ -301,31 +303,70 @@ export function decideWait(input: {
       status,
       lease: null,
       waiting: { tokenHash: input.tokenHash, deadline, heartbeatSeconds: input.heartbeatSeconds },
+      approvals: [],
       sweepAt: firstCheck,
       history: transition(task, status, now, status === "waiting_approval" ? "waiting for approval" : "waiting for an external system (task token issued)"),
     },
   };
 }
 
-/** waiting_approval → succeeded | failed, only for a principal in `approvers`. */
+/** What a gate asks of its approvers (from its params, or the plan's approvers and the defaults). */
+export interface GateRules {
+  approvers: readonly string[];
+  requiredApprovals: number;
+  allowSelfApproval: boolean;
+}
+
+/**
+ * waiting_approval → succeeded | failed, or one more approval of N: only a verified principal who
+ * is one of the gate's approvers (no named approvers: any operator), never the plan's creator
+ * unless the gate allows it, and only before the gate's deadline. A bare claim of who sent the
+ * command (`principal: null`) is refused. One rejection fails the gate; `requiredApprovals`
+ * distinct approvers pass it.
+ */
 export function decideApproval(input: {
   task: TaskDoc;
-  approvers: readonly string[];
-  by: string;
+  gate: GateRules;
+  principal: VerifiedPrincipal | null;
+  creator: PlanCreator | null;
   verdict: "approve" | "reject";
   reason: string | undefined;
   now: number;
-}): { kind: "decided"; status: TaskStatus; update: TaskUpdate } | Skip {
-  const { task, approvers, by, verdict, now } = input;
+}): { kind: "decided"; status: TaskStatus; update: TaskUpdate; approvals: number } | Skip {
+  const { task, gate, principal, creator, verdict, now } = input;
   if (task.status !== "waiting_approval") return { kind: "skip", reason: `task ${task.id} is ${task.status}, not waiting for approval` };
-  if (!approvers.includes(by)) return { kind: "skip", reason: `${by} is not an approver of ${task.id} (approvers: ${approvers.join(", ") || "none"})` };
+  if (principal === null) return { kind: "skip", reason: "the command carries no verified credential (a bare `by` is recorded but never passes a gate)" };
+  const who = principalLabel(principal);
+  if (task.waiting !== null && task.waiting.deadline <= now) {
+    return { kind: "skip", reason: `the approval deadline of ${task.id} passed at ${new Date(task.waiting.deadline).toISOString()}` };
+  }
+  if (gate.approvers.length === 0 ? principal.role !== "operator" : !gate.approvers.some((entry) => matchesApprover(entry, principal))) {
+    const listed = gate.approvers.length === 0 ? "no approvers are named, so only operators may approve" : `approvers: ${gate.approvers.join(", ")}`;
+    return { kind: "skip", reason: `${who} is not an approver of ${task.id} (${listed})` };
+  }
+  if (!gate.allowSelfApproval && isCreator(principal, creator)) return { kind: "skip", reason: `${who} created this plan and may not approve its gate ${task.id}` };
   const why = input.reason ? `: ${input.reason}` : "";
-  const cause = `${verdict === "approve" ? "approved" : "rejected"} by ${by}${why}`;
-  const end =
-    verdict === "approve"
-      ? finishWaiting(task, { ok: true, output: { approvedBy: by, reason: input.reason ?? null } }, cause, now)
-      : finishWaiting(task, { ok: false, error: { message: `rejected by ${by}${why}`, code: "rejected", retryable: false } }, cause, now);
-  return { kind: "decided", ...end };
+  if (verdict === "reject") {
+    const end = finishWaiting(task, { ok: false, error: { message: `rejected by ${who}${why}`, code: "rejected", retryable: false } }, `rejected by ${who}${why}`, now);
+    return { kind: "decided", ...end, approvals: task.approvals.length };
+  }
+  const me = { uid: principal.uid, email: principal.emailVerified ? principal.email : null };
+  const earlier = task.approvals.find((a) => sameApprover(a, me));
+  if (earlier !== undefined) {
+    return { kind: "skip", reason: `${who} already approved ${task.id} (${task.approvals.length} of ${gate.requiredApprovals}): the next approval must come from someone else` };
+  }
+  const approvals = [...task.approvals, { by: who, ...me, at: now }];
+  const count = `${approvals.length} of ${gate.requiredApprovals}`;
+  if (approvals.length < gate.requiredApprovals) {
+    return {
+      kind: "decided",
+      status: "waiting_approval",
+      approvals: approvals.length,
+      update: { approvals, history: withHistory(task, { at: now, from: task.status, to: task.status, attempt: task.attempt, cause: `approved by ${who} (${count})${why}` }) },
+    };
+  }
+  const end = finishWaiting(task, { ok: true, output: { approvedBy: approvals.map((a) => a.by), reason: input.reason ?? null } }, `approved by ${who} (${count})${why}`, now);
+  return { kind: "decided", ...end, update: { ...end.update, approvals }, approvals: approvals.length };
 }
 
 /** waiting_* → succeeded | failed: the shared ending of an approval or an external task. */
@@ -482,6 +523,7 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
       needsDone,
       lease: null,
       waiting: null,
+      approvals: [],
       notBefore: null,
       error: null,
       output: null,

@@ -3,15 +3,28 @@
  * errors are retryable (the engine retries with backoff), other statuses are not. The idempotency
  * key goes out as `Idempotency-Key`.
  *
+ * Every hop goes through the egress policy (egress/request.ts): metadata and link-local addresses
+ * are never reached, private ones only when the deployment allows them, and a refusal fails at
+ * once without opening a socket. The output is `{status}`, plus the body (capped, secrets
+ * redacted) only when the task asks for it with `captureBody`; error messages carry method, URL
+ * without query string and status, never the body.
+ *
  * `headersFromSecrets` maps a header to a secret's *name*; the value is read from the process
  * environment at call time, which is where `defineSecret` values surface in Cloud Functions, so
- * secrets never sit in plan documents, task outputs or error messages.
+ * secrets never sit in plan documents. A secret is sent only to the hosts
+ * `ORCHESTRATOR_SECRET_BINDINGS` binds it to, on every hop, and its value is redacted from
+ * anything the task records.
  */
+import type http from "node:http";
+import type https from "node:https";
+import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
+import { allowedHostsOf, egressConfig, secretBindingProblem, type SecretBindings } from "../egress/config";
+import type { EgressPolicy } from "../egress/policy";
+import { egressRequest, EgressInvalidRequestError, EgressRefusedError, type EgressResponse, type LookupFunction, type SecretHeader } from "../egress/request";
+import type { ExecutionOutcome } from "../engine/lifecycle";
 import { httpParamsSchema } from "../schema/plan";
 import type { Executor } from "./types";
-
-const MAX_CAPTURED_BODY = 4_000;
 
 export const SECRET_NAME_PATTERN = /^[A-Z][A-Z0-9_]{0,254}$/;
 const HEADER_NAME_PATTERN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
@@ -23,32 +36,76 @@ export const httpExecutorParamsSchema = httpParamsSchema.extend({
     .default({}),
 });
 
-export function createHttpExecutor(env: NodeJS.ProcessEnv = process.env): Executor {
+export interface HttpExecutorOptions {
+  /** Where secret values are read (default: the process environment). */
+  env?: NodeJS.ProcessEnv;
+  /** Default: `ORCHESTRATOR_EGRESS_ALLOW` (egress/config.ts). */
+  policy?: EgressPolicy;
+  /** Default: `ORCHESTRATOR_SECRET_BINDINGS`. */
+  secretBindings?: SecretBindings;
+  lookup?: LookupFunction;
+  agent?: http.Agent;
+  httpsAgent?: https.Agent;
+}
+
+/** The URL as messages show it: no query string or fragment (they often carry tokens). */
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url.split(/[?#]/)[0]!;
+  }
+}
+
+/** Replaces every occurrence of a secret's value with `[redacted:NAME]` (longest values first, so one containing another is caught whole). */
+function redactor(secrets: readonly SecretHeader[]): (text: string) => string {
+  const values = [...secrets].filter((s) => s.value !== "").sort((a, b) => b.value.length - a.value.length);
+  return (text) => values.reduce((t, s) => t.split(s.value).join(`[redacted:${s.secret}]`), text);
+}
+
+const failure = (message: string, code: string, retryable: boolean): ExecutionOutcome => ({ ok: false, error: { message, code, retryable } });
+
+export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor {
+  const env = options.env ?? process.env;
   return {
     async execute(params, ctx) {
       const parsed = httpExecutorParamsSchema.safeParse(params);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(params)"}: ${i.message}`).join("; ");
-        return { ok: false, error: { message: `http params are invalid: ${issues}`, code: "invalid_params", retryable: false } };
+        return failure(`http params are invalid: ${issues}`, "invalid_params", false);
       }
       const p = parsed.data;
-      const headers: Record<string, string> = { "Idempotency-Key": ctx.idempotencyKey, ...p.headers };
+      const where = `${p.method} ${displayUrl(p.url)}`;
+      let policy: EgressPolicy;
+      let bindings: SecretBindings;
+      try {
+        policy = options.policy ?? egressConfig().policy;
+        bindings = options.secretBindings ?? egressConfig().secretBindings;
+      } catch (error) {
+        return failure(`${where}: the egress configuration is invalid: ${(error as Error).message}`, "egress_config", false);
+      }
+
+      const host = new URL(p.url).hostname;
+      const secretHeaders: SecretHeader[] = [];
       const missing: string[] = [];
       for (const [header, secret] of Object.entries(p.headersFromSecrets)) {
+        const problem = secretBindingProblem(secret, host, bindings);
+        if (problem !== null) return failure(`${where}: ${problem}`, "secret_not_allowed", false);
         const value = env[secret];
         if (value === undefined || value === "") missing.push(secret);
-        else headers[header] = value;
+        else secretHeaders.push({ header, secret, value, allowedHosts: allowedHostsOf(secret, bindings) });
       }
       if (missing.length > 0) {
-        return {
-          ok: false,
-          error: {
-            message: `${p.method} ${p.url}: secret(s) ${missing.join(", ")} not set; declare them with defineSecret() and bind them to the function (locally: set them in the environment)`,
-            code: "missing_secret",
-            retryable: false,
-          },
-        };
+        return failure(
+          `${where}: secret(s) ${missing.join(", ")} not set; declare them with defineSecret() and bind them to the function (locally: set them in the environment)`,
+          "missing_secret",
+          false,
+        );
       }
+      const redact = redactor(secretHeaders);
+
+      const headers: Record<string, string> = { "Idempotency-Key": ctx.idempotencyKey, ...p.headers };
       let body: string | undefined;
       if (p.body !== undefined && p.method !== "GET" && p.method !== "HEAD") {
         body = typeof p.body === "string" ? p.body : JSON.stringify(p.body);
@@ -56,21 +113,30 @@ export function createHttpExecutor(env: NodeJS.ProcessEnv = process.env): Execut
           headers["Content-Type"] = "application/json";
         }
       }
-      let response: Response;
+
+      let response: EgressResponse;
       try {
-        response = await fetch(p.url, { method: p.method, headers, body, signal: ctx.signal });
+        response = await egressRequest(
+          p.url,
+          { method: p.method, headers, body, signal: ctx.signal, secretHeaders, maxBodyBytes: p.captureBody ? p.maxBodyBytes : 0 },
+          { policy, lookup: options.lookup, agent: options.agent, httpsAgent: options.httpsAgent },
+        );
       } catch (error) {
-        const message = ctx.signal.aborted ? "request aborted (timeout or cancel)" : `request failed: ${(error as Error).message}`;
-        return { ok: false, error: { message: `${p.method} ${p.url}: ${message}`, code: ctx.signal.aborted ? "timeout" : "network", retryable: true } };
+        if (error instanceof EgressRefusedError) return failure(redact(`${where}: ${error.message}`), error.code, false);
+        if (error instanceof EgressInvalidRequestError) return failure(redact(`${where}: ${error.message}`), error.code, false);
+        if (ctx.signal.aborted) return failure(`${where}: request aborted (timeout or cancel)`, "timeout", true);
+        return failure(redact(`${where}: request failed: ${(error as Error).message}`), "network", true);
       }
-      const text = (await response.text().catch(() => "")).slice(0, MAX_CAPTURED_BODY);
+
       const expected = p.expectStatus === undefined ? response.status >= 200 && response.status < 300 : p.expectStatus.includes(response.status);
-      if (expected) return { ok: true, output: { status: response.status, body: text } };
+      if (expected) {
+        if (!p.captureBody) return { ok: true, output: { status: response.status } };
+        // The decoder keeps only whole characters when the cap cut one in half.
+        const text = new StringDecoder("utf8").write(response.body);
+        return { ok: true, output: { status: response.status, body: redact(text) } };
+      }
       const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-      return {
-        ok: false,
-        error: { message: `${p.method} ${p.url} answered ${response.status}: ${text.slice(0, 200)}`, code: `http_${response.status}`, retryable },
-      };
+      return failure(redact(`${where} answered ${response.status}`), `http_${response.status}`, retryable);
     },
   };
 }

@@ -6,9 +6,19 @@
  * `ORCHESTRATOR_PROBE_ENDPOINT` (set by the local stack) sends HTTP probes of `https://host/path`
  * to `<endpoint>/<host>/path` instead: the local control plane serves every provisioned site and
  * function there, with chaos (down/slow/hang) that `npm run chaos` switches.
+ *
+ * HTTP probes go through the egress policy like http tasks (their URLs come from environment
+ * documents, which plans write): a probe of a metadata, link-local or unallowed private address is
+ * an `error` without a socket opened. The policy judges the URL really requested, so with a probe
+ * endpoint that is the endpoint, which the deployment configured and so may reach.
  */
+import type http from "node:http";
+import type https from "node:https";
 import type { GoogleClients } from "../clients/google";
 import { grpcCode } from "../clients/grpc-code";
+import { egressConfig } from "../egress/config";
+import { withAllowed, type EgressPolicy } from "../egress/policy";
+import { egressRequest, EgressRefusedError, type EgressResponse, type LookupFunction } from "../egress/request";
 import type { Executor } from "../executors/types";
 import type { ProbeOutcome, Probes } from "./checks";
 
@@ -21,19 +31,47 @@ export function probeUrl(url: string, endpoint: string | undefined): string {
   return `${endpoint.replace(/\/$/, "")}/${u.host}${u.pathname}${u.search}`;
 }
 
-export function httpProbe(endpoint: string | undefined): Probes["http"] {
+export interface HttpProbeOptions {
+  /** Default: `ORCHESTRATOR_EGRESS_ALLOW` (egress/config.ts). */
+  policy?: EgressPolicy;
+  lookup?: LookupFunction;
+  agent?: http.Agent;
+  httpsAgent?: https.Agent;
+}
+
+/** Most of an answer's body a probe reads: enough for any health page, bounded for anything else. */
+const PROBE_BODY_BYTES = 65_536;
+
+/** The policy for probes: the deployment's, plus the probe endpoint's host (configured by the deployment, not by plans). */
+function probePolicy(policy: EgressPolicy, endpoint: string | undefined): EgressPolicy {
+  if (endpoint === undefined || endpoint === "") return policy;
+  const host = new URL(endpoint).hostname;
+  return withAllowed(policy, [host.startsWith("[") ? host.slice(1, -1) : host]);
+}
+
+export function httpProbe(endpoint: string | undefined, options: HttpProbeOptions = {}): Probes["http"] {
   return async (spec, signal) => {
     const started = performance.now();
-    let response: Response;
+    let policy: EgressPolicy;
     try {
-      response = await fetch(probeUrl(spec.url, endpoint), { signal, redirect: "manual", headers: { "user-agent": "firebase-orchestrator-health/1" } });
+      policy = probePolicy(options.policy ?? egressConfig().policy, endpoint);
+    } catch (error) {
+      return { status: "error", message: `${spec.url}: the egress configuration is invalid: ${errorText(error)}`, httpStatus: null };
+    }
+    let response: EgressResponse;
+    try {
+      // Probes do not follow redirects: a 3xx is an answer (the site is up).
+      response = await egressRequest(
+        probeUrl(spec.url, endpoint),
+        { method: "GET", signal, redirect: "manual", maxBodyBytes: PROBE_BODY_BYTES, headers: { "user-agent": "firebase-orchestrator-health/1" } },
+        { policy, lookup: options.lookup, agent: options.agent, httpsAgent: options.httpsAgent },
+      );
     } catch (error) {
       if (signal.aborted) throw error;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      return { status: "down", message: `${spec.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, httpStatus: null };
+      if (error instanceof EgressRefusedError) return { status: "error", message: `${spec.url}: ${error.message}`, httpStatus: null };
+      const e = error as NodeJS.ErrnoException;
+      return { status: "down", message: `${spec.url}: ${e.code ?? e.message}`, httpStatus: null };
     }
-    // Read the body: the answer is complete only when it has arrived (and the socket is reusable).
-    await response.arrayBuffer().catch(() => undefined);
     const ms = Math.round(performance.now() - started);
     if (response.status >= 400) return { status: "down", message: `${spec.url} answered HTTP ${response.status} in ${ms} ms`, httpStatus: response.status };
     if (ms > spec.slowMs) return { status: "degraded", message: `${spec.url} answered in ${ms} ms (slow: over ${spec.slowMs} ms)`, httpStatus: response.status };
@@ -121,11 +159,13 @@ export interface LiveProbeOptions {
   now: () => number;
   runId: () => string;
   probeEndpoint?: string;
+  /** The egress policy of HTTP probes; default: the deployment's (egress/config.ts). */
+  egressPolicy?: EgressPolicy;
 }
 
 export function liveProbes(o: LiveProbeOptions): Probes {
   return {
-    http: httpProbe(o.probeEndpoint),
+    http: httpProbe(o.probeEndpoint, { policy: o.egressPolicy }),
     firestore: o.firestore,
     scheduler: schedulerProbe(o.clients, o.checkTimeoutMs),
     uptime: uptimeProbe(o.clients, o.checkTimeoutMs, o.now),

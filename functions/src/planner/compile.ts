@@ -10,11 +10,14 @@ import { environmentPlanSpecSchema, type EffectiveEnvironmentPlan } from "../sch
 import { parseWith, type FieldError } from "../schema/issues";
 import { taskPlanSpecSchema, taskSpecSchema, userSpecOf, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
 import { z } from "zod";
-import { INTEGRATIONS } from "./catalogue";
+import { APPROVAL_WAIT_SECONDS, INTEGRATIONS } from "./catalogue";
 import { catalogueErrors } from "./checks";
 import { assessCompliance, type ComplianceItem } from "./compliance";
 import { estimateCost, type CostEstimate } from "./cost";
 import { expandEnvironmentPlan, type Catalogue, type TaskMeta } from "./expand";
+import { applyProtection, protectionCompliance } from "./protection";
+import { EMPTY_POLICY, type ProtectionPolicy } from "../trust/policy";
+import { secretBindingErrors, type SecretBindings } from "../egress/config";
 import { normaliseEnvironmentPlan } from "./normalise";
 import { assessRisks, SEVERITY_RANK, type Risk, type RiskSeverity } from "./risks";
 import { buildReport, taskDurationSeconds, type PlanReport } from "./report";
@@ -68,6 +71,17 @@ export type CompileResult = { ok: true; plan: CompiledPlan } | { ok: false; erro
 export interface CompileOptions {
   /** The integration catalogue; tests and benchmarks may pass a larger one. */
   catalogue?: Catalogue;
+  /**
+   * The deployment's protection policy (`config/protection`): its gates go into every plan that
+   * touches a protected project. Absent: nothing is protected (offline `npm run plan` without --policy).
+   */
+  protection?: ProtectionPolicy;
+  /**
+   * Which hosts each secret may be sent to (ORCHESTRATOR_SECRET_BINDINGS): an http task that sends a
+   * secret anywhere else, or one with no binding, makes the plan invalid. Absent: not checked
+   * (offline, where the deployment's bindings are unknown); the executor checks again at run time.
+   */
+  secretBindings?: SecretBindings;
 }
 
 /**
@@ -93,23 +107,33 @@ function compileAnyForm(doc: Record<string, unknown>, options: CompileOptions): 
   if (!hasTasks && !hasEnvironments) {
     return { ok: false, errors: [{ path: "", message: "a plan needs either tasks (a task plan) or environments (an environment plan)" }] };
   }
-  return hasTasks ? compileTaskPlan(spec) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS);
+  const protection = options.protection ?? EMPTY_POLICY;
+  return hasTasks ? compileTaskPlan(spec, protection, options.secretBindings) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS, protection);
 }
 
-function compileTaskPlan(input: Record<string, unknown>): CompileResult {
+function compileTaskPlan(input: Record<string, unknown>, policy: ProtectionPolicy, secretBindings: SecretBindings | undefined): CompileResult {
   const parsed = parseWith(taskPlanSpecSchema, input);
   if (!parsed.ok) return parsed;
   const spec = parsed.value;
-  const analysed = analyseGraph(spec.tasks);
+  const misboundSecrets = secretBindings === undefined ? [] : secretBindingErrors(spec.tasks, secretBindings);
+  if (misboundSecrets.length > 0) return { ok: false, errors: misboundSecrets };
+  // The graph is checked as the author wrote it first, so cycles are reported in their terms.
+  const authored = analyseGraph(spec.tasks);
+  if (!authored.ok) return authored;
+  const protectedPlan = applyProtection(spec.tasks, policy);
+  if (!protectedPlan.ok) return protectedPlan;
+  const { tasks } = protectedPlan;
+  const analysed = analyseGraph(tasks);
   if (!analysed.ok) return analysed;
-  const byId = new Map(spec.tasks.map((t) => [t.id, t]));
-  const schedule = scheduleTasks(spec.tasks, analysed.graph, (id) => taskDurationSeconds(byId.get(id)!));
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const schedule = scheduleTasks(tasks, analysed.graph, (id) => taskDurationSeconds(byId.get(id)!));
   const outcome: PlanOutcome = spec.dryRun ? "planned" : "run";
-  const report = buildReport({ form: "tasks", outcome, outcomeReasons: [], tasks: spec.tasks, graph: analysed.graph, schedule, meta: null, catalogue: INTEGRATIONS, effectiveSpec: null, cost: null, risks: [], compliance: [], recommendations: [] });
-  return { ok: true, plan: finish("tasks", spec, spec.tasks, analysed.graph, report) };
+  const compliance = protectionCompliance(protectedPlan.gates);
+  const report = buildReport({ form: "tasks", outcome, outcomeReasons: [], tasks, graph: analysed.graph, schedule, meta: null, catalogue: INTEGRATIONS, effectiveSpec: null, cost: null, risks: [], compliance, recommendations: [] });
+  return { ok: true, plan: finish("tasks", spec, tasks, analysed.graph, report) };
 }
 
-function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catalogue): CompileResult {
+function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catalogue, policy: ProtectionPolicy): CompileResult {
   const normalised = normaliseEnvironmentPlan(input);
   const parsed = parseWith(environmentPlanSpecSchema, normalised.value);
   const errors = [...normalised.errors];
@@ -119,13 +143,25 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
   if (errors.length > 0 || !parsed.ok) return { ok: false, errors };
   const spec = parsed.value;
 
-  const expansion = expandEnvironmentPlan(spec, catalogue);
+  const protectedProjects = new Set(policy.protectedEnvironments.map((e) => e.projectId));
+  const expansion = expandEnvironmentPlan(spec, catalogue, protectedProjects);
   const tasksParsed = parseWith(z.array(taskSpecSchema), expansion.tasks);
   if (!tasksParsed.ok) {
     // Only reachable with a catalogue whose settings the task schema refuses: a planner bug, reported as such.
     return { ok: false, errors: tasksParsed.errors.map((e) => ({ path: `(generated tasks).${e.path}`, message: e.message })) };
   }
-  const tasks = tasksParsed.value;
+  // Each protected environment's own gate (expand puts one in) is handed to the policy.
+  const ownGate = (projectId: string) => {
+    const env = expansion.effective.environments.find((e) => e.projectId === projectId && e.approvalGate);
+    return env === undefined ? undefined : `${env.name}.approval`;
+  };
+  const protectedPlan = applyProtection(tasksParsed.value, policy, { ownGate, pathPrefix: "(generated tasks)" });
+  if (!protectedPlan.ok) return protectedPlan;
+  const { tasks } = protectedPlan;
+  for (const gate of protectedPlan.gates.filter((g) => g.inserted)) {
+    const first = expansion.meta.get(gate.gated[0]!);
+    expansion.meta.set(gate.taskId, { environment: first?.environment ?? gate.projectId, integration: null, role: "approval", durationSeconds: APPROVAL_WAIT_SECONDS });
+  }
   const analysed = analyseGraph(tasks, "(generated tasks)");
   if (!analysed.ok) return analysed;
   const { graph } = analysed;
@@ -140,7 +176,7 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
     criticalPathSeconds: schedule.totalSeconds,
     approvalWaitSeconds: [...expansion.meta.values()].find((m) => m.role === "approval")?.durationSeconds ?? 0,
   });
-  const compliance = assessCompliance(effective, cost);
+  const compliance = [...assessCompliance(effective, cost), ...protectionCompliance(protectedPlan.gates)];
   const recommendations = recommend(effective, cost, risks, compliance, catalogue);
   const failures = compliance.filter((c) => c.status === "fail" && c.hard);
   const outcome: PlanOutcome = failures.length > 0 ? "rejected" : effective.dryRun ? "planned" : "run";

@@ -54,7 +54,11 @@ function select(names: readonly string[] | undefined, envs: readonly EffectiveEn
   return envs.filter((e) => wanted.has(e.name) || wanted.has(e.tier)).map((e) => e.name);
 }
 
-export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Catalogue): Expansion {
+/**
+ * `protectedProjects`: projects the deployment's policy protects; their environments always get a
+ * gate, whatever `autoDeploy` says (the policy then sets its approvers: planner/protection.ts).
+ */
+export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Catalogue, protectedProjects: ReadonlySet<string> = new Set()): Expansion {
   const tierRank = (tier: EnvironmentTier): number => ENVIRONMENT_TIERS.indexOf(tier);
   const ordered = spec.environments
     .map((env, index) => ({ env, index, tier: env.tier ?? inferTier(env.name) }))
@@ -91,7 +95,7 @@ export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Cata
 
   const requireApproval = new Set(spec.constraints.requireApprovalFor);
   for (const env of environments) {
-    env.approvalGate = !env.autoDeploy || requireApproval.has(env.name) || requireApproval.has(env.tier);
+    env.approvalGate = !env.autoDeploy || requireApproval.has(env.name) || requireApproval.has(env.tier) || protectedProjects.has(env.projectId);
     env.monitoring = env.integrations.includes("monitoring");
     env.backup = env.integrations.includes("backup");
   }

@@ -11,6 +11,7 @@ import { logs } from "../logs";
 import { compilePlan } from "../planner/compile";
 import { acquireStartLease, finishPlanning, markPlanInvalid, markPlanWaiting } from "../store/plans";
 import { acquireLocks } from "../store/locks";
+import { deploymentCompileOptions } from "./deployment";
 import { writePlanReport } from "../store/reports";
 import { taskRef } from "../store/paths";
 import { retryAborted } from "../store/firestore";
@@ -34,7 +35,10 @@ export async function startPlan(
   owner: string,
   now: () => number = Date.now,
 ): Promise<StartOutcome> {
-  const compiled = compilePlan(doc);
+  // The deployment's protection policy puts its gates into the plan and its secret bindings are
+  // checked; an invalid policy stops the plan (naming the bad field) rather than running it unprotected.
+  const deployment = await deploymentCompileOptions(db);
+  const compiled = deployment.ok ? compilePlan(doc, deployment.options) : deployment;
   if (!compiled.ok) {
     if (await markPlanInvalid(db, planId, compiled.errors, now())) logs.planInvalid(planId, compiled.errors);
     return "invalid";

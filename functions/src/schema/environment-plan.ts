@@ -5,6 +5,7 @@
  * `planner/normalise.ts` before these schemas run, so there is one source of truth.
  */
 import { z } from "zod";
+import { approverEntrySchema } from "../trust/principals";
 import { failurePolicySchema } from "./plan";
 
 /** Environment names become task-id prefixes (`staging.functions`), so no dots and bounded length. */
@@ -25,7 +26,7 @@ export const regionSchema = z
   .string()
   .regex(/^[a-z]+(-[a-z0-9]+)+$/, "a Google Cloud region such as us-central1 or europe-west1");
 
-const principalSchema = z.string().min(1).max(320);
+const principalSchema = approverEntrySchema;
 
 /**
  * Tiers drive promotion order (development → staging → production) and the usage assumptions of

@@ -29,6 +29,12 @@ export const planCommandSchema = z
     reason: z.string().max(2000).optional(),
     /** Deduplicates a command sent twice (e.g. a retried HTTP call); defaults to the Pub/Sub message id. */
     commandId: z.string().min(1).max(200).optional(),
+    /**
+     * Who the sender is, proven: a Firebase ID token (the API forwards the caller's) or a
+     * Google-signed OIDC ID token of a service account. Verified by the command function; `by` alone
+     * is recorded but never passes a gate. Never stored or logged.
+     */
+    credential: z.string().min(1).max(8192).optional(),
   })
   .strict()
   .superRefine((cmd, ctx) => {

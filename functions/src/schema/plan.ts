@@ -3,6 +3,7 @@
  * These schemas are the one source of truth for what a valid plan is.
  */
 import { z } from "zod";
+import { approverEntrySchema } from "../trust/principals";
 
 /** Task ids become Firestore document ids and message fields: no slashes, bounded length. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -42,15 +43,31 @@ export const httpParamsSchema = z
     body: z.unknown().optional(),
     /** Status codes that count as success; default: any 2xx. */
     expectStatus: z.array(z.number().int().min(100).max(599)).max(50).optional(),
+    /** Whether the answer's body (up to `maxBodyBytes`, secrets redacted) becomes task output; otherwise only the status. */
+    captureBody: z.boolean().default(false),
+    maxBodyBytes: z.number().int().min(1).max(65_536).default(4_000),
   })
   .strict();
-/** Waits for `approve`/`reject` from a principal in `approvers` (the plan's approvers when absent). */
+/**
+ * Waits for `approve`/`reject` from verified principals in `approvers` (the plan's approvers when
+ * absent): `requiredApprovals` distinct ones must approve (N of M); one rejection fails the gate.
+ * A protected environment's gate takes these from the deployment's policy instead (trust/policy.ts).
+ */
 export const approvalParamsSchema = z
   .object({
     prompt: z.string().max(2000).optional(),
-    approvers: z.array(z.string().min(1).max(320)).max(100).optional(),
+    approvers: z.array(approverEntrySchema).max(100).optional(),
+    requiredApprovals: z.number().int().min(1).max(20).default(1),
+    /** Whether the plan's creator may approve their own gate (like GitHub's "prevent self-review", off by default). */
+    allowSelfApproval: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.approvers !== undefined && p.approvers.length > 0 && p.requiredApprovals > p.approvers.length && !p.approvers.some((a) => a.startsWith("group:"))) {
+      ctx.addIssue({ code: "custom", path: ["requiredApprovals"], message: `needs ${p.requiredApprovals} distinct approvers but lists only ${p.approvers.length}` });
+    }
+  });
+export type ApprovalParams = z.output<typeof approvalParamsSchema>;
 /** Waits for another system to report the outcome on `orchestrator-task-events` with the task token. */
 export const externalParamsSchema = z
   .object({
@@ -96,7 +113,7 @@ export const taskSpecSchema = z.discriminatedUnion("run", [
   z.object({ ...taskBaseShape, run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("delay"), params: delayParamsSchema }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("http"), params: httpParamsSchema }).strict(),
-  z.object({ ...taskBaseShape, run: z.literal("approval"), params: approvalParamsSchema.default({}) }).strict(),
+  z.object({ ...taskBaseShape, run: z.literal("approval"), params: approvalParamsSchema.prefault({}) }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("external"), params: externalParamsSchema.default({}) }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("firebase"), params: firebaseParamsSchema }).strict(),
 ]);
@@ -120,8 +137,8 @@ export const taskPlanSpecSchema = z
     description: z.string().max(5000).optional(),
     labels: z.record(z.string().max(63), z.string().max(63)).optional(),
     failurePolicy: failurePolicySchema.default("stop"),
-    /** Principals (user ids or emails) whose approve/reject counts for approval tasks. */
-    approvers: z.array(z.string().min(1).max(320)).max(100).default([]),
+    /** Principals (emails, uids, `group:<name>`) whose verified approve/reject counts for approval tasks. */
+    approvers: z.array(approverEntrySchema).max(100).default([]),
     /** Plan only: compile, store the result, run nothing (like `terraform plan`). */
     dryRun: z.boolean().default(false),
     tasks: z.array(taskSpecSchema).min(1, "a plan needs at least one task").max(MAX_TASKS_PER_PLAN),
@@ -165,6 +182,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "waitingFor",
   "rollbackLevel",
   "stallCheckedUpTo",
+  "createdBy",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */

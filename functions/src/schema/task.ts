@@ -81,6 +81,8 @@ export const taskDocSchema = z.object({
   compensationError: taskErrorSchema.nullable().default(null),
   /** A retry waits until then (backoff); null: at once. */
   notBefore: z.number().nullable().default(null),
+  /** A gate's approvals so far in this attempt (N of M): one per distinct verified approver. */
+  approvals: z.array(z.object({ by: z.string(), uid: z.string(), email: z.string().nullable(), at: z.number() })).default([]),
   /** While waiting for an approval or an external system. Only the token's hash is stored. */
   waiting: z
     .object({ tokenHash: z.string().nullable(), deadline: z.number(), heartbeatSeconds: z.number().nullable() })

@@ -9,6 +9,7 @@ export const COLLECTIONS = {
   arrivalGroups: "arrivalGroups",
   arrivals: "arrivals",
   locks: "locks",
+  outputs: "outputs",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
@@ -16,3 +17,5 @@ export const tasksOf = (db: Firestore, planId: string): CollectionReference => p
 export const taskRef = (db: Firestore, planId: string, taskId: string): DocumentReference => tasksOf(db, planId).doc(taskId);
 export const eventsOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.events);
 export const deadLetters = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.deadLetters);
+/** Task outputs, apart from the tasks: the security rules let only operators read them. */
+export const outputRef = (db: Firestore, planId: string, taskId: string): DocumentReference => planRef(db, planId).collection(COLLECTIONS.outputs).doc(taskId);

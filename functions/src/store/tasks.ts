@@ -6,6 +6,7 @@
 import { AggregateField, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import {
   decideApproval,
+  type GateRules,
   decideCancel,
   decideClaim,
   decideCompletion,
@@ -20,6 +21,7 @@ import {
   type ExecutionOutcome,
   type Phase,
   type SweepDecision,
+  type TaskUpdate,
   wideJoinEdge,
   type WideJoinEdge,
 } from "../engine/lifecycle";
@@ -30,11 +32,29 @@ import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownSt
 import { grpcCode } from "../clients/grpc-code";
 import { recordEvent } from "./events";
 import { groupCommit, sharedRead, WriteList } from "./group-commit";
-import { COLLECTIONS, planRef, taskRef, tasksOf } from "./paths";
+import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
+import { principalLabel, type PlanCreator, type VerifiedPrincipal } from "../trust/principals";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
+
+/**
+ * A task's output is not kept on its document: viewers read task documents (the page's graph),
+ * and an output can hold what only operators may see (a captured response body, an external
+ * system's payload). It goes to `plans/{planId}/outputs/{taskId}` in the same atomic write instead.
+ */
+export function withoutOutput(update: TaskUpdate): TaskUpdate {
+  if (!("output" in update)) return update;
+  const { output: _output, ...rest } = update;
+  return rest;
+}
+
+/** Adds the output record of `update` (if it carries a non-null output) to the same transaction or batch. */
+export function writeOutput(writer: { set(ref: DocumentReference, data: Record<string, unknown>): unknown }, db: Firestore, planId: string, task: Pick<TaskDoc, "id" | "attempt">, update: TaskUpdate, now: number): void {
+  if (update.output === undefined || update.output === null) return;
+  writer.set(outputRef(db, planId, task.id), { planId, taskId: task.id, attempt: update.attempt ?? task.attempt, at: now, output: update.output });
+}
 
 /** What a claim reads of the task and of its plan, in one masked read. */
 const CLAIM_FIELDS = [...new Set([...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS])];
@@ -97,8 +117,9 @@ export async function completeTask(
     const phase = task.status === "compensating" ? "compensation" : "attempt";
     return {
       result: { kind: "completed", status: decision.status, task: finished, ...(decision.retryInMs === undefined ? {} : { retryInMs: decision.retryInMs }) },
-      update: decision.update,
-      alongside: (batch) =>
+      update: withoutOutput(decision.update),
+      alongside: (batch) => {
+        writeOutput(batch, db, ids.planId, task, decision.update, options.now);
         recordEvent(batch, db, ids.planId, `task.${ids.taskId}.${ids.attempt}.${phase}.${decision.status}`, {
           at: options.now,
           type: task.status === "compensating" ? `task.compensation.${decision.status}` : decision.status === "ready" ? "task.retrying" : `task.${decision.status}`,
@@ -111,7 +132,8 @@ export async function completeTask(
             durationMs: task.startedAt === null ? null : options.now - task.startedAt,
             ...(outcome.ok ? {} : { error: outcome.error }),
           },
-        }),
+        });
+      },
     };
   };
   // The worker wrote the task last (its claim): that state is tried before reading it back.
@@ -140,13 +162,37 @@ export async function enterWaiting(
 
 export type DecisionResult = { kind: "applied"; status: TaskStatus; task: TaskDoc } | { kind: "heartbeat" } | Skipped;
 
+/** A gate's rules as stored on its task, the plan's approvers standing in when it names none. */
+export function gateRulesOf(params: Record<string, unknown>, planApprovers: unknown): GateRules {
+  const own = Array.isArray(params.approvers) ? params.approvers.map(String) : undefined;
+  return {
+    approvers: own ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []),
+    requiredApprovals: typeof params.requiredApprovals === "number" && params.requiredApprovals >= 1 ? params.requiredApprovals : 1,
+    allowSelfApproval: params.allowSelfApproval === true,
+  };
+}
+
 /**
- * An approve/reject for an approval task, by a principal in the task's approvers (or the plan's).
- * The command is recorded in the same transaction; its id makes a repeat a no-op.
+ * Who wrote a plan: `createdBy` (set by the API from the caller's verified token), or the uid the
+ * security rules required in `labels.submittedBy` of a plan written from a client SDK.
+ */
+export function creatorOf(plan: { get(field: string): unknown }): PlanCreator | null {
+  const createdBy = plan.get("createdBy") as { uid?: unknown; email?: unknown } | undefined;
+  if (createdBy !== undefined && createdBy !== null && typeof createdBy === "object") {
+    return { uid: typeof createdBy.uid === "string" ? createdBy.uid : null, email: typeof createdBy.email === "string" ? createdBy.email : null };
+  }
+  const labels = plan.get("labels") as { submittedBy?: unknown } | undefined;
+  return typeof labels?.submittedBy === "string" ? { uid: labels.submittedBy, email: null } : null;
+}
+
+/**
+ * An approve/reject for an approval task, from a verified principal (engine/lifecycle.ts
+ * decideApproval says who may). The command is recorded in the same transaction; its id makes a
+ * repeat a no-op. An approval that is not yet the last of N keeps the gate waiting.
  */
 export async function applyApproval(
   db: Firestore,
-  cmd: { planId: string; taskId: string; by: string; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
+  cmd: { planId: string; taskId: string; principal: VerifiedPrincipal | null; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
   now: number,
 ): Promise<DecisionResult> {
   const ref = taskRef(db, cmd.planId, cmd.taskId);
@@ -154,18 +200,20 @@ export async function applyApproval(
     const [taskSnap, planSnap] = await tx.getAll(ref, planRef(db, cmd.planId));
     const task = readTask(taskSnap!);
     if (task === undefined || !planSnap!.exists) return { kind: "skip", reason: `unknown task ${cmd.taskId}`, unknown: true };
-    const taskApprovers = (task.params as { approvers?: string[] }).approvers;
-    const planApprovers = planSnap!.get("approvers") as unknown;
-    const approvers = taskApprovers ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []);
-    const decision = decideApproval({ task, approvers, by: cmd.by, verdict: cmd.verdict, reason: cmd.reason, now });
+    const gate = gateRulesOf(task.params, planSnap!.get("approvers"));
+    const decision = decideApproval({ task, gate, principal: cmd.principal, creator: creatorOf(planSnap!), verdict: cmd.verdict, reason: cmd.reason, now });
     if (decision.kind === "skip") return decision;
-    tx.update(ref, decision.update);
+    tx.update(ref, withoutOutput(decision.update));
+    writeOutput(tx, db, cmd.planId, task, decision.update, now);
+    const who = principalLabel(cmd.principal!);
+    const partial = decision.status === "waiting_approval";
     recordEvent(tx, db, cmd.planId, `command.${cmd.commandId}`, {
       at: now,
-      type: `task.${cmd.verdict === "approve" ? "approved" : "rejected"}`,
-      actor: cmd.by,
+      type: cmd.verdict === "reject" ? "task.rejected" : partial ? "task.approval_recorded" : "task.approved",
+      actor: who,
       taskId: cmd.taskId,
-      message: `${cmd.taskId} ${cmd.verdict === "approve" ? "approved" : "rejected"} by ${cmd.by}${cmd.reason ? `: ${cmd.reason}` : ""}`,
+      message: `${cmd.taskId} ${cmd.verdict === "approve" ? "approved" : "rejected"} by ${who}${partial ? ` (${decision.approvals} of ${gate.requiredApprovals})` : ""}${cmd.reason ? `: ${cmd.reason}` : ""}`,
+      data: { via: cmd.principal!.via, uid: cmd.principal!.uid },
     });
     return { kind: "applied", status: decision.status, task: { ...task, ...decision.update } };
   });
@@ -184,7 +232,8 @@ export async function applyTaskEvent(
     if (task === undefined) return { kind: "skip", reason: `unknown task ${event.taskId}`, unknown: true };
     const decision = decideExternalEvent({ task, tokenHash, event, now });
     if (decision.kind === "skip") return decision;
-    tx.update(ref, decision.update);
+    tx.update(ref, withoutOutput(decision.update));
+    writeOutput(tx, db, event.planId, task, decision.update, now);
     if (decision.kind === "heartbeat") return { kind: "heartbeat" };
     return { kind: "applied", status: decision.status, task: { ...task, ...decision.update } };
   });
@@ -430,7 +479,7 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
         const task = readTask(await tx.get(doc.ref));
         const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
         if (decision?.kind !== "reset") return undefined;
-        tx.update(doc.ref, decision.update);
+        tx.update(doc.ref, withoutOutput(decision.update));
         return { ...task!, ...decision.update };
       }),
     ),
@@ -481,7 +530,7 @@ export async function sweepTask(db: Firestore, ref: DocumentReference, now: numb
     const task = readTask(await tx.get(ref));
     if (task === undefined) return { decision: { kind: "skip", reason: "gone" } };
     const decision = decideSweep(task, now, timing);
-    if (decision.kind !== "skip") tx.update(ref, decision.update);
+    if (decision.kind !== "skip") tx.update(ref, withoutOutput(decision.update));
     return { decision, task: { ...task, ...(decision.kind === "skip" ? {} : decision.update) } };
   });
 }

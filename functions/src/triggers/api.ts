@@ -1,4 +1,8 @@
-/** HTTPS entry of the `api` function: adapts the Express-style request to the pure router. */
+/**
+ * HTTPS entry of the `api` function: adapts the Express-style request to the pure router. The
+ * Authorization header (an ID token) is passed to the router only: never logged here, and an
+ * unexpected error is logged with the method and path, not the request.
+ */
 import { randomUUID } from "node:crypto";
 import { getAuth } from "firebase-admin/auth";
 import type { Request } from "firebase-functions/v2/https";
@@ -36,9 +40,10 @@ function apiContext(): ApiContext {
   context ??= {
     db: firestore(),
     // firestore() initialised the default app; with FIREBASE_AUTH_EMULATOR_HOST set it verifies emulator tokens.
-    verifyIdToken: async (token) => {
-      const decoded = await getAuth().verifyIdToken(token);
-      return { uid: decoded.uid, email: decoded.email, role: decoded.role as unknown };
+    // checkRevoked (actions) costs one Auth lookup and throws auth/id-token-revoked or auth/user-disabled.
+    verifyIdToken: async (token, options) => {
+      const decoded = await getAuth().verifyIdToken(token, options.checkRevoked);
+      return { uid: decoded.uid, email: decoded.email, email_verified: decoded.email_verified, role: decoded.role as unknown, groups: decoded.groups as unknown };
     },
     publish: publishJson,
     now: Date.now,

@@ -1,7 +1,9 @@
 /**
  * The status page's API against the Firestore emulator: status codes, roles, validation with field
- * paths, nothing partial written, pagination, ETags, and commands published to Pub/Sub. ID tokens
- * are checked by an injected verifier here; test/e2e/api-auth.test.ts uses real Auth-emulator tokens.
+ * paths, ids from the path checked before any read, nothing partial written, pagination, ETags, and
+ * commands recorded once (create-only) and published to Pub/Sub with the caller's token as
+ * `credential`. ID tokens are checked by an injected verifier here; test/e2e/api-auth.test.ts uses
+ * real Auth-emulator tokens.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -50,6 +52,20 @@ describe("the API's access rules", () => {
     expect((await api.call("DELETE", "/api/plans", { token: OP })).status).toBe(405);
     expect((await api.call("GET", "/api/plans/x/commands", { token: OP })).status).toBe(405);
   });
+
+  it("refuses ids that are not one document id with 400, never reading through them", async () => {
+    const planId = uniqueId("api-forged");
+    await seedCompiledPlan(db, planId, { tasks: [{ id: "secret", run: "noop" }] }, Date.now());
+    expect((await db.collection("plans").doc(planId).collection("tasks").doc("secret").get()).exists).toBe(true);
+    for (const path of [`/api/plans/${planId}%2Ftasks%2Fsecret`, "/api/plans/a%2Ftasks%2Fb", `/api/plans/${planId}%2Ftasks%2Fsecret/summary`, "/api/plans/__x__", "/api/plans/%2e%2e", `/api/plans/${"a".repeat(1501)}`, "/api/environments/__x__", "/api/reports/a%2Fb"]) {
+      const res = await api.call("GET", path, { token: VIEWER });
+      expect([path.slice(0, 80), res.status, (res.json.error as { code: string }).code]).toEqual([path.slice(0, 80), 400, "invalid_argument"]);
+      expect(JSON.stringify(res.json)).not.toContain('"run":"noop"');
+    }
+    expect((await api.call("POST", `/api/plans/${planId}%2Ftasks%2Fsecret/commands`, { token: OP, body: { command: "cancel" } })).status).toBe(400);
+    expect((await api.call("GET", "/api/plans/%E0%A4%A", { token: VIEWER })).status).toBe(400);
+    expect((await api.call("GET", `/api/plans/${planId}/tasks/secret`, { token: VIEWER })).status).toBe(404);
+  });
 });
 
 describe("POST /api/plans", () => {
@@ -65,6 +81,7 @@ describe("POST /api/plans", () => {
     expect(doc.data()).toMatchObject({ name: "api-created", tasks: [{ id: "a" }, { id: "b" }] });
     expect(typeof doc.get("createdAt")).toBe("number");
     expect(doc.get("status")).toBeUndefined();
+    expect(doc.get("createdBy")).toEqual({ uid: "op-1", email: "operator@example.com" });
     const submitted = await db.collection("plans").doc(id).collection("events").doc("plan.submitted").get();
     expect(submitted.data()).toMatchObject({ type: "plan.submitted", actor: "operator@example.com" });
   });
@@ -184,13 +201,58 @@ describe("operator commands", () => {
   const planId = uniqueId("api-cmd");
   beforeAll(() => seedCompiledPlan(db, planId, { tasks: [{ id: "build", run: "noop" }, { id: "gate", run: "approval", needs: ["build"] }] }, Date.now()));
 
-  it("publishes a valid command with `by` taken from the verified token", async () => {
+  it("publishes a valid command with `by` taken from the verified token and the token itself as `credential`", async () => {
     const res = await api.call("POST", `/api/plans/${planId}/commands`, { token: OP, body: { command: "approve", taskId: "gate", reason: "looks good", commandId: "c-1" } });
     expect(res.status).toBe(202);
-    expect(api.published.at(-1)).toEqual({ topic: TOPICS.planCommands, message: { planId, command: "approve", taskId: "gate", by: "operator@example.com", reason: "looks good", commandId: "c-1" } });
+    expect(api.published.at(-1)).toEqual({ topic: TOPICS.planCommands, message: { planId, command: "approve", taskId: "gate", by: "operator@example.com", reason: "looks good", commandId: "c-1", credential: OP } });
+    expect(JSON.stringify(res.json)).not.toContain(OP);
     const cancel = await api.call("POST", `/api/plans/${planId}/commands`, { token: OP, body: { command: "cancel" } });
     expect(cancel.status).toBe(202);
     expect((api.published.at(-1)!.message as { commandId: string }).commandId).toMatch(/^api-/);
+  });
+
+  it("records each accepted command once, create-only, and refuses the same commandId again with 409", async () => {
+    const commandId = uniqueId("audit");
+    const audit = db.collection("plans").doc(planId).collection("events").doc(`api.${commandId}`);
+    const first = await api.call("POST", `/api/plans/${planId}/commands`, { token: OP, body: { command: "approve", taskId: "gate", reason: "first", commandId } });
+    expect(first.status).toBe(202);
+    const record = await audit.get();
+    expect(record.data()).toEqual({
+      at: expect.any(Number),
+      type: "command.requested",
+      actor: "operator@example.com",
+      actorUid: "op-1",
+      command: "approve",
+      taskId: "gate",
+      message: "approve of gate requested by operator@example.com through the API: first",
+    });
+    const published = api.published.filter((p) => (p.message as { commandId?: string }).commandId === commandId);
+    expect(published).toHaveLength(1);
+    expect(published[0]!.message).toMatchObject({ commandId, credential: OP, by: "operator@example.com" });
+
+    const count = api.published.length;
+    const again = await api.call("POST", `/api/plans/${planId}/commands`, { token: OP, body: { command: "reject", taskId: "gate", reason: "second", commandId } });
+    expect(again.status).toBe(409);
+    expect((again.json.error as { code: string }).code).toBe("already_exists");
+    expect(api.published.length).toBe(count);
+    const after = await audit.get();
+    expect(after.get("message")).toBe(record.get("message"));
+    expect(after.updateTime?.isEqual(record.updateTime!)).toBe(true);
+  });
+
+  it("names a caller whose email is not verified by uid, and still forwards their token", async () => {
+    const res = await api.call("POST", `/api/plans/${planId}/commands`, { token: "unverified-operator-token", body: { command: "retry" } });
+    expect(res.status).toBe(202);
+    expect(api.published.at(-1)!.message).toMatchObject({ by: "op-unverified", credential: "unverified-operator-token" });
+  });
+
+  it("refuses actions of a revoked session (revocation is checked for actions only)", async () => {
+    const count = api.published.length;
+    const res = await api.call("POST", `/api/plans/${planId}/commands`, { token: "revoked-token", body: { command: "cancel" } });
+    expect(res.status).toBe(401);
+    expect((res.json.error as { message: string }).message).toMatch(/session was revoked/);
+    expect(api.published.length).toBe(count);
+    expect((await api.call("GET", `/api/plans/${planId}/summary`, { token: "revoked-token" })).status).toBe(200);
   });
 
   it("refuses bad commands with field paths and publishes nothing", async () => {
@@ -199,6 +261,8 @@ describe("operator commands", () => {
       [{ command: "approve" }, "taskId"],
       [{ command: "explode" }, "command"],
       [{ command: "cancel", by: "someone-else" }, "by"],
+      [{ command: "cancel", credential: "someone-elses-token" }, "credential"],
+      [{ command: "cancel", commandId: "a/b" }, "commandId"],
       [{ command: "cancel", planId: "another" }, "planId"],
       [{ command: "cancel", extra: true }, ""],
       [{ command: "retry", taskId: "bad/id" }, "taskId"],
@@ -236,7 +300,7 @@ describe("operator commands", () => {
     );
     const real = testApi({ publish: publishJson });
     expect((await real.call("POST", `/api/plans/${planId}/commands`, { token: OP, body: { command: "retry", commandId: "real-1" } })).status).toBe(202);
-    expect(await received).toMatchObject({ command: "retry", by: "operator@example.com" });
+    expect(await received).toMatchObject({ command: "retry", by: "operator@example.com", commandId: "real-1", credential: OP });
     await sub.close();
     await sub.delete();
   });

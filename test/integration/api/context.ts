@@ -1,13 +1,20 @@
-/** An API context against the Firestore emulator, with fake ID tokens and captured publishes. */
+/**
+ * An API context against the Firestore emulator, with fake ID tokens and captured publishes.
+ * `revoked-token` verifies for reads but not for actions (the verifier is asked to check
+ * revocation there, as firebase-admin's `verifyIdToken(token, true)` is).
+ */
+import type { VerifiedToken } from "../../../functions/src/api/auth";
 import type { ApiContext } from "../../../functions/src/api/context";
 import type { ApiRequest, ApiResponse } from "../../../functions/src/api/http";
 import { routeApiRequest } from "../../../functions/src/api/handler";
 import { testFirestore } from "../../support/emulators";
 
-export const TOKENS: Record<string, { uid: string; email?: string; role?: string }> = {
-  "operator-token": { uid: "op-1", email: "operator@example.com", role: "operator" },
-  "viewer-token": { uid: "viewer-1", email: "viewer@example.com", role: "viewer" },
-  "no-role-token": { uid: "nobody-1", email: "nobody@example.com" },
+export const TOKENS: Record<string, VerifiedToken> = {
+  "operator-token": { uid: "op-1", email: "operator@example.com", email_verified: true, role: "operator" },
+  "viewer-token": { uid: "viewer-1", email: "viewer@example.com", email_verified: true, role: "viewer" },
+  "no-role-token": { uid: "nobody-1", email: "nobody@example.com", email_verified: true },
+  "unverified-operator-token": { uid: "op-unverified", email: "unverified@example.com", email_verified: false, role: "operator" },
+  "revoked-token": { uid: "revoked-1", email: "revoked@example.com", email_verified: true, role: "operator" },
 };
 
 export interface TestApi {
@@ -23,9 +30,10 @@ export function testApi(overrides: Partial<ApiContext> = {}): TestApi {
   let n = 0;
   const ctx: ApiContext = {
     db: testFirestore(),
-    verifyIdToken: async (token) => {
+    verifyIdToken: async (token, { checkRevoked }) => {
+      if (token === "revoked-token" && checkRevoked) throw Object.assign(new Error("the ID token has been revoked"), { code: "auth/id-token-revoked" });
       const known = TOKENS[token];
-      if (known === undefined) throw new Error("auth/argument-error");
+      if (known === undefined) throw Object.assign(new Error("decoding failed"), { code: "auth/argument-error" });
       return known;
     },
     publish: async (topic, messages) => {

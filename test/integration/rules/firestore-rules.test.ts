@@ -41,6 +41,8 @@ beforeAll(async () => {
     await setDoc(doc(db, "locks/lang-trak-prod"), { owner: "p1" });
     await setDoc(doc(db, "deadLetters/d1"), { reason: "bad" });
     await setDoc(doc(db, "healthState/alerts"), { keys: {} });
+    await setDoc(doc(db, "plans/p1/outputs/a"), { output: { status: 200, body: "captured" } });
+    await setDoc(doc(db, "config/protection"), { protectedEnvironments: [] });
   });
 });
 
@@ -49,7 +51,7 @@ afterAll(async () => {
 });
 
 const READABLE = ["plans/p1", "plans/p1/tasks/a", "plans/p1/events/e1", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r1", "alerts/a1"];
-const HIDDEN = ["locks/lang-trak-prod", "deadLetters/d1", "healthState/alerts", "plans/p1/secrets/x"];
+const HIDDEN = ["locks/lang-trak-prod", "deadLetters/d1", "healthState/alerts", "plans/p1/secrets/x", "config/protection"];
 
 describe("reading", () => {
   it.each(READABLE)("lets viewers and operators read %s, and nobody else", async (path) => {
@@ -63,6 +65,15 @@ describe("reading", () => {
     await assertFails(getDoc(doc(as.operator(), path)));
   });
 
+  it("lets only operators read task outputs (captured bodies, external payloads), never viewers", async () => {
+    await assertSucceeds(getDoc(doc(as.operator(), "plans/p1/outputs/a")));
+    await assertFails(getDoc(doc(as.viewer(), "plans/p1/outputs/a")));
+    await assertFails(getDoc(doc(as.noRole(), "plans/p1/outputs/a")));
+    await assertFails(getDoc(doc(as.anonymous(), "plans/p1/outputs/a")));
+    await assertFails(getDocs(query(collection(as.viewer(), "plans/p1/outputs"), limit(10))));
+    await assertSucceeds(getDocs(query(collection(as.operator(), "plans/p1/outputs"), limit(10))));
+  });
+
   it("lets viewers run the page's listener queries", async () => {
     const db = as.viewer();
     await assertSucceeds(getDocs(query(collection(db, "plans"), orderBy("createdAt", "desc"), limit(50))));
@@ -72,7 +83,7 @@ describe("reading", () => {
 });
 
 describe("writing", () => {
-  it.each(["plans/p1/tasks/a", "plans/p1/events/e2", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r2", "alerts/a2", "locks/lang-trak-dev", "deadLetters/d2"])("never lets a client write %s", async (path) => {
+  it.each(["plans/p1/tasks/a", "plans/p1/events/e2", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r2", "alerts/a2", "locks/lang-trak-dev", "deadLetters/d2", "plans/p1/outputs/a", "config/protection"])("never lets a client write %s", async (path) => {
     await assertFails(setDoc(doc(as.operator(), path), { status: "succeeded" }));
     await assertFails(setDoc(doc(as.viewer(), path), { status: "succeeded" }));
   });
@@ -86,7 +97,7 @@ describe("writing", () => {
     await assertFails(addDoc(collection(as.viewer(), "plans"), { ...goodPlan, labels: { submittedBy: "viewer-1" } }));
     await assertFails(addDoc(collection(as.anonymous(), "plans"), goodPlan));
     const op = as.operator();
-    for (const field of ["status", "compiled", "errors", "createdAt", "startLease", "startedAt", "finishedAt", "failedTask", "updatedAt"]) {
+    for (const field of ["status", "compiled", "errors", "createdAt", "startLease", "startedAt", "finishedAt", "failedTask", "updatedAt", "createdBy"]) {
       await assertFails(addDoc(collection(op, "plans"), { ...goodPlan, [field]: field === "status" ? "succeeded" : 1 }));
     }
     await assertFails(addDoc(collection(op, "plans"), { ...goodPlan, environments: [] }));

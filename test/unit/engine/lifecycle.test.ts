@@ -13,6 +13,7 @@ import {
   decideRelease,
   decideSweep,
   initialTask,
+  type GateRules,
   MAX_HISTORY_ENTRIES,
   withHistory,
   type EngineTiming,
@@ -20,6 +21,7 @@ import {
 } from "../../../functions/src/engine/lifecycle";
 import type { TriggerRule } from "../../../functions/src/schema/plan";
 import type { TaskDoc } from "../../../functions/src/schema/task";
+import { person } from "../../support/principals";
 
 const timing: EngineTiming = { leaseMarginMs: 30_000, redispatchAfterMs: 60_000 };
 const T0 = 1_700_000_000_000;
@@ -190,19 +192,66 @@ describe("approvals and external tasks", () => {
     });
   });
 
+  const one = (approvers: string[]): GateRules => ({ approvers, requiredApprovals: 1, allowSelfApproval: false });
+  const approve = (input: Partial<Parameters<typeof decideApproval>[0]>) =>
+    decideApproval({ task: waitingApproval(), gate: one(["ana@x"]), principal: person("ana@x"), creator: null, verdict: "approve", reason: undefined, now: T0, ...input });
+
   it("counts only approvers, and records who decided", () => {
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "eve@x", verdict: "approve", reason: undefined, now: T0 })).toEqual({
-      kind: "skip",
-      reason: "eve@x is not an approver of gate (approvers: ana@x)",
-    });
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "approve", reason: "LGTM", now: T0 })).toMatchObject({
-      status: "succeeded",
-      update: { output: { approvedBy: "ana@x", reason: "LGTM" } },
-    });
-    expect(decideApproval({ task: waitingApproval(), approvers: ["ana@x"], by: "ana@x", verdict: "reject", reason: "not today", now: T0 })).toMatchObject({
+    expect(approve({ principal: person("eve@x") })).toEqual({ kind: "skip", reason: "eve@x is not an approver of gate (approvers: ana@x)" });
+    expect(approve({ reason: "LGTM" })).toMatchObject({ status: "succeeded", update: { output: { approvedBy: ["ana@x"], reason: "LGTM" } } });
+    expect(approve({ verdict: "reject", reason: "not today" })).toMatchObject({
       status: "failed",
       update: { error: { message: "rejected by ana@x: not today", code: "rejected" } },
     });
+  });
+
+  it("never lets a bare claim pass: no verified principal, no approval", () => {
+    expect(approve({ principal: null })).toMatchObject({ kind: "skip", reason: expect.stringContaining("no verified credential") });
+    expect(approve({ principal: null, verdict: "reject" })).toMatchObject({ kind: "skip" });
+  });
+
+  it("matches an email only when it was verified, and uids and groups as such", () => {
+    expect(approve({ principal: person("ana@x", { emailVerified: false }) })).toMatchObject({ kind: "skip", reason: expect.stringContaining("is not an approver") });
+    expect(approve({ gate: one(["ANA@x"]) })).toMatchObject({ status: "succeeded" });
+    expect(approve({ gate: one(["uid:uid-ana"]) })).toMatchObject({ status: "succeeded" });
+    expect(approve({ gate: one(["uid-ana"]), principal: person("ana@x") })).toMatchObject({ status: "succeeded" });
+    expect(approve({ gate: one(["group:release"]), principal: person("zed@x", { groups: ["release"] }) })).toMatchObject({ status: "succeeded" });
+    expect(approve({ gate: one(["group:release"]), principal: person("zed@x", { groups: ["ops"] }) })).toMatchObject({ kind: "skip" });
+  });
+
+  it("with no named approvers, only operators may approve", () => {
+    expect(approve({ gate: one([]), principal: person("zed@x") })).toMatchObject({ kind: "skip", reason: expect.stringContaining("only operators may approve") });
+    expect(approve({ gate: one([]), principal: person("zed@x", { role: "operator" }) })).toMatchObject({ status: "succeeded" });
+  });
+
+  it("refuses the plan's creator unless the gate allows self-approval", () => {
+    const creator = { uid: "uid-ana", email: null };
+    expect(approve({ creator })).toMatchObject({ kind: "skip", reason: "ana@x created this plan and may not approve its gate gate" });
+    expect(approve({ creator: { uid: null, email: "Ana@x" } })).toMatchObject({ kind: "skip" });
+    expect(approve({ creator, gate: { ...one(["ana@x"]), allowSelfApproval: true } })).toMatchObject({ status: "succeeded" });
+  });
+
+  it("refuses approvals after the gate's deadline", () => {
+    expect(approve({ now: T0 + 1000 })).toMatchObject({ kind: "skip", reason: expect.stringContaining("approval deadline of gate passed") });
+  });
+
+  it("needs N distinct approvers of M: the same person twice counts once; one rejection fails the gate", () => {
+    const gate: GateRules = { approvers: ["ana@x", "bob@x", "cyd@x"], requiredApprovals: 2, allowSelfApproval: false };
+    const first = approve({ gate });
+    expect(first).toMatchObject({ kind: "decided", status: "waiting_approval", approvals: 1 });
+    const afterFirst = { ...waitingApproval(), ...(first as { update: Partial<TaskDoc> }).update } as TaskDoc;
+    expect(approve({ gate, task: afterFirst, now: T0 + 1 })).toMatchObject({ kind: "skip", reason: expect.stringContaining("already approved gate (1 of 2)") });
+    // The same person by email alone (another sign-in method) is still the same approver.
+    expect(approve({ gate, task: afterFirst, principal: person("ana@x", { uid: "other-uid" }) })).toMatchObject({ kind: "skip" });
+    expect(approve({ gate, task: afterFirst, principal: person("bob@x") })).toMatchObject({ status: "succeeded", update: { output: { approvedBy: ["ana@x", "bob@x"] } } });
+    expect(approve({ gate, task: afterFirst, principal: person("cyd@x"), verdict: "reject" })).toMatchObject({ status: "failed" });
+  });
+
+  it("starts each wait (and each redrive) with no approvals", () => {
+    const withApprovals = { ...waitingApproval(), approvals: [{ by: "ana@x", uid: "uid-ana", email: "ana@x", at: T0 }] };
+    expect(decideReset({ ...withApprovals, status: "failed", finishedAt: T0 }, new Map(), "me", T0, timing)).toMatchObject({ update: { approvals: [] } });
+    const running = { ...withApprovals, status: "running" as const, lease: { owner: "w", expiresAt: T0 + 10_000 } };
+    expect(decideWait({ task: running, attempt: 1, owner: "w", status: "waiting_approval", tokenHash: null, heartbeatSeconds: null, now: T0 })).toMatchObject({ update: { approvals: [] } });
   });
 
   it("accepts an external completion only with the right, unexpired, unused token", () => {
@@ -283,7 +332,7 @@ describe("what the engine's queries rely on", () => {
     decideCompletion({ task: retrying, attempt: 1, owner: "w1", outcome: boom, now: T0, timing, random }),
     decideCompletion({ task: running, attempt: 1, owner: "w1", outcome: { ok: true }, now: T0, timing, random, planCancelled: true }),
     decideExternalEvent({ task: waiting, tokenHash: "h", event: { type: "completed", outcome: "failed" }, now: T0 }),
-    decideApproval({ task: gate, approvers: ["a@x"], by: "a@x", verdict: "approve", reason: undefined, now: T0 }),
+    decideApproval({ task: gate, gate: { approvers: ["a@x"], requiredApprovals: 1, allowSelfApproval: false }, principal: person("a@x"), creator: null, verdict: "approve", reason: undefined, now: T0 }),
     decideRelease({ dependent: join, need: "a", needStatus: "failed", now: T0, timing }),
     decideRelease({ dependent: { ...join, needsDone: { a: "succeeded" } }, need: "b", needStatus: "succeeded", now: T0, timing }),
     decideCancel(task(), "stop", T0),

@@ -114,8 +114,9 @@ describe("dependencies and defaults", () => {
 
   it("gives a gate the environment's approvers, else leaves the plan's approvers to apply", () => {
     const plan = compiled(envPlan({ approvers: ["lead@acme.example"] }, { prod: { approvers: ["cto@acme.example"] } }));
-    expect(plan.tasks.find((t) => t.id === "prod.approval")!.params).toEqual({ prompt: expect.any(String), approvers: ["cto@acme.example"] });
-    expect(plan.tasks.find((t) => t.id === "staging.approval")!.params).toEqual({ prompt: expect.any(String) });
+    const gateDefaults = { requiredApprovals: 1, allowSelfApproval: false };
+    expect(plan.tasks.find((t) => t.id === "prod.approval")!.params).toEqual({ prompt: expect.any(String), approvers: ["cto@acme.example"], ...gateDefaults });
+    expect(plan.tasks.find((t) => t.id === "staging.approval")!.params).toEqual({ prompt: expect.any(String), ...gateDefaults });
   });
 });
 

@@ -15,6 +15,7 @@ import { promises as dns } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction as NetLookupFunction } from "node:net";
+import { abortable } from "../runtime/abortable";
 import { checkAddress, checkUrl, formatIp, hostMatches, parseIp, type EgressPolicy, type IpAddress, type RefusalReason } from "./policy";
 
 /** Resolves a hostname to every address it has (what the default `dns.promises.lookup(host, {all: true})` returns). */
@@ -102,25 +103,6 @@ function abortError(signal: AbortSignal): Error {
   return error;
 }
 
-/** Rejects when `signal` aborts; `promise` otherwise. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
 
 interface Checked {
   url: URL;
@@ -133,7 +115,7 @@ async function checkHop(url: URL, deps: EgressDeps, signal: AbortSignal | undefi
   const check = checkUrl(deps.policy, url);
   if (!check.allowed) throw new EgressRefusedError(check.reason, check.message);
   if (check.ip !== null) return { url, hostname: check.hostname, addresses: [check.ip] };
-  const answers = await abortable((deps.lookup ?? defaultLookup)(check.hostname), signal);
+  const answers = await abortable((deps.lookup ?? defaultLookup)(check.hostname), signal, () => abortError(signal!));
   if (answers.length === 0) {
     throw Object.assign(new Error(`${check.hostname} has no addresses`), { code: "ENOTFOUND" });
   }

@@ -8,6 +8,7 @@ import { ApiCallError, isNotFound, type ApiCallSite } from "../../clients/errors
 import type { CallLimits, GoogleClients, RestRequest } from "../../clients/google";
 import type { firebaseParamsSchema } from "../../schema/plan";
 import type { DriftItem, FirebaseOutputs, ResourceChange } from "../types";
+import { abortable } from "../../runtime/abortable";
 
 export type FirebaseParams = z.output<typeof firebaseParamsSchema>;
 
@@ -37,24 +38,6 @@ export interface IntegrationIo {
   grpcOrAbsent<T>(site: ApiCallSite, call: (options: CallOptions) => Promise<T>): Promise<T | undefined>;
   rest<T>(site: ApiCallSite, req: RestRequest): Promise<T>;
   restOrAbsent<T>(site: ApiCallSite, req: RestRequest): Promise<T | undefined>;
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error("aborted"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error("aborted"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 export function createIntegrationIo(clients: GoogleClients, limits: CallLimits): IntegrationIo {

@@ -1,7 +1,9 @@
 /** Follows one plan in the terminal: tasks done/total, what is running, elapsed time. */
 import type { Firestore } from "firebase-admin/firestore";
+import { FINAL_PLAN_STATUSES } from "../functions/src/engine/plan";
 
-const FINAL = new Set(["succeeded", "failed", "rejected", "invalid", "rolled_back", "cancelled"]);
+// Every status a plan ends in (a dry run ends `planned`), from the plan state machine.
+const FINAL: ReadonlySet<string> = FINAL_PLAN_STATUSES;
 /** Running tasks named on the progress line. */
 const RUNNING_SHOWN = 4;
 

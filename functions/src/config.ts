@@ -28,6 +28,17 @@ export const ENGINE_TIMING: EngineTiming = {
   redispatchAfterMs: numberFromEnv("ORCHESTRATOR_REDISPATCH_AFTER_MS", 60_000),
 };
 
+/** How long one `onTaskReady` invocation may run (its `timeoutSeconds` in functions/src/index.ts). */
+export const TASK_FUNCTION_TIMEOUT_SECONDS = 540;
+
+/**
+ * The longest `timeoutSeconds` of a task that runs inside one invocation (`noop`, `http`,
+ * `firebase`, `delay`): the rest of the function's limit covers the claim, the completion and
+ * releasing dependents. Waiting kinds (`approval`, `external`) do not hold an invocation while
+ * they wait, and a long `delay` sleeps durably (engine/lifecycle.ts IN_INVOCATION_DELAY_MAX_MS).
+ */
+export const MAX_IN_INVOCATION_SECONDS = 480;
+
 /**
  * Whether Pub/Sub senders without a verifiable credential may cancel, retry and roll back plans
  * (never approve or reject). Off by default: anyone who can publish to the topic could otherwise stop production rollouts.

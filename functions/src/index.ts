@@ -7,7 +7,7 @@ import { onDocumentCreated, onDocumentUpdated } from "firebase-functions/v2/fire
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import { REGION, SWEEP_SCHEDULE, TOPICS } from "./config";
+import { REGION, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
 import { handleApiRequest } from "./triggers/api";
 import { handlePlanCommand } from "./triggers/on-plan-command";
 import { handlePlanCreated } from "./triggers/on-plan-created";
@@ -31,7 +31,7 @@ export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}" }, h
  * One instance serves many deliveries at once (a task mostly waits on I/O), and their claims and
  * completions share commits (store/group-commit.ts); concurrency above 1 needs a whole vCPU.
  */
-export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: 540, memory: "512MiB", cpu: 1, concurrency: 80 }, handleTaskReady);
+export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: TASK_FUNCTION_TIMEOUT_SECONDS, memory: "512MiB", cpu: 1, concurrency: 80 }, handleTaskReady);
 
 /** approve / reject / cancel / retry / rollback, from other systems and the page. */
 export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true }, handlePlanCommand);

@@ -82,7 +82,7 @@ describe("the local stack", () => {
     const list = (await (await fetch(`${hosting}/api/plans?limit=100`, { headers })).json()) as { plans: Array<{ id: string }> };
     expect(list.plans.map((p) => p.id)).toContain(planId);
     const events = (await (await fetch(`${hosting}/api/plans/${planId}/events`, { headers })).json()) as { events: Array<{ type: string }> };
-    expect(events.events.map((e) => e.type)).toEqual(["plan.started", "task.succeeded", "task.succeeded", "plan.succeeded"]);
+    expect(events.events.map((e) => e.type)).toEqual(["plan.planning", "plan.started", "task.succeeded", "task.succeeded", "plan.succeeded"]);
     expect((await fetch(`${hosting}/api/plans/no-such-plan`, { headers })).status).toBe(404);
   });
 

@@ -38,7 +38,11 @@ describe("onPlanCreated", () => {
     expect(Object.fromEntries([...tasks].map(([id, t]) => [id, t.status]))).toEqual({ a: "ready", b: "blocked", c: "blocked", d: "blocked", e: "ready" });
     expect(tasks.get("a")).toMatchObject({ dependents: ["b", "c"], needs: [], attempt: 1, level: 0, timeoutSeconds: 60 });
     expect(tasks.get("d")).toMatchObject({ needs: ["b", "c"], dependents: [], level: 2, needsDone: {} });
-    expect(events.map((e) => e.type)).toEqual(["plan.started"]);
+    // The history is a path of the plan's state machine: pending → planning → running.
+    expect(events.map((e) => [e.type, e.data?.from, e.data?.to])).toEqual([
+      ["plan.planning", "pending", "planning"],
+      ["plan.started", "planning", "running"],
+    ]);
 
     const published = await waitFor("2 task-ready messages", async () => {
       const mine = capture.messages().filter((m) => m.planId === planId);
@@ -122,7 +126,7 @@ describe("onPlanCreated with environment plans", () => {
     const { plan, tasks, events } = await planState(planId);
     expect(plan.status).toBe("planned");
     expect(tasks.size).toBe(0);
-    expect(events.map((e) => e.type)).toEqual(["plan.planned"]);
+    expect(events.map((e) => e.type).sort()).toEqual(["plan.planned", "plan.planning"]);
     const compiled = compilePlan({ ...langTrak, dryRun: true });
     if (!compiled.ok) throw new Error("example must compile");
     expect(plan.compiled).toEqual(compiled.plan.summary);

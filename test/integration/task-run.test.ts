@@ -39,7 +39,7 @@ describe("onTaskReady", () => {
     const plan = (await plans.doc(planId).get()).data()!;
     expect(plan.status).toBe("succeeded");
     const events = await plans.doc(planId).collection("events").orderBy("at").get();
-    expect(events.docs.map((d) => d.get("type"))).toEqual(["plan.started", "task.succeeded", "task.succeeded", "plan.succeeded"]);
+    expect(events.docs.map((d) => d.get("type"))).toEqual(["plan.planning", "plan.started", "task.succeeded", "task.succeeded", "plan.succeeded"]);
     await new Promise((r) => setTimeout(r, 300));
     expect(capture.messages().filter((m) => m.planId === planId).map((m) => m.taskId).sort()).toEqual(["a", "b"]);
     await capture.close();
@@ -118,7 +118,8 @@ describe("sweepStalledTasks", () => {
   });
 
   it("takes back the lease of a dead worker as the next attempt, and the dead worker's completion is then stale", async () => {
-    const planId = await startPlan([{ id: "t", run: "noop", timeoutSeconds: 1 }]);
+    // A lost worker uses an attempt: the policy must allow another (maxAttempts 1 fails it: gates-and-reruns.test.ts).
+    const planId = await startPlan([{ id: "t", run: "noop", timeoutSeconds: 1, retry: { maxAttempts: 2 } }]);
     // A worker claims, then "dies": simulate by claiming through the store and never completing.
     const { claimTask } = await import("../../functions/src/store/tasks");
     const { ENGINE_TIMING } = await import("../../functions/src/config");

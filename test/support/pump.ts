@@ -12,8 +12,9 @@ import { runTask, type RunDeps } from "../../functions/src/runtime/run-task";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { taskReadyMessageSchema, type TaskReadyMessage } from "../../functions/src/schema/messages";
 import { PROJECT_ID } from "./emulators";
+import { FINAL_PLAN_STATUSES } from "../../functions/src/engine/plan";
 
-const FINAL = new Set(["succeeded", "failed", "rolled_back", "cancelled", "invalid", "rejected", "planned"]);
+const FINAL: ReadonlySet<string> = FINAL_PLAN_STATUSES;
 type Step = Parameters<NonNullable<RunDeps["crashAt"]>>[0];
 
 export interface PumpOptions {

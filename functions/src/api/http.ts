@@ -77,23 +77,12 @@ export function decodeCursor(raw: unknown, arity: number): Array<string | number
 export const badCursor = (): ApiResponse => invalid("the page cursor is not one this API issued", [{ path: "cursor", message: "pass back nextCursor from the previous page unchanged" }]);
 
 /** Firestore's limit on a document id, in bytes of UTF-8. */
-export const MAX_DOCUMENT_ID_BYTES = 1_500;
-
 /**
- * Why `id` cannot be one Firestore document id, or undefined when it can. Ids from the path are
- * checked before anything is read: `db.collection("plans").doc("a/tasks/b")` would otherwise
- * address a deeper document (a task read through a plan view), and an odd number of segments or a
- * reserved id would make the SDK throw (a 500 instead of the caller's mistake).
+ * Ids from the path are checked before anything is read: `db.collection("plans").doc("a/tasks/b")`
+ * would otherwise address a deeper document (a task read through a plan view), and an odd number of
+ * segments or a reserved id would make the SDK throw (a 500 instead of the caller's mistake).
  */
-export function documentIdProblem(id: string): string | undefined {
-  if (id === "") return "is empty";
-  if (id.includes("/")) return "contains '/' (also as %2F): an id is one path segment";
-  if (id === "." || id === "..") return `is "${id}", which Firestore does not allow as an id`;
-  if (/^__.*__$/s.test(id)) return "matches __.*__, which Firestore reserves";
-  const bytes = Buffer.byteLength(id, "utf8");
-  if (bytes > MAX_DOCUMENT_ID_BYTES) return `is ${bytes} bytes as UTF-8; at most ${MAX_DOCUMENT_ID_BYTES}`;
-  return undefined;
-}
+export { documentIdProblem, MAX_DOCUMENT_ID_BYTES } from "../schema/storable";
 
 /** Keeps only the listed fields that are set. */
 export function pick(data: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {

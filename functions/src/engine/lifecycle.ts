@@ -47,6 +47,21 @@ export function wideJoinEdge(needs: number, index: number): WideJoinEdge {
 /** Backoffs up to this long are waited out by the worker; longer ones are left to the sweeper. */
 export const IN_PROCESS_BACKOFF_MAX_MS = 10_000;
 
+/**
+ * A gate (`approval`, `external`) runs nothing while claimed: it only enters its wait. Its claim
+ * takes this short lease (plus the lease margin), not one as long as its wait (an approval waits a
+ * week); entering the wait sets the real deadline. A worker that dies between the two strands the
+ * gate for about a minute and a half, not for the whole wait.
+ */
+export const GATE_CLAIM_LEASE_MS = 60_000;
+
+/**
+ * A `delay` up to this long sleeps inside the invocation. A longer one sleeps durably: its claim
+ * records the wake-up time and puts the task back to ready until then, the sweeper dispatches it
+ * when due, and the claim after the wake-up succeeds at once (decideClaim).
+ */
+export const IN_INVOCATION_DELAY_MAX_MS = 10_000;
+
 export interface EngineTiming {
   /** Extra lease time beyond the task's own timeout, covering completion writes. */
   leaseMarginMs: number;
@@ -139,6 +154,8 @@ export function initialTask(input: {
     notBefore: null,
     approvals: [],
     waiting: null,
+    intent: null,
+    delayUntil: null,
     level,
     timeoutSeconds: spec.timeoutSeconds,
     status: ready ? "ready" : "blocked",
@@ -167,11 +184,64 @@ export interface ClaimInput {
   timing: EngineTiming;
 }
 
-/** ready → running (or a queued compensation → leased): take the lease for this attempt, or say why not. */
-export function decideClaim(input: ClaimInput): { kind: "claim"; update: TaskUpdate } | Skip {
+/** Gates run nothing while claimed: they wait, for a command or another system, outside any invocation. */
+export function isGate(run: string): boolean {
+  return run === "approval" || run === "external";
+}
+
+/**
+ * The attempt whose intent this attempt carries out: the number in its idempotency key. An attempt
+ * that runs again what a lost worker was doing (lease expiry) carries on that attempt's intent; any
+ * other attempt (the first, a retry after a reported failure, a redrive) begins its own. decideReset
+ * and the retry in decideCompletion need not know: they move `attempt` on, and `intent` names only
+ * the attempt it was written for.
+ */
+export function intentOf(task: Pick<TaskDoc, "attempt" | "intent">): number {
+  return task.intent !== null && task.intent.attempt === task.attempt ? task.intent.since : task.attempt;
+}
+
+/**
+ * The idempotency key an attempt hands its executor (`http` sends it as `Idempotency-Key`):
+ * `{planId}/{taskId}/{N}`, and `{planId}/{taskId}/{N}/compensate` for a compensation, where N is
+ * intentOf(task). What the far side can deduplicate with it: the same key comes again when an
+ * attempt whose worker was lost (lease expiry: a crash, a killed invocation, a lost network) runs
+ * again, since the engine cannot know whether the far side acted; a new key comes when the engine
+ * decides to try again (a retry after a reported failure, a redrive), because the far side must act
+ * again. N is the attempt that began the intent, so the first run's key is `{planId}/{taskId}/1`.
+ */
+export function idempotencyKey(task: Pick<TaskDoc, "planId" | "id" | "attempt" | "intent">, phase: Phase): string {
+  return `${task.planId}/${task.id}/${intentOf(task)}${phase === "compensate" ? "/compensate" : ""}`;
+}
+
+/** A `delay` long enough to sleep durably: its length (ms), or undefined. */
+export function durableDelayMs(task: Pick<TaskDoc, "run" | "params">): number | undefined {
+  const ms = task.run === "delay" ? task.params.ms : undefined;
+  return typeof ms === "number" && ms > IN_INVOCATION_DELAY_MAX_MS ? ms : undefined;
+}
+
+/** When this intent's durable delay wakes (set by its first claim), or undefined if it has not slept yet. */
+export function wakeUpOf(task: Pick<TaskDoc, "attempt" | "intent" | "delayUntil">): number | undefined {
+  return task.delayUntil !== null && task.delayUntil.intent === intentOf(task) ? task.delayUntil.at : undefined;
+}
+
+export type ClaimDecision =
+  | { kind: "claim"; update: TaskUpdate }
+  /** A redelivery to the gate's own worker, whose claim has not entered the wait yet: go on entering it. */
+  | { kind: "resume"; reason: string }
+  /** A long delay's first claim: back to ready until `until`, the worker returns. */
+  | { kind: "sleep"; until: number; update: TaskUpdate }
+  | Skip;
+
+/**
+ * ready → running (or a queued compensation → leased): take the lease for this attempt, or say why
+ * not. A gate takes a short lease (GATE_CLAIM_LEASE_MS): its wait has a deadline of its own. A
+ * long delay does not run at its first claim: it records its wake-up and sleeps as ready.
+ */
+export function decideClaim(input: ClaimInput): ClaimDecision {
   const { task, planStatus, attempt, phase, owner, now, timing } = input;
   if (attempt !== task.attempt) return { kind: "skip", reason: `stale attempt ${attempt} (task is on attempt ${task.attempt})` };
-  const expiresAt = now + task.timeoutSeconds * 1000 + timing.leaseMarginMs;
+  const gate = phase === "run" && isGate(task.run);
+  const expiresAt = now + (gate ? GATE_CLAIM_LEASE_MS : task.timeoutSeconds * 1000) + timing.leaseMarginMs;
   if (phase === "compensate") {
     if (planStatus !== "rolling_back") return { kind: "skip", reason: `plan is ${planStatus}, not rolling back` };
     if (task.status !== "compensating") return { kind: "skip", reason: `task is ${task.status}, not compensating` };
@@ -179,8 +249,30 @@ export function decideClaim(input: ClaimInput): { kind: "claim"; update: TaskUpd
     return { kind: "claim", update: { lease: { owner, expiresAt }, sweepAt: expiresAt } };
   }
   if (planStatus !== "running") return { kind: "skip", reason: `plan is ${planStatus}` };
+  if (gate && task.status === "running" && task.lease !== null && task.lease.owner === owner && task.lease.expiresAt > now) {
+    return { kind: "resume", reason: `${owner} claimed this gate and had not entered its wait: resuming` };
+  }
   if (task.status !== "ready") return { kind: "skip", reason: `task is ${task.status}, not ready` };
-  if (task.notBefore !== null && task.notBefore > now) return { kind: "skip", reason: `retry not due for ${task.notBefore - now} ms` };
+  const wakeUp = wakeUpOf(task);
+  if (task.notBefore !== null && task.notBefore > now) {
+    const left = task.notBefore - now;
+    return { kind: "skip", reason: wakeUp === task.notBefore ? `sleeping until ${new Date(wakeUp).toISOString()} (${left} ms)` : `retry not due for ${left} ms` };
+  }
+  const delayMs = durableDelayMs(task);
+  if (delayMs !== undefined && wakeUp === undefined) {
+    // Set once per intent: a redelivery finds it set (and not due), a re-claim after it finds it passed.
+    const until = now + delayMs;
+    return {
+      kind: "sleep",
+      until,
+      update: {
+        delayUntil: { at: until, intent: intentOf(task) },
+        notBefore: until,
+        sweepAt: until,
+        history: transition(task, "ready", now, `sleeping until ${new Date(until).toISOString()} (delay of ${delayMs} ms, claimed by ${owner})`, attempt),
+      },
+    };
+  }
   return {
     kind: "claim",
     update: {
@@ -255,6 +347,7 @@ export function decideCompletion(input: CompletionInput): Completion {
   }
   if (shouldRetry(task, outcome.error)) {
     const wait = backoffMs(task.retry!, attempt, input.random);
+    // The next attempt begins an intent of its own (a new idempotency key: see intentOf).
     const next = attempt + 1;
     return {
       kind: "complete",
@@ -281,7 +374,13 @@ export function decideCompletion(input: CompletionInput): Completion {
 
 // ── waiting (approval, external) ───────────────────────────────────────────────────────────────
 
-/** running → waiting_approval | waiting_external: the lease is released; the deadline is the attempt's timeout. */
+/**
+ * running → waiting_approval | waiting_external: the lease is released; the deadline is the
+ * attempt's timeout, from now. An external task's token is written to its outbox in the same
+ * transaction and is not published yet (`tokenPublished: false`): the task is due for the sweeper
+ * after `timing.redispatchAfterMs` (at once without `timing`), which publishes it again unless the
+ * worker's publish was marked first (decideTokenPublished).
+ */
 export function decideWait(input: {
   task: TaskDoc;
   attempt: number;
@@ -290,6 +389,7 @@ export function decideWait(input: {
   tokenHash: string | null;
   heartbeatSeconds: number | null;
   now: number;
+  timing?: EngineTiming;
 }): { kind: "wait"; update: TaskUpdate } | Skip {
   const { task, attempt, owner, status, now } = input;
   if (attempt !== task.attempt || task.status !== "running" || task.lease?.owner !== owner) {
@@ -297,17 +397,33 @@ export function decideWait(input: {
   }
   const deadline = now + task.timeoutSeconds * 1000;
   const firstCheck = input.heartbeatSeconds === null ? deadline : Math.min(deadline, now + input.heartbeatSeconds * 1000);
+  const external = status === "waiting_external";
   return {
     kind: "wait",
     update: {
       status,
       lease: null,
-      waiting: { tokenHash: input.tokenHash, deadline, heartbeatSeconds: input.heartbeatSeconds },
+      waiting: { tokenHash: input.tokenHash, deadline, heartbeatSeconds: input.heartbeatSeconds, ...(external ? { tokenPublished: false } : {}) },
       approvals: [],
-      sweepAt: firstCheck,
+      sweepAt: external ? Math.min(firstCheck, now + (input.timing?.redispatchAfterMs ?? 0)) : firstCheck,
       history: transition(task, status, now, status === "waiting_approval" ? "waiting for approval" : "waiting for an external system (task token issued)"),
     },
   };
+}
+
+/**
+ * An external task's token was published: its wait is due again at its next heartbeat (counted
+ * from now: the other system has had the token only since now) or its deadline. Only for the
+ * token this attempt stored, once: a compare-and-set on the task.
+ */
+export function decideTokenPublished(input: { task: TaskDoc; attempt: number; tokenHash: string; now: number }): { kind: "published"; update: TaskUpdate } | Skip {
+  const { task, attempt, tokenHash, now } = input;
+  const waiting = task.waiting;
+  if (task.status !== "waiting_external" || attempt !== task.attempt || waiting === null) return { kind: "skip", reason: `task is ${task.status} on attempt ${task.attempt}` };
+  if (waiting.tokenHash !== tokenHash) return { kind: "skip", reason: "the task waits with another token" };
+  if (waiting.tokenPublished !== false) return { kind: "skip", reason: "the token is already marked published" };
+  const next = waiting.heartbeatSeconds === null ? waiting.deadline : Math.min(waiting.deadline, now + waiting.heartbeatSeconds * 1000);
+  return { kind: "published", update: { waiting: { ...waiting, tokenPublished: true }, sweepAt: next } };
 }
 
 /** What a gate asks of its approvers (from its params, or the plan's approvers and the defaults). */
@@ -505,8 +621,15 @@ export function decideCancel(task: TaskDoc, cause: string, now: number): { kind:
  * Redrive (the `retry` command): a task that did not succeed starts again as its next attempt,
  * ready if its needs already satisfy its trigger rule, blocked otherwise.
  */
+/**
+ * What a redrive runs again: everything that did not succeed, including what a rollback undid
+ * (compensated, or failed while compensating): its effect is gone, so it must run again for its
+ * dependents to see it.
+ */
+export const REDRIVEN_STATUSES: ReadonlySet<TaskStatus> = new Set(["failed", "cancelled", "skipped", "compensated"]);
+
 export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, TaskStatus>, by: string, now: number, timing: EngineTiming): { kind: "reset"; update: TaskUpdate } | Skip {
-  if (task.status !== "failed" && task.status !== "cancelled" && task.status !== "skipped") return { kind: "skip", reason: `task is ${task.status}` };
+  if (!REDRIVEN_STATUSES.has(task.status)) return { kind: "skip", reason: `task is ${task.status}` };
   const needsDone: Record<string, TaskStatus> = {};
   for (const need of task.needs) {
     const s = needStatuses.get(need);
@@ -526,6 +649,7 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
       approvals: [],
       notBefore: null,
       error: null,
+      compensationError: null,
       output: null,
       finishedAt: null,
       readyAt: ready ? now : null,
@@ -549,6 +673,8 @@ export type SweepDecision =
   | { kind: "settle"; update: TaskUpdate }
   | { kind: "expire_lease"; update: TaskUpdate; failed: boolean }
   | { kind: "deadline"; update: TaskUpdate }
+  /** An external task's token may not have reached the other system: publish its outbox message again. */
+  | { kind: "republish_token"; update: TaskUpdate }
   | Skip;
 
 /**
@@ -556,6 +682,14 @@ export type SweepDecision =
  * (or whose backoff ended), settle a finished task whose worker died before releasing its
  * dependents, take back the lease of a dead worker (as the next attempt while attempts remain), or
  * fail a wait that passed its deadline or missed its heartbeat.
+ *
+ * A lease expiry counts as a used attempt: it is a failure (`lease_expired`, retryable) that the
+ * task's retry policy retries or not like any other (`maxAttempts: 1` means one run; a `retryOn`
+ * list retries it only if it names `lease_expired`), with no backoff; the next attempt carries on
+ * the lost one's intent (the same idempotency key). A gate's short claim lease is different: the
+ * gate ran nothing and never entered its wait, so it is dispatched again as the same attempt.
+ * An external task whose token is not known to be published has its outbox message published
+ * again (the same token) until it is, or its deadline passes.
  */
 export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): SweepDecision {
   if (task.sweepAt === null || task.sweepAt > now) return { kind: "skip", reason: "not due" };
@@ -567,21 +701,36 @@ export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): S
   // Written before finished tasks left the due list: settle once more, then leave it.
   if (isTerminal(task.status)) return { kind: "settle", update: { sweepAt: null } };
   if (task.status === "running" && task.lease !== null && task.lease.expiresAt <= now) {
+    if (isGate(task.run)) {
+      const cause = `claim of ${task.lease.owner} expired before the wait began (nothing ran): dispatched again`;
+      return { kind: "expire_lease", failed: false, update: { status: "ready", lease: null, readyAt: now, sweepAt: nextCheck, history: transition(task, "ready", now, cause) } };
+    }
     const lost = `lease of ${task.lease.owner} expired (attempt ${task.attempt} lost)`;
-    const maxAttempts = Math.max(task.retry?.maxAttempts ?? 1, 3);
-    if (task.attempt >= maxAttempts) {
+    const error: TaskError = { message: lost, code: "lease_expired", retryable: true };
+    if (!shouldRetry(task, error)) {
       return {
         kind: "expire_lease",
         failed: true,
-        update: { status: "failed", lease: null, finishedAt: now, sweepAt: null, error: { message: lost, code: "lease_expired", retryable: false }, history: transition(task, "failed", now, lost) },
+        update: { status: "failed", lease: null, finishedAt: now, sweepAt: null, error, history: transition(task, "failed", now, lost) },
       };
     }
     const attempt = task.attempt + 1;
     return {
       kind: "expire_lease",
       failed: false,
-      update: { status: "ready", attempt, lease: null, readyAt: now, sweepAt: nextCheck, history: transition(task, "ready", now, lost, attempt) },
+      update: {
+        status: "ready",
+        attempt,
+        lease: null,
+        readyAt: now,
+        sweepAt: nextCheck,
+        intent: { attempt, since: intentOf(task) },
+        history: transition(task, "ready", now, `${lost}; attempt ${attempt} of ${task.retry!.maxAttempts} runs it again`, attempt),
+      },
     };
+  }
+  if (task.status === "waiting_external" && task.waiting !== null && task.waiting.tokenPublished === false && now < task.waiting.deadline) {
+    return { kind: "republish_token", update: { sweepAt: Math.min(nextCheck, task.waiting.deadline) } };
   }
   if ((task.status === "waiting_approval" || task.status === "waiting_external") && task.waiting !== null) {
     const heartbeatMissed = task.waiting.heartbeatSeconds !== null && now < task.waiting.deadline;

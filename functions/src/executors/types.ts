@@ -18,7 +18,11 @@ export interface ExecutionContext {
   planId: string;
   taskId: string;
   attempt: number;
-  /** `planId/taskId/attempt`: pass it to anything that can deduplicate (e.g. an Idempotency-Key header). */
+  /**
+   * `planId/taskId/N` (N: the attempt that began this intent; `/compensate` appended for a
+   * compensation): the same when a lost worker's attempt runs again, new for a retry after a reported
+   * failure or a redrive. Pass it to anything that can deduplicate (e.g. an Idempotency-Key header).
+   */
   idempotencyKey: string;
   /** Aborted when the attempt times out or the plan is cancelled. */
   signal: AbortSignal;

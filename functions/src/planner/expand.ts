@@ -21,6 +21,7 @@ import type {
 import { ENVIRONMENT_TIERS } from "../schema/environment-plan";
 import { APPROVAL_WAIT_SECONDS, VERIFY_DURATION_SECONDS, VERIFY_INTEGRATION, type IntegrationEntry } from "./catalogue";
 import { GOALS, allowedDowntimeMinutes, isGoalId } from "./goals";
+import { MAX_IN_INVOCATION_SECONDS } from "../config";
 
 export type Catalogue = Readonly<Record<string, IntegrationEntry>>;
 
@@ -200,9 +201,10 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
         params: { integration, action: "provision", ...target, settings: item.settings(env.tier) },
         needs: needs.length > 0 ? needs.map(id) : entry,
         // Provisioning calls Google APIs: transient failures are expected, so retry; the attempt
-        // limit is generous next to the estimate because API latency varies widely.
+        // limit is generous next to the estimate because API latency varies widely, but an attempt
+        // runs inside one function invocation, so it stays within that.
         retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
-        timeoutSeconds: Math.max(300, item.durationSeconds * 4),
+        timeoutSeconds: Math.min(MAX_IN_INVOCATION_SECONDS, Math.max(300, item.durationSeconds * 4)),
       });
       meta.set(id(integration), { environment: env.name, integration, role: "provision", durationSeconds: item.durationSeconds });
     }

@@ -11,17 +11,18 @@
  * Every refusal is recorded in the plan's history with its reason.
  */
 import type { Firestore } from "firebase-admin/firestore";
-import { ENGINE_TIMING, LIMITS } from "../config";
-import { publishTaskReady } from "../bus/publish";
 import type { PlanCommand } from "../schema/messages";
-import { readPlanState } from "../store/converters";
+import { decidePlan, holdsLocks, type LockAnswer } from "../engine/plan";
+import { PLAN_STATE_FIELDS, readPlanState } from "../store/converters";
+import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
 import { planRef } from "../store/paths";
-import { transitionPlan } from "../store/plans";
-import { applyApproval, cancelOpenTasks, resetUnsucceededTasks } from "../store/tasks";
+import { applyPlanInput, machineState, type PlanOutcome, type TransitionCause } from "../store/plans";
+import { applyApproval, lockKeysOf } from "../store/tasks";
 import { matchesApprover, principalLabel, type VerifiedPrincipal } from "../trust/principals";
 import { onPlanFinished } from "./locks";
-import { continueRollback, settleFinishedTask } from "./settle";
+import { followThrough } from "./plan-effects";
+import { settleFinishedTask } from "./settle";
 
 /** Who sent a command, as far as it could be verified. */
 export interface CommandSender {
@@ -71,7 +72,6 @@ export async function applyCommand(
   if (plan === undefined) return { applied: false, reason: `unknown plan ${cmd.planId}`, unknownPlan: true };
   const actor = senderLabel(cmd, sender);
   const reason = cmd.reason ? `: ${cmd.reason}` : "";
-  const event = (type: string, message: string) => ({ id: `command.${cmd.commandId}`, type, actor, message: `${message} by ${actor}${reason}` });
 
   if (cmd.command === "approve" || cmd.command === "reject") {
     const refusal = sender.principal === null && sender.credentialError !== undefined ? sender.credentialError : undefined;
@@ -85,33 +85,47 @@ export async function applyCommand(
   const refusal = controlRefusal(cmd.command, sender, rules);
   if (refusal !== undefined) return refuse(db, cmd, actor, refusal, now());
 
-  switch (cmd.command) {
-    case "cancel": {
-      if (!(await transitionPlan(db, cmd.planId, ["pending", "planning", "running", "waiting"], "cancelled", now(), event("plan.cancelled", "cancelled")))) {
-        return refuse(db, cmd, actor, `plan is ${plan.status}: nothing to cancel`, now());
-      }
-      await cancelOpenTasks(db, cmd.planId, `plan cancelled by ${actor}`, now(), LIMITS.sweepBatch);
-      await onPlanFinished(db, cmd.planId, now);
-      return { applied: true, message: "plan cancelled" };
-    }
-    case "retry": {
-      if (!(await transitionPlan(db, cmd.planId, ["failed", "cancelled"], "running", now(), { ...event("plan.redriven", "redriven"), extra: { failedTask: null } }))) {
-        return refuse(db, cmd, actor, `plan is ${plan.status}: only failed or cancelled plans can be retried`, now());
-      }
-      const ready = await resetUnsucceededTasks(db, cmd.planId, actor, now(), ENGINE_TIMING);
-      await publishTaskReady(ready.map((t) => ({ planId: cmd.planId, taskId: t.id, attempt: t.attempt, phase: "run" as const })));
-      return { applied: true, message: `redriven: ${ready.length} tasks ready` };
-    }
-    case "rollback": {
-      if (!(await transitionPlan(db, cmd.planId, ["failed", "cancelled", "succeeded", "running"], "rolling_back", now(), event("plan.rolling_back", "rollback requested")))) {
-        return refuse(db, cmd, actor, `plan is ${plan.status}: cannot roll back`, now());
-      }
-      await cancelOpenTasks(db, cmd.planId, `rollback requested by ${actor}`, now(), LIMITS.sweepBatch);
-      await continueRollback(db, cmd.planId, now);
-      return { applied: true, message: "rolling back" };
-    }
+  const cause = { actor, commandId: cmd.commandId, data: { command: cmd.command, ...(cmd.reason ? { reason: cmd.reason } : {}) } };
+  if (cmd.command === "cancel") {
+    const cancelled = await followThrough(db, cmd.planId, await applyPlanInput(db, cmd.planId, { kind: "cancel", by: actor }, now(), cause), now);
+    return cancelled.kind === "transition" ? { applied: true, message: "plan cancelled" } : refuse(db, cmd, actor, cancelled.reason, now());
   }
+  const moved = await enterWithLocks(db, cmd.planId, { command: cmd.command, by: `${actor}${reason}` }, now, cause);
+  if (moved.kind === "skip") return refuse(db, cmd, actor, moved.reason, now());
+  return { applied: true, message: moved.to === "waiting" ? `${cmd.command} waits for the environment locks` : cmd.command === "retry" ? "redriven" : "rolling back" };
 }
+
+/**
+ * A retry (redrive) or rollback of a plan: asks the machine whether it may, takes the plan's
+ * environment locks when it does not hold them (a finished plan gave them up), then applies the
+ * transition: into `redriving` / `rolling_back`, or `waiting` for the locks with the intent kept.
+ * The effects follow (task resets, compensations), resumable by the sweeper.
+ */
+export async function enterWithLocks(
+  db: Firestore,
+  planId: string,
+  request: { command: "retry" | "rollback"; by: string },
+  now: () => number,
+  cause: TransitionCause,
+): Promise<PlanOutcome> {
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
+  const plan = readPlanState(snap!);
+  if (plan === undefined) return { kind: "skip", reason: `unknown plan ${planId}` };
+  const probe = decidePlan(machineState(plan), { kind: "command", ...request, locks: { granted: true } }, now());
+  if (probe.kind === "skip") return probe;
+  const locks: LockAnswer | "held" = holdsLocks(plan.status) ? "held" : await lockAnswer(await acquireLocks(db, planId, await lockKeysOf(db, planId), now()));
+  const outcome = await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), cause), now);
+  // Locks taken for a transition that lost its race (the plan moved on) are given back, unless the
+  // plan is active now after all (another retry won): then they are its own.
+  if (outcome.kind === "skip" && locks !== "held") {
+    const [after] = await db.getAll(planRef(db, planId), { fieldMask: ["status"] });
+    const status = readPlanState(after!)?.status;
+    if (status === undefined || !holdsLocks(status)) await onPlanFinished(db, planId, now);
+  }
+  return outcome;
+}
+
+const lockAnswer = async (result: LockResult): Promise<LockAnswer> => (result.kind === "acquired" ? { granted: true } : { granted: false, lock: result.lock, holder: result.holder });
 
 /** A command that cannot apply is recorded in the plan's history, with why. */
 async function refuse(db: Firestore, cmd: PlanCommand & { commandId: string }, actor: string, reason: string, now: number): Promise<CommandOutcome> {

@@ -6,13 +6,24 @@ import type { Firestore } from "firebase-admin/firestore";
 import { logs } from "../logs";
 import { releaseLocks } from "../store/locks";
 import { planRef } from "../store/paths";
+import { readPlanState } from "../store/converters";
+import { enterWithLocks } from "./commands";
 import { startPlan } from "./start-plan";
 
-/** Starts a plan that was waiting for a lock (idempotent: a plan no longer waiting is left alone). */
+/**
+ * Resumes a plan that was waiting for a lock with what it meant to do: start, be retried or roll
+ * back (idempotent: a plan no longer waiting is left alone, and a lock still held keeps it waiting).
+ */
 export async function resumeWaitingPlan(db: Firestore, planId: string, now: () => number = Date.now): Promise<void> {
   const snap = await planRef(db, planId).get();
-  if (!snap.exists || snap.get("status") !== "waiting") return;
-  await startPlan(db, planId, snap.data()!, `wake:${planId}:${now()}`, now);
+  const plan = readPlanState(snap);
+  if (plan?.status !== "waiting") return;
+  const intent = plan.resume ?? "start";
+  if (intent === "start") {
+    await startPlan(db, planId, snap.data()!, `wake:${planId}:${now()}`, now);
+    return;
+  }
+  await enterWithLocks(db, planId, { command: intent === "redrive" ? "retry" : "rollback", by: "the orchestrator (locks free)" }, now, { actor: "orchestrator" });
 }
 
 /** A plan reached a final status: free its environments and start whoever waited for them. */

@@ -2,12 +2,14 @@
  * Runs one attempt of one task (or one compensation), from a task-ready message:
  * claim → execute (or start waiting) → complete → settle. Each step is idempotent, and a crash
  * between steps is recovered by the sweeper (lease expiry, re-dispatch of ready tasks, settling
- * finished tasks), never by Pub/Sub redelivery alone.
+ * finished tasks, publishing an external task's token again), never by Pub/Sub redelivery alone.
+ * A long `delay` runs nothing at its first claim: it sleeps as ready until its wake-up time, and
+ * its claim after that succeeds at once.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, TOPICS } from "../config";
-import { IN_PROCESS_BACKOFF_MAX_MS, type ExecutionOutcome } from "../engine/lifecycle";
+import { durableDelayMs, idempotencyKey, IN_PROCESS_BACKOFF_MAX_MS, wakeUpOf, type ExecutionOutcome } from "../engine/lifecycle";
 import { publishJson, publishTaskReady } from "../bus/publish";
 import { compensateAttempt, executeAttempt, type AttemptContext } from "../executors/registry";
 import { logs } from "../logs";
@@ -16,12 +18,15 @@ import { externalParamsSchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
 import { environmentStateRecorder } from "../store/environments";
 import { planRef } from "../store/paths";
-import { claimTask, completeTask, enterWaiting, type ClaimResult } from "../store/tasks";
+import { planStatusNow } from "../store/plans";
+import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
 import { deferWhileOthersRun, enter, leave } from "./in-flight";
 import { finishPlanIfDone, settleFinishedTask, type FinishCheck } from "./settle";
 
 export type RunOutcome =
   | { kind: "skipped"; reason: string; unknown?: boolean }
+  /** A long delay recorded its wake-up: the sweeper dispatches it then. */
+  | { kind: "sleeping"; until: number }
   | { kind: "waiting"; status: "waiting_approval" | "waiting_external" }
   | { kind: "finished"; status: string; released: number };
 
@@ -46,12 +51,31 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
     logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, claim.reason);
     return { kind: "skipped", reason: claim.reason, ...(claim.unknown ? { unknown: true } : {}) };
   }
+  if (claim.kind === "sleeping") {
+    logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, `sleeping until ${new Date(claim.until).toISOString()}`);
+    return { kind: "sleeping", until: claim.until };
+  }
   enter(msg.planId);
   try {
     return await runClaimed(db, msg, owner, claim, d);
   } finally {
     if (leave(msg.planId)) await finishPlanIfDone(db, msg.planId, d.now);
   }
+}
+
+/** A claimed attempt whose plan stopped before it began: it ends cancelled, without running. */
+async function finishStopped(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps, planStatus: string | undefined): Promise<RunOutcome> {
+  const outcome: ExecutionOutcome = { ok: false, error: { message: `not started: the plan is ${planStatus ?? "gone"}`, code: "cancelled", retryable: false } };
+  const completed = await completeTask(db, msg, owner, outcome, {
+    now: d.now(),
+    timing: ENGINE_TIMING,
+    random: d.random,
+    planCancelled: true,
+    ...(claim.stored === undefined ? {} : { claimed: claim.stored }),
+  });
+  if (completed.kind === "skip") return { kind: "skipped", reason: completed.reason };
+  await settleFinishedTask(db, completed.task, d.now, finishUnlessOthersRun);
+  return { kind: "finished", status: completed.status, released: 0 };
 }
 
 /** A task's own plan-finish check, deferred while other tasks of the plan run in this process. */
@@ -62,6 +86,12 @@ const finishUnlessOthersRun: FinishCheck = async (db, planId, now) => {
 async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps): Promise<RunOutcome> {
   d.crashAt?.("after_claim");
   const task = claim.task;
+  // The claim read the plan's state before it wrote; a stop that committed in between is seen here,
+  // before any work starts (a cancel acknowledged to its sender never lets an attempt begin).
+  if (msg.phase === "run") {
+    const planNow = await planStatusNow(db, msg.planId);
+    if (planNow !== "running") return finishStopped(db, msg, owner, claim, d, planNow);
+  }
   if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return startWaiting(db, msg, owner, task, d);
 
   const started = d.now();
@@ -69,15 +99,20 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
     planId: msg.planId,
     taskId: msg.taskId,
     attempt: msg.attempt,
-    idempotencyKey: `${msg.planId}/${msg.taskId}/${msg.attempt}${msg.phase === "compensate" ? "/compensate" : ""}`,
+    // The attempt's intent, not its number: a lost worker's attempt run again sends the same key.
+    idempotencyKey: idempotencyKey(task, msg.phase),
     recordEnvironmentState: environmentStateRecorder(() => db),
   };
+  // A long delay claimed after its wake-up has slept already: it succeeds without running.
+  const delayMs = msg.phase === "run" ? durableDelayMs(task) : undefined;
+  const slept = delayMs !== undefined && wakeUpOf(task) !== undefined;
   const watch = watchForCancellation(db, msg.planId);
   let outcome: ExecutionOutcome;
   try {
     ctx.cancel = watch.signal;
-    outcome =
-      msg.phase === "run"
+    outcome = slept
+      ? { ok: true, output: { waitedMs: delayMs, until: wakeUpOf(task) } }
+      : msg.phase === "run"
         ? await executeAttempt(task.run, task.params, ctx, task.timeoutSeconds * 1000, d.now)
         : task.compensate !== null
           ? // An explicit compensation step is executed like a task of its own kind.
@@ -116,24 +151,54 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
 
 /**
  * approval / external: the attempt does not run anything; it parks the task until a command or a
- * task event arrives (or the deadline passes). An external task gets a fresh random token: only
- * its hash is stored, and the token itself goes only to the waiting system's topic.
+ * task event arrives (or the deadline passes). Its claim took a short lease; entering the wait
+ * sets the real deadline. An external task gets a fresh random token: only its hash is on the
+ * task, and the token itself is kept in the task's outbox (functions only) and goes only to the
+ * waiting system's topic. A publish that fails is left to the sweeper, which publishes the outbox
+ * again (the same token) until it is marked published.
  */
 async function startWaiting(db: Firestore, msg: TaskReadyMessage, owner: string, task: TaskDoc, d: RunDeps): Promise<RunOutcome> {
   if (task.run === "approval") {
-    await enterWaiting(db, msg, owner, "waiting_approval", { hash: null, heartbeatSeconds: null }, d.now());
+    const waited = await enterWaiting(db, msg, owner, "waiting_approval", { hash: null, heartbeatSeconds: null }, d.now(), ENGINE_TIMING);
+    if (waited.kind === "skip") return { kind: "skipped", reason: `the wait was not entered: ${waited.reason}` };
     return { kind: "waiting", status: "waiting_approval" };
   }
   const params = externalParamsSchema.parse(task.params);
   const token = randomBytes(32).toString("base64url");
-  const now = d.now();
-  if (!(await enterWaiting(db, msg, owner, "waiting_external", { hash: hashToken(token), heartbeatSeconds: params.heartbeatSeconds ?? null }, now))) {
-    return { kind: "skipped", reason: "task left running before it could wait" };
+  const heartbeatSeconds = params.heartbeatSeconds ?? null;
+  const waited = await enterWaiting(db, msg, owner, "waiting_external", { hash: hashToken(token), heartbeatSeconds, plain: token, description: params.description ?? null }, d.now(), ENGINE_TIMING);
+  if (waited.kind === "skip") return { kind: "skipped", reason: `the wait was not entered: ${waited.reason}` };
+  d.crashAt?.("before_publish");
+  try {
+    await publishExternalToken(db, waited.message!, d.now());
+  } catch (error) {
+    // The token is in the outbox: the sweeper publishes it again.
+    logs.unexpected(`publishing the task token of ${msg.planId}/${msg.taskId}`, error);
   }
-  await publishJson(TOPICS.externalTasks, [
-    { planId: msg.planId, taskId: msg.taskId, attempt: msg.attempt, token, deadline: now + task.timeoutSeconds * 1000, description: params.description ?? null, heartbeatSeconds: params.heartbeatSeconds ?? null },
-  ]);
   return { kind: "waiting", status: "waiting_external" };
+}
+
+/**
+ * Publishes an external task's message (its token) and marks it published: a compare-and-set
+ * that applies only while the task still waits with this token on this attempt. Publishing twice
+ * is harmless: a repeat carries the same token.
+ */
+export async function publishExternalToken(db: Firestore, message: ExternalTaskMessage, now: number): Promise<boolean> {
+  await publishJson(TOPICS.externalTasks, [message]);
+  return markTokenPublished(db, message, hashToken(message.token), now);
+}
+
+/**
+ * The sweeper's half of the outbox: an external task whose token is not known to be published has
+ * its outbox message published again, if it is this attempt's and matches the stored hash.
+ */
+export async function republishExternalToken(db: Firestore, task: TaskDoc, now: number): Promise<boolean> {
+  const outbox = await readOutbox(db, task.planId, task.id);
+  if (outbox === undefined || outbox.message.attempt !== task.attempt || task.waiting === null || hashToken(outbox.message.token) !== task.waiting.tokenHash) {
+    logs.unexpected(`republishing the task token of ${task.planId}/${task.id}`, new Error("no outbox message for the attempt's token"));
+    return false;
+  }
+  return publishExternalToken(db, outbox.message, now);
 }
 
 /**

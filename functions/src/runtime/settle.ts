@@ -11,15 +11,14 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
-import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
 import type { FailurePolicy } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
 import { readPlanState, readTask } from "../store/converters";
 import { planRef, taskRef } from "../store/paths";
-import { advanceRollback, finishPlan, transitionPlan } from "../store/plans";
-import { anyUnfinishedTask, cancelOpenTasks, firstTaskIn, lastFinishOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
-import { onPlanFinished } from "./locks";
+import { advanceRollback, applyPlanInput } from "../store/plans";
+import { anyUnfinishedTask, firstTaskIn, lastFinishOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
+import { followThrough } from "./plan-effects";
 import { inParallel } from "./parallel";
 
 /** What a finished task with no dependents does about its plan: by default, finish it if nothing is left open. */
@@ -95,13 +94,8 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
 export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
   if (await anyUnfinishedTask(db, planId)) return;
-  const failed = await firstTaskIn(db, planId, "failed");
-  const status = failed === undefined ? "succeeded" : "failed";
-  const message = failed === undefined ? "every task finished" : `finished with failures (first: ${failed})`;
-  if (await finishPlan(db, planId, status, now(), { message, ...(failed === undefined ? {} : { failedTask: failed }) })) {
-    logs.planFinished(planId, status);
-    await onPlanFinished(db, planId, now);
-  }
+  const failed = (await firstTaskIn(db, planId, "failed")) ?? null;
+  await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "all_finished", failedTask: failed }, now(), { actor: "orchestrator", ...(failed === null ? {} : { taskId: failed }) }), now);
 }
 
 async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[], finishCheck: FinishCheck): Promise<number> {
@@ -113,39 +107,22 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
     return 0;
   }
   const policy = (snap!.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
-  const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
   if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
-  if (policy === "rollback") {
-    const started = await transitionPlan(db, task.planId, ["running"], "rolling_back", now(), {
-      id: "plan.rolling_back",
-      type: "plan.rolling_back",
-      actor: "orchestrator",
-      message: `${message}; rolling back`,
-      taskId: task.id,
-      extra: { failedTask: task.id },
-    });
-    if (started) await cancelOpenTasks(db, task.planId, `plan rolling back after ${task.id} failed`, now(), LIMITS.sweepBatch);
-    await continueRollback(db, task.planId, now);
-    return 0;
-  }
-  const failedNow = await finishPlan(db, task.planId, "failed", now(), { failedTask: task.id, message });
-  await cancelOpenTasks(db, task.planId, `plan failed at ${task.id}`, now(), LIMITS.sweepBatch);
-  if (failedNow) {
-    logs.planFinished(task.planId, "failed");
-    await onPlanFinished(db, task.planId, now);
-  }
+  const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
+  // stop: the plan fails and what has not started is cancelled; rollback: compensation begins.
+  // Both are effects of the transition (engine/plan.ts), applied again by the sweeper if this dies.
+  await followThrough(db, task.planId, await applyPlanInput(db, task.planId, { kind: "task_failed", taskId: task.id, policy, message }, now(), { actor: "orchestrator", taskId: task.id }), now);
   return 0;
 }
 
-/** Runs the rollback's next step and dispatches its compensations. */
+/** Runs the rollback's next step and dispatches its compensations; the last step ends the plan. */
 export async function continueRollback(db: Firestore, planId: string, now: () => number): Promise<void> {
   const step = await advanceRollback(db, planId, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
   if (step.kind === "compensate") {
     await publishTaskReady(step.tasks.map(({ id, attempt }) => ({ planId, taskId: id, attempt, phase: "compensate" as const })));
   }
   if (step.kind === "finished") {
-    logs.planFinished(planId, step.status);
-    await onPlanFinished(db, planId, now);
+    await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "rollback_finished", failedCompensation: step.failedCompensation }, now(), { actor: "orchestrator" }), now);
   }
 }
 

@@ -3,13 +3,15 @@
  * publish the tasks that need nothing. Safe to run twice for the same plan: only the lease holder
  * writes, and a plan past `planning` is left alone.
  */
-import type { Firestore } from "firebase-admin/firestore";
+import { GrpcStatus, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { grpcCode } from "../clients/grpc-code";
+import type { TaskDoc } from "../schema/task";
 import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
 import { FAN_IN_THRESHOLD, initialTask, wideJoinEdge } from "../engine/lifecycle";
-import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
-import { compilePlan } from "../planner/compile";
-import { acquireStartLease, finishPlanning, markPlanInvalid, markPlanWaiting } from "../store/plans";
+import { compilePlan, type CompiledPlan } from "../planner/compile";
+import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid } from "../store/plans";
+import { applyPlanEffects, followThrough } from "./plan-effects";
 import { acquireLocks } from "../store/locks";
 import { deploymentCompileOptions } from "./deployment";
 import { writePlanReport } from "../store/reports";
@@ -26,8 +28,17 @@ export function environmentsOf(tasks: readonly TaskSpec[]): string[] {
   return [...projects].sort();
 }
 
-export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "waiting" | "skipped";
+export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "waiting" | "skipped" | "failed";
 
+/** A start that fails this often (the same error each time) ends the plan instead of trying forever. */
+export const MAX_START_ATTEMPTS = 5;
+
+/**
+ * pending (or waiting to start, or a start that died) → planning → running | waiting | invalid |
+ * rejected | planned. Every write is fenced by the start lease: tasks are created, never
+ * overwritten, and the plan moves on only while this owner holds the lease, so a stalled starter
+ * that wakes up after another took over changes nothing.
+ */
 export async function startPlan(
   db: Firestore,
   planId: string,
@@ -40,6 +51,7 @@ export async function startPlan(
   const deployment = await deploymentCompileOptions(db);
   const compiled = deployment.ok ? compilePlan(doc, deployment.options) : deployment;
   if (!compiled.ok) {
+    // Invalid: its status and errors, and nothing else is written (no lease, no tasks, no history).
     if (await markPlanInvalid(db, planId, compiled.errors, now())) logs.planInvalid(planId, compiled.errors);
     return "invalid";
   }
@@ -48,25 +60,43 @@ export async function startPlan(
     logs.planStartSkipped(planId, lease.reason);
     return "skipped";
   }
+  try {
+    return await startLeased(db, planId, compiled.plan, owner, now);
+  } catch (error) {
+    // Left in `planning`: its lease expires and the next delivery or the sweeper tries again,
+    // until MAX_START_ATTEMPTS, when the plan ends failed with this error.
+    if (lease.attempts >= MAX_START_ATTEMPTS) {
+      const message = error instanceof Error ? error.message.split("\n")[0]!.slice(0, 500) : String(error);
+      await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "start_failed", attempts: lease.attempts, message }, now(), { actor: "orchestrator", guard: holdsStartLease(owner) }), now);
+      return "failed";
+    }
+    throw error;
+  }
+}
 
-  const { tasks, graph, summary, report, outcome } = compiled.plan;
+async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, owner: string, now: () => number): Promise<StartOutcome> {
+  const { tasks, graph, summary, report, outcome } = plan;
   // The report goes out alongside everything else; the plan leaves `planning` only once it is written.
   const reportWritten = writePlanReport(db, planId, report);
   reportWritten.catch(() => undefined); // awaited below; this keeps an early return from leaving it unhandled
   if (outcome !== "run") {
     await reportWritten;
     // Rejected (a hard constraint failed) or a dry run: the report is the result; nothing is provisioned.
-    const status = outcome === "rejected" ? "rejected" : "planned";
-    if (!(await finishPlanning(db, planId, owner, status, summary, now()))) return "skipped";
-    logs.planFinished(planId, status);
-    return status;
+    const done = await followThrough(db, planId, await finishWithoutRunning(db, planId, owner, outcome, summary, now()), now);
+    return done.kind === "transition" ? outcome : "skipped";
   }
   // One running plan per environment: wait (status `waiting`) while another plan holds one.
   const locked = await acquireLocks(db, planId, environmentsOf(tasks), now());
   if (locked.kind === "busy") {
     await reportWritten;
-    if (await markPlanWaiting(db, planId, owner, locked.lock, locked.holder, now())) logs.planStartSkipped(planId, `waiting for ${locked.lock}, locked by ${locked.holder}`);
-    return "waiting";
+    const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: false, lock: locked.lock, holder: locked.holder }, taskCount: tasks.length }, now(), {
+      actor: "orchestrator",
+      guard: holdsStartLease(owner),
+      data: { lock: locked.lock, holder: locked.holder },
+      also: () => ({ startLease: null }),
+    });
+    if (waiting.kind === "transition") logs.planStartSkipped(planId, `waiting for ${locked.lock}, locked by ${locked.holder}`);
+    return waiting.kind === "transition" ? "waiting" : "skipped";
   }
   const startedAt = now();
   // Each wide join's needs by position: a need's arrival group follows from its place.
@@ -78,9 +108,9 @@ export async function startPlan(
   };
   // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips.
   await inParallel(LIMITS.taskWriteParallelism, chunked(tasks, LIMITS.taskWriteBatch), async (chunk) => {
-    const batch = db.batch();
-    for (const spec of chunk) {
-      const task = initialTask({
+    const created = chunk.map((spec) => ({
+      ref: taskRef(db, planId, spec.id),
+      task: initialTask({
         planId,
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         executorCompensates: executorCompensates(spec.run),
@@ -89,18 +119,42 @@ export async function startPlan(
         level: graph.level.get(spec.id)!,
         now: startedAt,
         timing: ENGINE_TIMING,
-      });
-      batch.set(taskRef(db, planId, spec.id), task);
-    }
-    await retryAborted(() => batch.commit());
+      }),
+    }));
+    await createTasks(db, created);
   });
   await reportWritten;
-  if (!(await finishPlanning(db, planId, owner, "running", summary, now()))) {
-    logs.planStartSkipped(planId, "start lease lost before the plan could run");
+  const running = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: tasks.length }, now(), {
+    actor: "orchestrator",
+    guard: holdsStartLease(owner),
+    data: { ...summary },
+    also: () => ({ compiled: summary, startLease: null, waitingFor: null }),
+  });
+  if (running.kind === "skip") {
+    logs.planStartSkipped(planId, `start lease lost before the plan could run: ${running.reason}`);
     return "skipped";
   }
-  await publishTaskReady(graph.roots.map((taskId) => ({ planId, taskId, attempt: 1, phase: "run" as const })));
+  await applyPlanEffects(db, planId, running, now, graph.roots.map((taskId) => ({ planId, taskId, attempt: 1, phase: "run" as const })));
   logs.planStarted(planId, summary.taskCount, graph.roots.length);
   return "started";
 }
 
+/**
+ * Creates the plan's task documents, never overwriting one: a start that resumes (or a stalled
+ * starter that wakes after another took over) finds some already there, and those may have moved
+ * on. One batch of creates per chunk; a chunk that meets an existing task is created one by one.
+ */
+async function createTasks(db: Firestore, tasks: ReadonlyArray<{ ref: DocumentReference; task: TaskDoc }>): Promise<void> {
+  const batch = db.batch();
+  for (const { ref, task } of tasks) batch.create(ref, task);
+  try {
+    await retryAborted(() => batch.commit());
+  } catch (error) {
+    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
+    await inParallel(LIMITS.taskWriteBatch, tasks, async ({ ref, task }) => {
+      await retryAborted(() => ref.create(task)).catch((e: unknown) => {
+        if (grpcCode(e) !== GrpcStatus.ALREADY_EXISTS) throw e;
+      });
+    });
+  }
+}

@@ -11,11 +11,10 @@ import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
-import { COLLECTIONS } from "../store/paths";
 import { dueTasks, sweepTask } from "../store/tasks";
-import { maintainLocks } from "../store/locks";
-import { resumeWaitingPlan } from "./locks";
-import { continueRollback, repairQuietPlan, settleFinishedTask } from "./settle";
+import { settleFinishedTask } from "./settle";
+import { republishExternalToken } from "./run-task";
+import { sweepPlans } from "./sweep-plans";
 
 export interface SweepReport {
   due: number;
@@ -28,12 +27,18 @@ export interface SweepReport {
   rollbacksAdvanced: number;
   locksRenewed: number;
   locksFreed: number;
+  /** Starts that died, begun again. */
+  startsResumed: number;
+  /** Plan transitions whose effects were left pending, finished. */
+  effectsResumed: number;
+  /** Plan documents whose trigger never ran, started. */
+  untriggeredStarted: number;
 }
 
 export async function sweepStalledTasks(db: Firestore, now: () => number = Date.now): Promise<SweepReport> {
   const due = await dueTasks(db, now(), LIMITS.sweepBatch);
   const toPublish: TaskReadyMessage[] = [];
-  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0 };
+  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, startsResumed: 0, effectsResumed: 0, untriggeredStarted: 0 };
   await Promise.all(
     due.map(async (ref) => {
       try {
@@ -45,6 +50,10 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
         } else if (decision.kind === "expire_lease" && !decision.failed) {
           report.leasesExpired += 1;
           toPublish.push({ planId: task.planId, taskId: task.id, attempt: task.attempt, phase: "run" });
+        } else if (decision.kind === "republish_token") {
+          // A lost message too (an external task's token): counted with the re-dispatches.
+          report.redispatched += 1;
+          await republishExternalToken(db, task, now());
         } else {
           if (decision.kind === "expire_lease") report.leasesExpired += 1;
           if (decision.kind === "deadline") report.deadlinesPassed += 1;
@@ -58,32 +67,15 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
     }),
   );
   await publishTaskReady(toPublish);
-  const running = await db.collection(COLLECTIONS.plans).where("status", "==", "running").select("stallCheckedUpTo").limit(LIMITS.sweepBatch).get();
-  await Promise.all(
-    running.docs.map(async (plan) => {
-      try {
-        const checked = plan.get("stallCheckedUpTo") as unknown;
-        const settled = await repairQuietPlan(db, plan.id, typeof checked === "number" ? checked : null, now);
-        if (settled !== null) {
-          report.quietPlansChecked += 1;
-          report.settled += settled;
-        }
-      } catch (error) {
-        logs.unexpected(`stall check of plan ${plan.id}`, error);
-      }
-    }),
-  );
-  const rollingBack = await db.collection(COLLECTIONS.plans).where("status", "==", "rolling_back").limit(50).get();
-  for (const plan of rollingBack.docs) {
-    await continueRollback(db, plan.id, now);
-    report.rollbacksAdvanced += 1;
-  }
-  // Locks of live runs are renewed; locks of ended or dead runs free, and their waiters start.
-  const locks = await maintainLocks(db, now());
-  report.locksRenewed = locks.renewed;
-  report.locksFreed = locks.freed;
-  const waiting = await db.collection(COLLECTIONS.plans).where("status", "==", "waiting").limit(50).get();
-  for (const id of new Set([...locks.woken, ...waiting.docs.map((d) => d.id)])) await resumeWaitingPlan(db, id, now);
+  const plans = await sweepPlans(db, now);
+  report.quietPlansChecked = plans.quietPlansChecked;
+  report.settled += plans.settled;
+  report.rollbacksAdvanced = plans.rollbacksAdvanced;
+  report.locksRenewed = plans.locksRenewed;
+  report.locksFreed = plans.locksFreed;
+  report.startsResumed = plans.startsResumed;
+  report.effectsResumed = plans.effectsResumed;
+  report.untriggeredStarted = plans.untriggeredStarted;
   logs.sweepDone(report);
   return report;
 }

@@ -1,8 +1,15 @@
-/** Pub/Sub message bodies, validated on the way in like every document. */
+/**
+ * Pub/Sub message bodies, validated on the way in like every document. Everything a handler writes
+ * is checked here first: every id that becomes (part of) a document id is Firestore-safe, and an
+ * external output is one Firestore can store, so a message that passes never makes its handler
+ * throw (Pub/Sub would redeliver it for seven days); one that fails is dead-lettered once.
+ */
 import { z } from "zod";
 import { taskIdSchema } from "./plan";
+import { firestoreIdSchema, idFragmentSchema, storableIssue } from "./storable";
 
-export const planIdSchema = z.string().min(1).max(1500).regex(/^[^/]+$/, "plan ids cannot contain '/'");
+/** `plans/{planId}`: one Firestore document id (no '/', not `.`, `..` or `__x__`, at most 1,500 bytes). */
+export const planIdSchema = firestoreIdSchema;
 
 /** `orchestrator-task-ready`: run attempt `attempt` of a task. Internal, published by the engine. */
 export const taskReadyMessageSchema = z
@@ -27,8 +34,12 @@ export const planCommandSchema = z
     /** Who asks: a user id or email. The API sets it from the verified ID token; Pub/Sub senders state it. */
     by: z.string().min(1).max(320),
     reason: z.string().max(2000).optional(),
-    /** Deduplicates a command sent twice (e.g. a retried HTTP call); defaults to the Pub/Sub message id. */
-    commandId: z.string().min(1).max(200).optional(),
+    /**
+     * Deduplicates a command sent twice (e.g. a retried HTTP call); defaults to the Pub/Sub message
+     * id. It names the command's records (`events/command.{commandId}`, `events/api.{commandId}`),
+     * so it is a conservative id fragment: 1–200 of `A-Z a-z 0-9 . _ : @ -`.
+     */
+    commandId: idFragmentSchema.optional(),
     /**
      * Who the sender is, proven: a Firebase ID token (the API forwards the caller's) or a
      * Google-signed OIDC ID token of a service account. Verified by the command function; `by` alone
@@ -44,7 +55,7 @@ export const planCommandSchema = z
   });
 export type PlanCommand = z.output<typeof planCommandSchema>;
 
-/** An external task's output is kept on its task document (1 MiB in all): Step Functions' 256 KiB. */
+/** An external task's output is kept with its task (`outputs/{taskId}`, one document of 1 MiB at most): Step Functions' 256 KiB. */
 export const MAX_EXTERNAL_OUTPUT_BYTES = 256 * 1024;
 
 /**
@@ -67,9 +78,18 @@ export const taskEventSchema = z
     if (event.type === "completed" && event.outcome === undefined) {
       ctx.addIssue({ code: "custom", path: ["outcome"], message: 'a completion needs outcome "succeeded" or "failed"' });
     }
-    const size = event.output === undefined ? 0 : Buffer.byteLength(JSON.stringify(event.output) ?? "");
+    if (event.output === undefined) return;
+    // First what Firestore refuses (nested arrays, depth, reserved field names, NaN): an output it
+    // cannot write would make every delivery of this event throw. The size is checked after (with
+    // its own message), on a value now known to be plain JSON of bounded depth.
+    const problem = storableIssue(event.output, ["output"], { maxBytes: Number.POSITIVE_INFINITY });
+    if (problem !== null) {
+      ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+      return;
+    }
+    const size = Buffer.byteLength(JSON.stringify(event.output));
     if (size > MAX_EXTERNAL_OUTPUT_BYTES) {
-      ctx.addIssue({ code: "custom", path: ["output"], message: `output is ${size} bytes as JSON; at most ${MAX_EXTERNAL_OUTPUT_BYTES} (it is stored on the task's document)` });
+      ctx.addIssue({ code: "custom", path: ["output"], message: `output is ${size} bytes as JSON; at most ${MAX_EXTERNAL_OUTPUT_BYTES} (it is stored with the task, in one Firestore document)` });
     }
   });
 export type TaskEvent = z.output<typeof taskEventSchema>;

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { approverEntrySchema } from "../trust/principals";
+import { MAX_IN_INVOCATION_SECONDS, TASK_FUNCTION_TIMEOUT_SECONDS } from "../config";
 
 /** Task ids become Firestore document ids and message fields: no slashes, bounded length. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -32,7 +33,11 @@ export const triggerRuleSchema = z.enum(["all_success", "all_done", "one_failed"
 export type TriggerRule = z.output<typeof triggerRuleSchema>;
 
 export const noopParamsSchema = z.object({}).strict();
-export const delayParamsSchema = z.object({ ms: z.number().int().min(0).max(600_000) }).strict();
+/**
+ * Up to 30 days. A delay longer than engine/lifecycle.ts IN_INVOCATION_DELAY_MAX_MS does not sleep
+ * in an invocation: its claim records the wake-up time and the sweeper dispatches it when due.
+ */
+export const delayParamsSchema = z.object({ ms: z.number().int().min(0).max(30 * 86_400_000) }).strict();
 export const httpParamsSchema = z
   .object({
     url: z.url({ protocol: /^https?$/ }),
@@ -107,21 +112,40 @@ const taskBaseShape = {
   compensate: compensationSchema.optional(),
 };
 
+/**
+ * `timeoutSeconds` of a kind that runs inside one invocation of `onTaskReady`: at most a safe part
+ * of the function's own limit, or the platform would kill the invocation before the attempt's
+ * deadline, and the attempt would be lost (found only by lease expiry) instead of failed.
+ */
+const inInvocationTimeoutSchema = z
+  .number()
+  .positive()
+  .max(
+    MAX_IN_INVOCATION_SECONDS,
+    `at most ${MAX_IN_INVOCATION_SECONDS} s: the task runs inside one invocation of onTaskReady (limit ${TASK_FUNCTION_TIMEOUT_SECONDS} s); wait longer with approval, external or a delay`,
+  )
+  .optional();
+
 export const EXECUTOR_KINDS = ["noop", "delay", "http", "approval", "external", "firebase"] as const;
 
 export const taskSpecSchema = z.discriminatedUnion("run", [
-  z.object({ ...taskBaseShape, run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
-  z.object({ ...taskBaseShape, run: z.literal("delay"), params: delayParamsSchema }).strict(),
-  z.object({ ...taskBaseShape, run: z.literal("http"), params: httpParamsSchema }).strict(),
+  z.object({ ...taskBaseShape, timeoutSeconds: inInvocationTimeoutSchema, run: z.literal("noop"), params: noopParamsSchema.default({}) }).strict(),
+  z.object({ ...taskBaseShape, timeoutSeconds: inInvocationTimeoutSchema, run: z.literal("delay"), params: delayParamsSchema }).strict(),
+  z.object({ ...taskBaseShape, timeoutSeconds: inInvocationTimeoutSchema, run: z.literal("http"), params: httpParamsSchema }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("approval"), params: approvalParamsSchema.prefault({}) }).strict(),
   z.object({ ...taskBaseShape, run: z.literal("external"), params: externalParamsSchema.default({}) }).strict(),
-  z.object({ ...taskBaseShape, run: z.literal("firebase"), params: firebaseParamsSchema }).strict(),
+  z.object({ ...taskBaseShape, timeoutSeconds: inInvocationTimeoutSchema, run: z.literal("firebase"), params: firebaseParamsSchema }).strict(),
 ]);
 
-/** Default attempt timeout per kind: work kinds a minute, waiting kinds a week. */
+/**
+ * Default attempt timeout per kind: work kinds a minute (firebase five), never more than
+ * MAX_IN_INVOCATION_SECONDS for a kind that runs inside the invocation; waiting kinds a day or a
+ * week. A delay's own length does not count against its timeout: a short one sleeps within its
+ * minute, a long one sleeps durably outside any attempt.
+ */
 export const DEFAULT_TIMEOUT_SECONDS: Readonly<Record<(typeof EXECUTOR_KINDS)[number], number>> = {
   noop: 60,
-  delay: 660,
+  delay: 60,
   http: 60,
   approval: 7 * 86_400,
   external: 86_400,
@@ -156,6 +180,7 @@ export const PLAN_STATUSES = [
   "rejected",
   "invalid",
   "running",
+  "redriving",
   "waiting",
   "succeeded",
   "failed",
@@ -183,6 +208,12 @@ export const SYSTEM_PLAN_FIELDS = [
   "rollbackLevel",
   "stallCheckedUpTo",
   "createdBy",
+  "seq",
+  "generation",
+  "resume",
+  "effectsPending",
+  "startAttempts",
+  "casWrite",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */
@@ -191,6 +222,19 @@ export const planStateSchema = z.object({
   startLease: z.object({ owner: z.string(), expiresAt: z.number() }).nullable().optional(),
   failedTask: z.string().nullable().optional(),
   createdAt: z.number().optional(),
+  /** Plan transitions so far (engine/plan.ts): history records are `plan.{seq}.{status}`. */
+  seq: z.number().int().nonnegative().default(0),
+  /** Runs so far: each retry (redrive) starts the next. */
+  generation: z.number().int().positive().default(1),
+  /** While waiting for locks: what the plan does once it has them. */
+  resume: z.enum(["start", "redrive", "rollback"]).nullable().default(null),
+  /** A transition's effects (engine/plan.ts effectsOf) were not all applied yet: the sweeper finishes them. */
+  effectsPending: z.boolean().default(false),
+  /** Starts begun (each takes the start lease); a plan whose start keeps failing ends instead of retrying forever. */
+  startAttempts: z.number().int().nonnegative().default(0),
+  updatedAt: z.number().optional(),
+  /** The last compare-and-set write's id: a write whose answer was lost is recognised by it (store/firestore.ts). */
+  casWrite: z.string().optional(),
 });
 export type PlanState = z.output<typeof planStateSchema>;
 

@@ -85,9 +85,29 @@ export const taskDocSchema = z.object({
   approvals: z.array(z.object({ by: z.string(), uid: z.string(), email: z.string().nullable(), at: z.number() })).default([]),
   /** While waiting for an approval or an external system. Only the token's hash is stored. */
   waiting: z
-    .object({ tokenHash: z.string().nullable(), deadline: z.number(), heartbeatSeconds: z.number().nullable() })
+    .object({
+      tokenHash: z.string().nullable(),
+      deadline: z.number(),
+      heartbeatSeconds: z.number().nullable(),
+      /**
+       * An external task's token is in its outbox (`plans/{planId}/outbox/{taskId}`) but not yet
+       * known to be published: the sweeper publishes it again. Absent (approvals, documents
+       * written before the outbox): nothing to publish.
+       */
+      tokenPublished: z.boolean().optional(),
+    })
     .nullable()
     .default(null),
+  /**
+   * Which intent this attempt carries out (engine/lifecycle.ts intentOf, the idempotency key):
+   * attempt `attempt` runs again what attempt `since` began, its worker having been lost (lease
+   * expiry). Any other attempt (a retry after a reported failure, a redrive) begins its own.
+   */
+  intent: z.object({ attempt: z.number().int().min(1), since: z.number().int().min(1) }).nullable().default(null),
+  /** A long `delay` sleeps durably: when it wakes, for which intent (set once; a redrive sleeps again). */
+  delayUntil: z.object({ at: z.number(), intent: z.number().int().min(1) }).nullable().default(null),
+  /** The id of the compare-and-set that last wrote this document (store/firestore.ts): how an ambiguous commit is recognised. */
+  casWrite: z.string().optional(),
   level: z.number().int().min(0),
   timeoutSeconds: z.number().positive(),
   status: taskStatusSchema,

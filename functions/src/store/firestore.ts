@@ -2,10 +2,14 @@
  * Lazy access to firebase-admin's Firestore: nothing initialises at import time, so tests and the
  * local stack decide the project and emulator before the first call.
  */
+import { randomBytes } from "node:crypto";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, GrpcStatus, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp } from "firebase-admin/firestore";
 import { grpcCode } from "../clients/grpc-code";
-import { groupCommit, groupRead, WriteList } from "./group-commit";
+import { groupCommit, groupRead, isAmbiguousCommit, WriteList } from "./group-commit";
+import { COLLECTIONS } from "./paths";
+
+export { isAmbiguousCommit };
 
 let db: Firestore | undefined;
 
@@ -41,6 +45,18 @@ export function isLostRace(error: unknown): boolean {
   return code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.ABORTED;
 }
 
+/**
+ * The field in which a compare-and-set's write carries its own random id (task documents only:
+ * schema/task.ts `casWrite`). A plan document does not carry it: everything on a plan that is not
+ * in SYSTEM_PLAN_FIELDS is the user's spec.
+ */
+export const CAS_WRITE_FIELD = "casWrite";
+
+/** `plans/{planId}/tasks/{taskId}`: where a compare-and-set marks its writes by default. */
+function isTaskDocument(ref: DocumentReference): boolean {
+  return ref.parent.id === COLLECTIONS.tasks && ref.parent.parent?.parent.id === COLLECTIONS.plans;
+}
+
 /** What a compare-and-set decided: its result, and the writes to make if the document is unchanged. */
 export interface CasDecision<R> {
   result: R;
@@ -71,20 +87,42 @@ export interface KnownState {
  * completing the attempt it claimed), and `committed` receives the write's time, to be the next
  * `known`. Reads and commits go through the group commit (group-commit.ts): concurrent
  * compare-and-sets of one process share round trips, each keeping its own outcome.
+ *
+ * Ambiguous commits: a write whose answer was lost (DEADLINE_EXCEEDED, UNAVAILABLE: see
+ * isAmbiguousCommit) may have applied, and a failed precondition may be this very write, applied
+ * and then sent again by the client. So each write of a task document carries a random id in
+ * `casWrite` (`writeId`: task documents by default), and after such an error the document is read
+ * again: if it carries the id of one of this call's writes, that write applied, and its result is
+ * returned as committed (`committed` is called with the state read). Otherwise it was a lost race
+ * (FAILED_PRECONDITION, ABORTED, or NOT_FOUND: the document went) or a write that did not apply,
+ * and the call decides again on what it read. (If another write followed this one before the read,
+ * the id is gone and the call decides on that state, as after any lost race.) A document that
+ * carries no write ids rethrows an ambiguous error rather than guess.
  */
 export async function compareAndSet<R>(
   db: Firestore,
   ref: DocumentReference,
   decide: (snap: Readable, readWith: DocumentSnapshot[]) => CasDecision<R>,
-  options: { fieldMask?: string[]; readWith?: DocumentReference[]; attempts?: number; known?: KnownState; committed?: (state: KnownState) => void } = {},
+  options: { fieldMask?: string[]; readWith?: DocumentReference[]; attempts?: number; known?: KnownState; committed?: (state: KnownState) => void; writeId?: boolean } = {},
 ): Promise<R> {
   const attempts = options.attempts ?? 15;
   const readWith = options.readWith ?? [];
+  const markWrites = options.writeId ?? isTaskDocument(ref);
+  // Writes of this call whose outcome is unknown, by id: the one the document carries applied.
+  const unsure = new Map<string, R>();
+  let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
     const guess = attempt === 1 && readWith.length === 0 ? options.known : undefined;
     const read: Array<Readable & { updateTime?: Timestamp }> =
       guess !== undefined ? [{ exists: true, data: () => guess.data, updateTime: guess.updateTime }] : await groupRead(db, [ref, ...readWith], options.fieldMask);
     const [snap, ...others] = read;
+    const carried: unknown = unsure.size > 0 && snap!.exists ? snap!.data()?.[CAS_WRITE_FIELD] : undefined;
+    if (typeof carried === "string" && unsure.has(carried)) {
+      options.committed?.({ data: snap!.data()!, updateTime: snap!.updateTime! });
+      return unsure.get(carried)!;
+    }
+    // One read after the last failure, to find a write that applied; then give up.
+    if (attempt > attempts && lastError !== undefined) throw lastError;
     const decision = decide(snap!, others as DocumentSnapshot[]);
     if (decision.update === undefined) {
       // A guess that decides nothing proves nothing: decide again on what is stored.
@@ -92,15 +130,21 @@ export async function compareAndSet<R>(
       return decision.result;
     }
     if (!snap!.exists) throw new Error(`compare-and-set: ${ref.path} does not exist`);
-    const writes = new WriteList().update(ref, decision.update, { lastUpdateTime: snap!.updateTime! });
+    const writeId = markWrites ? randomBytes(12).toString("base64url") : undefined;
+    const update = writeId === undefined ? decision.update : { ...decision.update, [CAS_WRITE_FIELD]: writeId };
+    const writes = new WriteList().update(ref, update, { lastUpdateTime: snap!.updateTime! });
     decision.alongside?.(writes);
     try {
       const [written] = await groupCommit(db, writes.writes);
-      options.committed?.({ data: { ...snap!.data(), ...decision.update }, updateTime: written!.writeTime });
+      options.committed?.({ data: { ...snap!.data(), ...update }, updateTime: written!.writeTime });
       return decision.result;
     } catch (error) {
-      if (!isLostRace(error) || attempt >= attempts) throw error;
-      if (guess === undefined) await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * Math.random()));
+      const ambiguous = isAmbiguousCommit(error);
+      const lostRace = isLostRace(error) || grpcCode(error) === GrpcStatus.NOT_FOUND;
+      if (!(lostRace || (ambiguous && writeId !== undefined))) throw error;
+      if (writeId !== undefined) unsure.set(writeId, decision.result);
+      lastError = error;
+      if (guess === undefined && attempt < attempts) await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * Math.random()));
     }
   }
 }

@@ -10,8 +10,23 @@
  * Every member keeps the outcome it would have alone: a group commit is atomic, so if any member's
  * precondition fails (or any write is refused) the whole group is retried member by member, and
  * each gets its own result or error. Writes to one document are never in two commits at once.
+ * A group whose answer was lost (isAmbiguousCommit) may have applied: a member whose own commit
+ * then fails its precondition may be failing on the group's write of it, so it gets the group's
+ * ambiguous error, never a lost race (store/firestore.ts compareAndSet finds out which it was).
  */
-import type { DocumentData, DocumentReference, DocumentSnapshot, Firestore, Timestamp, WriteResult } from "firebase-admin/firestore";
+import { GrpcStatus, type DocumentData, type DocumentReference, type DocumentSnapshot, type Firestore, type Timestamp, type WriteResult } from "firebase-admin/firestore";
+import { grpcCode } from "../clients/grpc-code";
+
+/**
+ * Answers after which a commit may or may not have applied: the answer was lost, not (surely) the
+ * write. DEADLINE_EXCEEDED and UNAVAILABLE above all; CANCELLED, UNKNOWN and INTERNAL too.
+ */
+const AMBIGUOUS_CODES: ReadonlySet<number> = new Set([GrpcStatus.CANCELLED, GrpcStatus.UNKNOWN, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.INTERNAL, GrpcStatus.UNAVAILABLE]);
+
+export function isAmbiguousCommit(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code !== undefined && AMBIGUOUS_CODES.has(code);
+}
 
 /** A write of a group member, as plain data (what a `WriteBatch` call would say). */
 export type Write =
@@ -193,6 +208,7 @@ class Grouped {
   }
 
   private async sendCommit(group: CommitMember[]): Promise<void> {
+    let lost: unknown;
     if (group.length > 1) {
       try {
         const results = await commitTogether(this.db, group.flatMap((m) => m.writes));
@@ -202,8 +218,9 @@ class Grouped {
           at += m.writes.length;
         }
         return;
-      } catch {
+      } catch (error) {
         // Which member failed is not said: each one commits on its own, to get its own outcome.
+        if (isAmbiguousCommit(error)) lost = error;
       }
     }
     await Promise.all(
@@ -211,7 +228,8 @@ class Grouped {
         try {
           m.resolve(await commitTogether(this.db, m.writes));
         } catch (error) {
-          m.reject(error);
+          // After a group whose answer was lost, a failed precondition may be the group's own write.
+          m.reject(lost !== undefined && grpcCode(error) === GrpcStatus.FAILED_PRECONDITION ? lost : error);
         }
       }),
     );

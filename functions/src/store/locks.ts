@@ -5,11 +5,12 @@
  */
 import { FieldValue, type Firestore } from "firebase-admin/firestore";
 import { z } from "zod";
+import { holdsLocks } from "../engine/plan";
+import type { PlanStatus } from "../schema/plan";
 import { COLLECTIONS } from "./paths";
 
 /** A lock outlives a dead run by at most this long; the sweeper renews it for live owners. */
 export const LOCK_LEASE_MS = 10 * 60_000;
-const ACTIVE = new Set(["planning", "running", "rolling_back"]);
 
 const lockSchema = z.object({
   owner: z.string(),
@@ -74,14 +75,27 @@ export async function maintainLocks(db: Firestore, now: number): Promise<{ renew
   for (const doc of soon.docs) {
     const lock = lockSchema.safeParse(doc.data());
     const owner = lock.success ? await db.collection(COLLECTIONS.plans).doc(lock.data.owner).get() : undefined;
-    if (lock.success && owner?.exists && ACTIVE.has(String(owner.get("status")))) {
+    const live = owner?.exists === true && ownerIsLive(owner.data()!, now);
+    if (lock.success && live) {
       await doc.ref.update({ expiresAt: now + LOCK_LEASE_MS });
       renewed += 1;
-    } else if (!lock.success || lock.data.expiresAt <= now || !owner?.exists || !ACTIVE.has(String(owner.get("status")))) {
+    } else if (!lock.success || lock.data.expiresAt <= now || !live) {
       woken.push(...(lock.success ? await freeLock(db, doc.id, lock.data.owner) : []));
       if (!lock.success) await doc.ref.delete();
       freed += 1;
     }
   }
   return { renewed, freed, woken };
+}
+
+/**
+ * Whether a lock's owner still needs it: an active plan (engine/plan.ts), except a start whose
+ * lease ran out (it died; the sweeper starts it again and it takes the locks again), so a start
+ * that keeps dying cannot keep an environment locked forever.
+ */
+function ownerIsLive(plan: Record<string, unknown>, now: number): boolean {
+  const status = String(plan.status) as PlanStatus;
+  if (!holdsLocks(status)) return false;
+  const lease = plan.startLease as { expiresAt?: unknown } | null | undefined;
+  return status !== "planning" || (typeof lease?.expiresAt === "number" && lease.expiresAt > now);
 }

@@ -10,6 +10,7 @@ export const COLLECTIONS = {
   arrivals: "arrivals",
   locks: "locks",
   outputs: "outputs",
+  outbox: "outbox",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);

@@ -1,174 +1,157 @@
-/** Plan-level transitions, each one transaction that checks the status it expects. */
-import type { Firestore } from "firebase-admin/firestore";
+/**
+ * Plan transitions: each one a compare-and-set on the plan document around a pure decision of the
+ * plan state machine (engine/plan.ts), with its history record in the same commit. The store only
+ * applies decisions; what to do afterwards (the effects) is the runtime's (runtime/plan-effects.ts).
+ */
+import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import type { FieldError } from "../schema/issues";
-import type { PlanStatus } from "../schema/plan";
 import type { CompiledSummary } from "../planner/compile";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
+import { decidePlan, type PlanDecision, type PlanInput, type PlanMachineState, type PlanTransition } from "../engine/plan";
 import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
+import type { PlanState } from "../schema/plan";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
+import { sharedRead } from "./group-commit";
 import { planRef, tasksOf } from "./paths";
 
-export type StartLeaseResult = { kind: "acquired" } | { kind: "skip"; reason: string };
+export type PlanOutcome = PlanTransition | { kind: "skip"; reason: string };
+
+export const machineState = (plan: PlanState): PlanMachineState => ({ status: plan.status, seq: plan.seq, generation: plan.generation, resume: plan.resume });
+
+/** Who or what caused a transition, recorded on its history record. */
+export interface TransitionCause {
+  actor: string;
+  taskId?: string;
+  data?: Record<string, unknown>;
+  /** A command's id: its record `command.{commandId}` is written too, and a repeat of it is a no-op. */
+  commandId?: string;
+  /** An extra condition on the stored plan (e.g. the start lease's owner); a reason refuses. */
+  guard?: (plan: PlanState) => string | undefined;
+  /** More fields written in the same commit (e.g. the start lease, the compiled summary). */
+  also?: (plan: PlanState) => Record<string, unknown>;
+  /** False: no history record (an invalid plan gets its status and errors and nothing else). */
+  record?: boolean;
+}
 
 /**
- * pending → planning. Only the holder of the start lease writes the tasks; a duplicate delivery of
- * the plan-created event finds the lease held (or the plan started) and stops.
+ * Decides `input` on the stored plan and applies the transition: status, `seq` + 1, the decision's
+ * fields and `effectsPending` when the new status owes effects, plus its history record, in one
+ * commit guarded by the plan's update time. A lost race decides again on what is stored.
+ */
+export async function applyPlanInput(db: Firestore, planId: string, input: PlanInput, now: number, cause: TransitionCause): Promise<PlanOutcome> {
+  const commandRef: DocumentReference | undefined = cause.commandId === undefined ? undefined : eventRef(db, planId, `command.${cause.commandId}`);
+  return compareAndSet(
+    db,
+    planRef(db, planId),
+    (snap, [commandSnap]): CasDecision<PlanOutcome> => {
+      const plan = readPlanState(snap);
+      if (plan === undefined) return { result: { kind: "skip", reason: `unknown plan ${planId}` } };
+      if (commandSnap?.exists) return { result: { kind: "skip", reason: `command ${cause.commandId} was applied already` } };
+      const refusal = cause.guard?.(plan);
+      if (refusal !== undefined) return { result: { kind: "skip", reason: refusal } };
+      const decision: PlanDecision = decidePlan(machineState(plan), input, now);
+      if (decision.kind === "skip") return { result: decision };
+      const record = {
+        at: now,
+        type: decision.type,
+        actor: cause.actor,
+        message: decision.message,
+        ...(cause.taskId === undefined ? {} : { taskId: cause.taskId }),
+        data: { from: decision.from, to: decision.to, generation: (decision.update.generation as number | undefined) ?? plan.generation, ...cause.data },
+      };
+      return {
+        result: decision,
+        update: {
+          ...decision.update,
+          ...cause.also?.(plan),
+          status: decision.to,
+          seq: plan.seq + 1,
+          updatedAt: now,
+          effectsPending: decision.effects.length > 0,
+          createdAt: plan.createdAt ?? now,
+        },
+        alongside: (batch) => {
+          if (cause.record !== false) recordEvent(batch, db, planId, decision.eventId, record);
+          if (commandRef !== undefined) batch.set(commandRef, { ...record, type: `command.${input.kind === "command" ? input.command : input.kind}` });
+        },
+      };
+    },
+    // The plan document carries its whole spec: a decision needs only its state.
+    { fieldMask: PLAN_STATE_FIELDS, writeId: true, ...(commandRef === undefined ? {} : { readWith: [commandRef] }) },
+  );
+}
+
+/** The effects of transition `seq` were all applied: clears `effectsPending`, unless the plan moved on since. */
+export async function clearPlanEffects(db: Firestore, planId: string, seq: number, now: number): Promise<void> {
+  await compareAndSet(
+    db,
+    planRef(db, planId),
+    (snap): CasDecision<void> => {
+      const plan = readPlanState(snap);
+      if (plan === undefined || plan.seq !== seq || !plan.effectsPending) return { result: undefined };
+      return { result: undefined, update: { effectsPending: false, updatedAt: now } };
+    },
+    { fieldMask: PLAN_STATE_FIELDS, writeId: true },
+  );
+}
+
+export type StartLeaseResult = { kind: "acquired"; attempts: number } | { kind: "skip"; reason: string };
+
+/**
+ * pending | waiting (to start) | planning → planning, with the start lease. Only the lease holder
+ * writes the tasks. A redelivery of the same start (the same owner) resumes it; another owner waits
+ * until the lease expires (a start that died is taken over by the next delivery or the sweeper).
  */
 export async function acquireStartLease(db: Firestore, planId: string, owner: string, now: number, leaseMs: number): Promise<StartLeaseResult> {
-  return compareAndSet(
-    db,
-    planRef(db, planId),
-    (snap): CasDecision<StartLeaseResult> => {
-      const plan = readPlanState(snap);
-      if (plan === undefined) return { result: { kind: "skip", reason: "plan document was deleted" } };
-      const leaseFree = plan.startLease === undefined || plan.startLease === null || plan.startLease.expiresAt <= now;
-      if (plan.status === "planning" && !leaseFree) return { result: { kind: "skip", reason: `start in progress by ${plan.startLease?.owner}` } };
-      if (plan.status !== "pending" && plan.status !== "planning" && plan.status !== "waiting") return { result: { kind: "skip", reason: `plan is already ${plan.status}` } };
-      return { result: { kind: "acquired" }, update: { status: "planning", startLease: { owner, expiresAt: now + leaseMs }, createdAt: plan.createdAt ?? now, updatedAt: now } };
-    },
-    { fieldMask: PLAN_STATE_FIELDS },
-  );
-}
-
-/** pending → invalid, with every field error. Writes nothing else: no tasks, no events. */
-export async function markPlanInvalid(db: Firestore, planId: string, errors: FieldError[], now: number): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const plan = readPlanState(await tx.get(planRef(db, planId)));
-    if (plan === undefined || (plan.status !== "pending" && plan.status !== "planning")) return false;
-    tx.update(planRef(db, planId), { status: "invalid", errors, startLease: null, createdAt: plan.createdAt ?? now, updatedAt: now, finishedAt: now });
-    return true;
-  });
-}
-
-/**
- * planning → running (every task document exists), rejected (a hard constraint failed) or planned
- * (dry run), by the start-lease holder only.
- */
-export async function finishPlanning(
-  db: Firestore,
-  planId: string,
-  owner: string,
-  status: Extract<PlanStatus, "running" | "rejected" | "planned">,
-  summary: CompiledSummary,
-  now: number,
-): Promise<boolean> {
-  return compareAndSet(
-    db,
-    planRef(db, planId),
-    (snap): CasDecision<boolean> => {
-      const plan = readPlanState(snap);
-      if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return { result: false };
-      const update: Record<string, unknown> = { status, compiled: summary, startLease: null, updatedAt: now };
-      if (status === "running") {
-        update.startedAt = now;
-        update.waitingFor = null;
-      } else update.finishedAt = now;
-      const counts = `${summary.taskCount} tasks, ${summary.edgeCount} dependencies, ${summary.levelCount} levels`;
-      const message =
-        status === "running"
-          ? `started: ${counts}`
-          : status === "planned"
-            ? `planned (dry run, nothing runs): ${counts}`
-            : `rejected before anything ran: ${summary.rejectedReasons.join("; ")}`;
-      return {
-        result: true,
-        update,
-        alongside: (batch) =>
-          recordEvent(batch, db, planId, `plan.${status === "running" ? "started" : status}`, {
-            at: now,
-            type: `plan.${status === "running" ? "started" : status}`,
-            actor: "orchestrator",
-            message,
-            data: { ...summary },
-          }),
-      };
-    },
-    // The plan document carries its whole spec: the decision needs only its state.
-    { fieldMask: PLAN_STATE_FIELDS },
-  );
-}
-
-/** planning → waiting: another plan holds one of its environments' locks. */
-export async function markPlanWaiting(db: Firestore, planId: string, owner: string, lock: string, holder: string, now: number): Promise<boolean> {
-  return db.runTransaction(async (tx) => {
-    const plan = readPlanState(await tx.get(planRef(db, planId)));
-    if (plan?.status !== "planning" || plan.startLease?.owner !== owner) return false;
-    tx.update(planRef(db, planId), { status: "waiting", waitingFor: { lock, plan: holder }, startLease: null, updatedAt: now });
-    recordEvent(tx, db, planId, `plan.waiting.${holder}`, {
-      at: now,
-      type: "plan.waiting",
-      actor: "orchestrator",
-      message: `waiting: environment ${lock} is locked by plan ${holder}; this plan starts when it finishes`,
-      data: { lock, holder },
-    });
-    return true;
-  });
-}
-
-/**
- * Moves the plan from one of `from` to `to`, with its event, in one commit guarded by the plan's
- * update time (compare-and-set). Returns false (and writes nothing) when the plan is not in
- * `from`, or when the event id was used already (a command delivered twice).
- */
-export async function transitionPlan(
-  db: Firestore,
-  planId: string,
-  from: readonly PlanStatus[],
-  to: PlanStatus,
-  now: number,
-  event: { id: string; type: string; actor: string; message: string; taskId?: string; extra?: Record<string, unknown> },
-): Promise<boolean> {
-  const ref = planRef(db, planId);
-  const terminal = ["succeeded", "failed", "rolled_back", "cancelled"].includes(to);
-  return compareAndSet(
-    db,
-    ref,
-    (planSnap, [eventSnap]): CasDecision<boolean> => {
-      const plan = readPlanState(planSnap);
-      if (plan === undefined || !from.includes(plan.status) || eventSnap!.exists) return { result: false };
-      return {
-        result: true,
-        update: { status: to, updatedAt: now, ...(terminal ? { finishedAt: now } : { finishedAt: null }), ...event.extra },
-        alongside: (batch) =>
-          recordEvent(batch, db, planId, event.id, {
-            at: now,
-            type: event.type,
-            actor: event.actor,
-            message: event.message,
-            ...(event.taskId === undefined ? {} : { taskId: event.taskId }),
-          }),
-      };
-    },
-    // Only the status decides: the many last tasks of a wide plan that all try to finish it read a few bytes each.
-    { fieldMask: ["status"], readWith: [eventRef(db, planId, event.id)] },
-  );
-}
-
-/** running → succeeded | failed. Returns false when the plan had already left `running`. */
-export async function finishPlan(
-  db: Firestore,
-  planId: string,
-  status: Extract<PlanStatus, "succeeded" | "failed">,
-  now: number,
-  detail: { failedTask?: string; message: string },
-): Promise<boolean> {
-  return transitionPlan(db, planId, ["running"], status, now, {
-    id: `plan.${status}`,
-    type: `plan.${status}`,
+  let attempts = 0;
+  const outcome = await applyPlanInput(db, planId, { kind: "start" }, now, {
     actor: "orchestrator",
-    message: detail.message,
-    ...(detail.failedTask === undefined ? {} : { taskId: detail.failedTask }),
-    extra: { failedTask: detail.failedTask ?? null },
+    guard: (plan) => {
+      const lease = plan.startLease;
+      if (plan.status === "planning" && lease !== null && lease !== undefined && lease.owner !== owner && lease.expiresAt > now) return `start in progress by ${lease.owner}`;
+      return undefined;
+    },
+    also: (plan) => {
+      // A redelivery of the same start resumes it without counting as another attempt.
+      attempts = plan.startLease?.owner === owner ? plan.startAttempts : plan.startAttempts + 1;
+      return { startLease: { owner, expiresAt: now + leaseMs }, startAttempts: attempts };
+    },
+  });
+  return outcome.kind === "skip" ? outcome : { kind: "acquired", attempts };
+}
+
+/** Whether `owner` still holds the start lease: every write of a start is fenced by it. */
+export const holdsStartLease = (owner: string) => (plan: PlanState): string | undefined =>
+  plan.status === "planning" && plan.startLease?.owner === owner ? undefined : `the start lease is not held by ${owner} (plan is ${plan.status})`;
+
+/** planning → invalid, with every field error. Writes nothing else: no tasks. */
+export async function markPlanInvalid(db: Firestore, planId: string, errors: FieldError[], now: number, owner?: string): Promise<boolean> {
+  const outcome = await applyPlanInput(db, planId, { kind: "invalid", errors: errors.length }, now, {
+    actor: "orchestrator",
+    ...(owner === undefined ? {} : { guard: holdsStartLease(owner) }),
+    also: () => ({ errors, startLease: null }),
+    record: false,
+  });
+  return outcome.kind === "transition";
+}
+
+/** planning → rejected | planned (nothing runs), by the start-lease holder. */
+export async function finishWithoutRunning(db: Firestore, planId: string, owner: string, outcome: "rejected" | "planned", summary: CompiledSummary, now: number): Promise<PlanOutcome> {
+  return applyPlanInput(db, planId, { kind: "compiled", outcome, reasons: summary.rejectedReasons }, now, {
+    actor: "orchestrator",
+    guard: holdsStartLease(owner),
+    data: { ...summary },
+    also: () => ({ compiled: summary, startLease: null }),
   });
 }
 
-export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; status: PlanStatus } | { kind: "skip" };
+export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; failedCompensation: { taskId: string; message: string } | null } | { kind: "skip" };
 
 /**
  * One step of a rollback, serialised on the plan document: wait while anything still runs or
  * compensates; otherwise queue the compensations of the highest level left (reverse topological
- * order); when none is left, finish `rolled_back`, or `failed` if a compensation failed.
+ * order); when none is left, say how it ended (the caller applies `rollback_finished`).
  */
 export async function advanceRollback(db: Firestore, planId: string, now: number, timing: EngineTiming, batchLimit: number): Promise<RollbackStep> {
   const ref = planRef(db, planId);
@@ -195,13 +178,23 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
       return { kind: "compensate", tasks: queued, level };
     }
     const failedCompensation = await tx.get(tasks.where("compensationError", "!=", null).limit(1));
-    const status: PlanStatus = failedCompensation.empty ? "rolled_back" : "failed";
-    const message = failedCompensation.empty
-      ? "rolled back: every compensation succeeded"
-      : `rollback incomplete: compensation of ${failedCompensation.docs[0]!.id} failed (${(failedCompensation.docs[0]!.get("compensationError") as { message?: string })?.message ?? "unknown error"})`;
-    tx.update(ref, { status, finishedAt: now, updatedAt: now });
-    recordEvent(tx, db, planId, `plan.${status}.${now}`, { at: now, type: `plan.${status}`, actor: "orchestrator", message });
-    return { kind: "finished", status };
+    const failed = failedCompensation.docs[0];
+    return {
+      kind: "finished",
+      failedCompensation: failed === undefined ? null : { taskId: failed.id, message: (failed.get("compensationError") as { message?: string } | null)?.message ?? "unknown error" },
+    };
   });
 }
 
+/**
+ * The plan's status as of now, read after a claim committed: a cancel (or any stop) that committed
+ * before this read is seen, so no attempt starts work after its plan was stopped. Concurrent claims
+ * of one plan in one process share the read (issued after each of them asked).
+ */
+export function planStatusNow(db: Firestore, planId: string): Promise<PlanState["status"] | undefined> {
+  const ref = planRef(db, planId);
+  return sharedRead(db, `${ref.path}#status`, async () => {
+    const [snap] = await db.getAll(ref, { fieldMask: ["status"] });
+    return readPlanState(snap!)?.status;
+  });
+}

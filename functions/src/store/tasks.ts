@@ -3,7 +3,7 @@
  * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
  * it holds under any interleaving.
  */
-import { AggregateField, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { AggregateField, FieldPath, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
 import {
   decideApproval,
   type GateRules,
@@ -13,8 +13,10 @@ import {
   decideExternalEvent,
   decideRelease,
   decideReset,
+  REDRIVEN_STATUSES,
   decideRuleOutcome,
   decideSweep,
+  decideTokenPublished,
   decideWait,
   evaluateTriggerRule,
   type EngineTiming,
@@ -30,11 +32,12 @@ import { taskDocSchema, taskStatusSchema } from "../schema/task";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { grpcCode } from "../clients/grpc-code";
-import { recordEvent } from "./events";
+import { createEventIn, recordEvent } from "./events";
 import { groupCommit, sharedRead, WriteList } from "./group-commit";
 import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 import { principalLabel, type PlanCreator, type VerifiedPrincipal } from "../trust/principals";
+import { PLAN_MAY_RUN_TASKS } from "../engine/plan";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
@@ -59,8 +62,12 @@ export function writeOutput(writer: { set(ref: DocumentReference, data: Record<s
 /** What a claim reads of the task and of its plan, in one masked read. */
 const CLAIM_FIELDS = [...new Set([...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS])];
 
-/** `stored`: the task as the claim wrote it, and when: the completion's first guess, saving a read. */
-export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState } | Skipped;
+/**
+ * `stored`: the task as the claim wrote it, and when: the completion's first guess, saving a read.
+ * `resumed`: a redelivery to the gate's own worker, which goes on entering the wait (nothing written).
+ * `sleeping`: a long delay's first claim recorded its wake-up; nothing runs until then.
+ */
+export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState; resumed?: true } | { kind: "sleeping"; until: number; task: TaskDoc } | Skipped;
 
 /**
  * Takes the lease of one attempt: a compare-and-set on the task, with the plan's state read in the
@@ -82,10 +89,12 @@ export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: st
       const decision = decideClaim({ task, planStatus: plan.status, attempt: ids.attempt, phase, owner, now, timing });
       if (decision.kind === "skip") {
         // A task that became ready after its plan stopped (a late release) is cancelled, not left to the sweeper.
-        const stopped = phase === "run" && !["running", "planning", "pending", "waiting"].includes(plan.status);
+        const stopped = phase === "run" && !PLAN_MAY_RUN_TASKS.has(plan.status);
         const cancel = stopped && ids.attempt === task.attempt ? decideCancel(task, `plan is ${plan.status}`, now) : undefined;
         return { result: decision, ...(cancel?.kind === "cancel" ? { update: cancel.update } : {}) };
       }
+      if (decision.kind === "resume") return { result: { kind: "claimed", task, resumed: true } };
+      if (decision.kind === "sleep") return { result: { kind: "sleeping", until: decision.until, task: { ...task, ...decision.update } }, update: decision.update };
       return { result: { kind: "claimed", task: { ...task, ...decision.update } }, update: decision.update };
     },
     { readWith: [planRef(db, ids.planId)], fieldMask: CLAIM_FIELDS, committed: (state) => (stored = state) },
@@ -140,23 +149,53 @@ export async function completeTask(
   return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), decide, claimed === undefined ? {} : { known: claimed });
 }
 
-/** running → waiting_approval | waiting_external for the claimed attempt. */
+/** The task as it waits now, and (for an external task) the message that hands its token on. */
+export type WaitResult = { kind: "waiting"; task: TaskDoc; message?: ExternalTaskMessage } | Skipped;
+
+/**
+ * running → waiting_approval | waiting_external for the claimed attempt. An external task's plain
+ * token goes to its outbox (`plans/{planId}/outbox/{taskId}`, functions only) in the same
+ * transaction, with the message that publishes it: a publish that fails loses nothing, the
+ * sweeper publishes the outbox again (the same token) until it is marked published.
+ */
 export async function enterWaiting(
   db: Firestore,
   ids: Ids,
   owner: string,
   status: "waiting_approval" | "waiting_external",
-  token: { hash: string | null; heartbeatSeconds: number | null },
+  token: { hash: string | null; heartbeatSeconds: number | null; plain?: string; description?: string | null },
   now: number,
-): Promise<boolean> {
+  timing?: EngineTiming,
+): Promise<WaitResult> {
   const ref = taskRef(db, ids.planId, ids.taskId);
-  return db.runTransaction(async (tx) => {
+  return db.runTransaction(async (tx): Promise<WaitResult> => {
     const task = readTask(await tx.get(ref));
-    if (task === undefined) return false;
-    const decision = decideWait({ task, attempt: ids.attempt, owner, status, tokenHash: token.hash, heartbeatSeconds: token.heartbeatSeconds, now });
-    if (decision.kind === "skip") return false;
+    if (task === undefined) return { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true };
+    // A gate never starts waiting in a plan that stopped meanwhile (a cancel between its claim and
+    // here): it is cancelled instead, in the same transaction.
+    const [planSnap] = await tx.getAll(planRef(db, ids.planId), { fieldMask: ["status"] });
+    const planStatus = readPlanState(planSnap!)?.status;
+    if (planStatus !== "running") {
+      const stop = decideCompletion({ task, attempt: ids.attempt, owner, outcome: { ok: true }, planCancelled: true, now, timing: timing ?? { leaseMarginMs: 0, redispatchAfterMs: 0 }, random: () => 0 });
+      if (stop.kind === "complete") tx.update(ref, withoutOutput(stop.update));
+      return { kind: "skip", reason: `plan is ${planStatus ?? "gone"}: the gate was cancelled instead of waiting` };
+    }
+    const decision = decideWait({ task, attempt: ids.attempt, owner, status, tokenHash: token.hash, heartbeatSeconds: token.heartbeatSeconds, now, ...(timing === undefined ? {} : { timing }) });
+    if (decision.kind === "skip") return decision;
     tx.update(ref, decision.update);
-    return true;
+    const waiting = { ...task, ...decision.update };
+    if (status !== "waiting_external" || token.plain === undefined) return { kind: "waiting", task: waiting };
+    const message: ExternalTaskMessage = {
+      planId: ids.planId,
+      taskId: ids.taskId,
+      attempt: ids.attempt,
+      token: token.plain,
+      deadline: waiting.waiting!.deadline,
+      description: token.description ?? null,
+      heartbeatSeconds: token.heartbeatSeconds,
+    };
+    tx.set(outboxRef(db, ids.planId, ids.taskId), { ...message, published: false, at: now });
+    return { kind: "waiting", task: waiting, message };
   });
 }
 
@@ -195,6 +234,17 @@ export async function applyApproval(
   cmd: { planId: string; taskId: string; principal: VerifiedPrincipal | null; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
   now: number,
 ): Promise<DecisionResult> {
+  return approvalTransaction(db, cmd, now).catch((error: unknown): DecisionResult => {
+    if (grpcCode(error) === GrpcStatus.ALREADY_EXISTS) return { kind: "skip", reason: `command id ${cmd.commandId} was used already` };
+    throw error;
+  });
+}
+
+function approvalTransaction(
+  db: Firestore,
+  cmd: { planId: string; taskId: string; principal: VerifiedPrincipal | null; verdict: "approve" | "reject"; reason?: string | undefined; commandId: string },
+  now: number,
+): Promise<DecisionResult> {
   const ref = taskRef(db, cmd.planId, cmd.taskId);
   return db.runTransaction(async (tx): Promise<DecisionResult> => {
     const [taskSnap, planSnap] = await tx.getAll(ref, planRef(db, cmd.planId));
@@ -207,7 +257,8 @@ export async function applyApproval(
     writeOutput(tx, db, cmd.planId, task, decision.update, now);
     const who = principalLabel(cmd.principal!);
     const partial = decision.status === "waiting_approval";
-    recordEvent(tx, db, cmd.planId, `command.${cmd.commandId}`, {
+    // Created, never overwritten: a command id reused by someone else fails this transaction instead.
+    createEventIn(tx, db, cmd.planId, `command.${cmd.commandId}`, {
       at: now,
       type: cmd.verdict === "reject" ? "task.rejected" : partial ? "task.approval_recorded" : "task.approved",
       actor: who,
@@ -425,11 +476,18 @@ export async function releaseDependentsTogether(
   });
 }
 
-/** Cancels every task of the plan that has not finished and is not running, in small transactions. */
+/**
+ * Cancels every task of the plan that has not finished and is not running, in small transactions,
+ * page by page in id order until none is left (a page whose tasks all moved on meanwhile does not
+ * end the walk: the next page still has its own).
+ */
 export async function cancelOpenTasks(db: Firestore, planId: string, cause: string, now: number, pageSize: number): Promise<number> {
   let cancelled = 0;
+  let after: string | undefined;
   for (;;) {
-    const page = await tasksOf(db, planId).where("status", "in", ["blocked", "ready", "waiting_approval", "waiting_external"]).limit(pageSize).get();
+    let q = tasksOf(db, planId).where("status", "in", ["blocked", "ready", "waiting_approval", "waiting_external"]).orderBy(FieldPath.documentId()).limit(pageSize);
+    if (after !== undefined) q = q.startAfter(after);
+    const page = await q.get();
     if (page.empty) return cancelled;
     const results = await Promise.all(
       page.docs.map((doc) =>
@@ -442,11 +500,25 @@ export async function cancelOpenTasks(db: Firestore, planId: string, cause: stri
         }),
       ),
     );
-    const changed = results.filter(Boolean).length;
-    cancelled += changed;
-    if (changed === 0) return cancelled;
+    cancelled += results.filter(Boolean).length;
+    if (page.size < pageSize) return cancelled;
+    after = page.docs.at(-1)!.id;
   }
 }
+
+/** The plan's ready tasks (to publish after a redrive or a sweep found their messages owed). */
+export async function readyTasks(db: Firestore, planId: string): Promise<Array<{ id: string; attempt: number }>> {
+  const snap = await tasksOf(db, planId).where("status", "==", "ready").select("attempt").get();
+  return snap.docs.map((d) => ({ id: d.id, attempt: Number(d.get("attempt")) }));
+}
+
+/** The Firebase projects a plan's tasks provision or verify: the environment locks it needs. */
+export async function lockKeysOf(db: Firestore, planId: string): Promise<string[]> {
+  const snap = await tasksOf(db, planId).where("run", "==", "firebase").select("params.projectId").get();
+  return [...new Set(snap.docs.map((d) => d.get("params.projectId") as unknown).filter((p): p is string => typeof p === "string"))].sort();
+}
+
+const LIMITS_RESET_PARALLEL = 50;
 
 /**
  * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
@@ -455,7 +527,7 @@ export async function cancelOpenTasks(db: Firestore, planId: string, cause: stri
 export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<TaskDoc[]> {
   const all = await tasksOf(db, planId).select("status", "fanIn").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
-  const targets = all.docs.filter((d) => ["failed", "cancelled", "skipped"].includes(String(d.get("status"))));
+  const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus));
   // A wide join keeps the arrivals of needs that succeeded (they will not run again); the others go,
   // with the outcome of their groups. In chunked batches first: a join's arrivals can be many more
   // than one transaction may write, and nothing arrives at a join before its needs run again.
@@ -473,18 +545,21 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
     refs.forEach((ref) => batch.delete(ref));
     await retryAborted(() => batch.commit());
   });
-  const reset = await Promise.all(
-    targets.map((doc) =>
-      db.runTransaction(async (tx) => {
-        const task = readTask(await tx.get(doc.ref));
-        const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
-        if (decision?.kind !== "reset") return undefined;
-        tx.update(doc.ref, withoutOutput(decision.update));
-        return { ...task!, ...decision.update };
-      }),
-    ),
-  );
-  return reset.filter((t): t is TaskDoc => t !== undefined && t.status === "ready");
+  // A bounded number at once: a 20,000-task redrive must not open 20,000 transactions together.
+  // Each reset is its own transaction and idempotent, so a redrive that dies midway is finished by
+  // running it again (the plan stays `redriving` until then).
+  const ready: TaskDoc[] = [];
+  await inParallel(LIMITS_RESET_PARALLEL, targets, async (doc) => {
+    const reset = await db.runTransaction(async (tx) => {
+      const task = readTask(await tx.get(doc.ref));
+      const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
+      if (decision?.kind !== "reset") return undefined;
+      tx.update(doc.ref, withoutOutput(decision.update));
+      return { ...task!, ...decision.update };
+    });
+    if (reset?.status === "ready") ready.push(reset);
+  });
+  return ready;
 }
 
 /**
@@ -535,3 +610,56 @@ export async function sweepTask(db: Firestore, ref: DocumentReference, now: numb
   });
 }
 
+// ── the external tasks' outbox ─────────────────────────────────────────────────────────────────
+
+/** What `orchestrator-external-tasks` carries: the task token, for the system that completes the task. */
+export interface ExternalTaskMessage {
+  planId: string;
+  taskId: string;
+  attempt: number;
+  token: string;
+  deadline: number;
+  description: string | null;
+  heartbeatSeconds: number | null;
+}
+
+/**
+ * `plans/{planId}/outbox/{taskId}`: an external task's message with its plain token, written with
+ * the wait, `published` once it went out. Functions only: firestore.rules name no `outbox`, so
+ * clients can neither read nor write it. One per task: a later attempt's wait replaces it.
+ */
+export function outboxRef(db: Firestore, planId: string, taskId: string): DocumentReference {
+  return planRef(db, planId).collection(COLLECTIONS.outbox).doc(taskId);
+}
+
+/** The outbox message of a task, if it has one (and whether it was marked published). */
+export async function readOutbox(db: Firestore, planId: string, taskId: string): Promise<{ message: ExternalTaskMessage; published: boolean } | undefined> {
+  const snap = await outboxRef(db, planId, taskId).get();
+  if (!snap.exists) return undefined;
+  const d = snap.data()!;
+  const message: ExternalTaskMessage = {
+    planId: String(d.planId),
+    taskId: String(d.taskId),
+    attempt: Number(d.attempt),
+    token: String(d.token),
+    deadline: Number(d.deadline),
+    description: typeof d.description === "string" ? d.description : null,
+    heartbeatSeconds: typeof d.heartbeatSeconds === "number" ? d.heartbeatSeconds : null,
+  };
+  return { message, published: d.published === true };
+}
+
+/**
+ * After the token of `ids.attempt` was published: the task's wait is marked published (and due at
+ * its heartbeat or deadline again) and so is the outbox, in one commit, a compare-and-set on the
+ * task. False when there was nothing to mark: another token, another attempt, already marked.
+ */
+export async function markTokenPublished(db: Firestore, ids: Ids, tokenHash: string, now: number): Promise<boolean> {
+  return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), (snap): CasDecision<boolean> => {
+    const task = readTask(snap);
+    if (task === undefined) return { result: false };
+    const decision = decideTokenPublished({ task, attempt: ids.attempt, tokenHash, now });
+    if (decision.kind === "skip") return { result: false };
+    return { result: true, update: decision.update, alongside: (writes) => writes.update(outboxRef(db, ids.planId, ids.taskId), { published: true, publishedAt: now }) };
+  });
+}

@@ -107,7 +107,8 @@ describe("task lifecycle decisions", () => {
     expect(decideSweep(lost, T0 - 1, timing).kind).toBe("skip");
     expect(decideSweep(lost, T0, timing)).toEqual({ kind: "redispatch", phase: "run", update: { sweepAt: T0 + timing.redispatchAfterMs } });
 
-    const dead = task({ status: "running", lease: { owner: "w1", expiresAt: T0 }, sweepAt: T0 });
+    // A lease expiry uses an attempt: only a policy with attempts left runs it again.
+    const dead = task({ status: "running", lease: { owner: "w1", expiresAt: T0 }, sweepAt: T0, retry: { maxAttempts: 3, initialBackoffSeconds: 5, backoffMultiplier: 2, maxBackoffSeconds: 300, jitter: 0 } });
     const expired = decideSweep(dead, T0 + 1, timing);
     expect(expired).toMatchObject({ kind: "expire_lease", failed: false, update: { status: "ready", attempt: 2, lease: null } });
     const spent = decideSweep({ ...dead, attempt: 3 }, T0 + 1, timing);

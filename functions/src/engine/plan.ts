@@ -1,0 +1,219 @@
+/**
+ * The plan's state machine, as pure decisions (the task's is engine/lifecycle.ts): given the
+ * plan's stored state and something that happened, the next status, what to record and what the
+ * runtime must do about it (effects). Every transition is a compare-and-set on the plan document;
+ * its history record's id carries the plan's transition count (`seq`), so it is unique however
+ * often a plan fails, is retried and fails again.
+ *
+ *   pending ─start─> planning ─compiled─> running ──all finished──> succeeded | failed
+ *      │                │  │                 │ └──task failed (stop)──> failed
+ *      │                │  └─invalid / rejected / planned (dry run)     └──task failed (rollback)──> rolling_back
+ *      │                └─locks busy─> waiting ─locks free─> planning | redriving | rolling_back
+ *   failed | cancelled | rolled_back ─retry─> redriving ─tasks reset─> running
+ *   failed | cancelled | succeeded   ─rollback─> rolling_back ─compensations done─> rolled_back | failed
+ *   pending | planning | waiting | running | redriving ─cancel─> cancelled
+ *
+ * Locks: a plan holds its environments' locks exactly while it is active (planning after the locks
+ * were granted, running, redriving, rolling_back). Entering running, redriving or rolling_back from
+ * anything but another active status asks for them first; when another plan holds one, the plan
+ * waits (`waiting`, with what it will do once it has them) instead.
+ *
+ * Multi-step transitions pass through a state the sweeper can finish: `planning` (start lease),
+ * `redriving` (task resets, chunked), `rolling_back` (compensation levels). Every transition whose
+ * effects must happen writes `effectsPending: true`; the runtime clears it once they did, and the
+ * sweeper applies `effectsOf(status)` again for a plan whose effects were left pending.
+ */
+import type { FailurePolicy, PlanStatus } from "../schema/plan";
+
+/** What a waiting plan does once it has its locks. */
+export type PlanIntent = "start" | "redrive" | "rollback";
+
+/** The orchestrator-owned state of a plan the machine decides on. */
+export interface PlanMachineState {
+  status: PlanStatus;
+  /** Transitions so far: the next history record is `plan.{seq + 1}.{status}`. */
+  seq: number;
+  /** Runs so far: 1 for the first, +1 for each retry (redrive). */
+  generation: number;
+  /** While `waiting`: what the plan will do when its locks are free. */
+  resume: PlanIntent | null;
+}
+
+export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "cancelled", "invalid", "rejected", "planned"]);
+/** Statuses in which a plan holds its environments' locks (`planning` holds them once granted). */
+export const ACTIVE_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["planning", "running", "redriving", "rolling_back"]);
+/** Statuses in which a plan waits for something outside itself, explicitly: never stuck. */
+export const WAITING_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "waiting"]);
+/** Statuses in which a plan's ready tasks stay ready (they run now or once it is running); in any other a late one is cancelled. */
+export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "waiting", "running", "redriving"]);
+/** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
+export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back"];
+export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running"];
+export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
+
+export type LockAnswer = { granted: true } | { granted: false; lock: string; holder: string };
+
+export type PlanInput =
+  /** The start lease was taken (onPlanCreated, the sweeper, or a wake-up). */
+  | { kind: "start" }
+  | { kind: "invalid"; errors: number }
+  /** Compiled, and not to run. */
+  | { kind: "compiled"; outcome: "rejected" | "planned"; reasons: string[] }
+  /** Compiled to run, the locks asked for, and (when granted) every task written. */
+  | { kind: "begin"; locks: LockAnswer; taskCount: number }
+  /** A retry or rollback command (or a waiting plan's resumption), with the answer to its lock request. */
+  | { kind: "command"; command: "retry" | "rollback"; locks: LockAnswer | "held"; by: string }
+  | { kind: "cancel"; by: string }
+  /** Every task of a redrive was reset. */
+  | { kind: "redriven"; ready: number }
+  | { kind: "task_failed"; taskId: string; policy: FailurePolicy; message: string }
+  | { kind: "all_finished"; failedTask: string | null }
+  | { kind: "rollback_finished"; failedCompensation: { taskId: string; message: string } | null }
+  /** The start failed too often (compile or write errors that do not go away): the plan ends instead of retrying forever. */
+  | { kind: "start_failed"; attempts: number; message: string };
+
+/** What the runtime does after a transition committed (each idempotent; the sweeper may repeat it). */
+export type PlanEffect =
+  | "publish_ready"
+  | "reset_tasks"
+  | "cancel_open_tasks"
+  | "advance_rollback"
+  | "release_locks";
+
+export interface PlanTransition {
+  kind: "transition";
+  from: PlanStatus;
+  to: PlanStatus;
+  /** The plan's transition count once this one is applied. */
+  seq: number;
+  /** Id of the history record written in the same commit. */
+  eventId: string;
+  type: string;
+  message: string;
+  /** Fields set on the plan document besides `status`, `seq`, `updatedAt`. */
+  update: Record<string, unknown>;
+  effects: PlanEffect[];
+}
+
+export type PlanDecision = PlanTransition | { kind: "skip"; reason: string };
+
+const skip = (reason: string): PlanDecision => ({ kind: "skip", reason });
+
+/** The effects that leaving a plan in `status` owes: what the sweeper re-applies when they were left pending. */
+export function effectsOf(status: PlanStatus): PlanEffect[] {
+  switch (status) {
+    case "running":
+      return ["publish_ready"];
+    case "redriving":
+      return ["reset_tasks"];
+    case "rolling_back":
+      return ["cancel_open_tasks", "advance_rollback"];
+    case "failed":
+    case "cancelled":
+      return ["cancel_open_tasks", "release_locks"];
+    case "succeeded":
+    case "rolled_back":
+      return ["release_locks"];
+    // Decided before any lock is asked for: nothing to release.
+    case "invalid":
+    case "rejected":
+    case "planned":
+      return [];
+    default:
+      return [];
+  }
+}
+
+function go(state: PlanMachineState, to: PlanStatus, type: string, message: string, update: Record<string, unknown> = {}): PlanTransition {
+  return { kind: "transition", from: state.status, to, seq: state.seq + 1, eventId: `plan.${state.seq + 1}.${to}`, type, message, update: { resume: null, ...update }, effects: effectsOf(to) };
+}
+
+/** Where a plan that wants its locks goes: the active status, or `waiting` with the intent kept. */
+function withLocks(state: PlanMachineState, locks: LockAnswer | "held", intent: PlanIntent, active: () => PlanTransition): PlanTransition {
+  if (locks === "held" || locks.granted) return active();
+  return go(state, "waiting", "plan.waiting", `waiting: environment ${locks.lock} is locked by plan ${locks.holder}; this plan ${intent === "start" ? "starts" : intent === "redrive" ? "is retried" : "rolls back"} when it finishes`, {
+    resume: intent,
+    waitingFor: { lock: locks.lock, plan: locks.holder },
+  });
+}
+
+export function decidePlan(state: PlanMachineState, input: PlanInput, now: number): PlanDecision {
+  const { status } = state;
+  switch (input.kind) {
+    case "start":
+      if (status === "pending" || (status === "waiting" && (state.resume ?? "start") === "start") || status === "planning") {
+        return go(state, "planning", "plan.planning", "compiling and starting");
+      }
+      return skip(`plan is ${status}: nothing to start`);
+
+    case "invalid":
+      if (status !== "planning" && status !== "pending") return skip(`plan is ${status}`);
+      return go(state, "invalid", "plan.invalid", `invalid: ${input.errors} problem${input.errors === 1 ? "" : "s"}`, { finishedAt: now });
+
+    case "compiled":
+      if (status !== "planning") return skip(`plan is ${status}, not planning`);
+      return input.outcome === "planned"
+        ? go(state, "planned", "plan.planned", "planned (dry run, nothing runs)", { finishedAt: now })
+        : go(state, "rejected", "plan.rejected", `rejected before anything ran: ${input.reasons.join("; ")}`, { finishedAt: now });
+
+    case "begin":
+      if (status !== "planning") return skip(`plan is ${status}, not planning`);
+      return withLocks(state, input.locks, "start", () => go(state, "running", "plan.started", `started: ${input.taskCount} tasks`, { startedAt: now, waitingFor: null, generation: state.generation }));
+
+    case "command": {
+      if (input.command === "retry") {
+        const resuming = status === "waiting" && state.resume === "redrive";
+        if (!resuming && !RETRYABLE_FROM.includes(status)) return skip(`plan is ${status}: only ${RETRYABLE_FROM.join(", ")} plans can be retried`);
+        return withLocks(state, input.locks, "redrive", () =>
+          go(state, "redriving", "plan.redriving", `retry ${resuming ? "resumed" : `requested by ${input.by}`}: resetting every task that did not succeed`, {
+            // Counted on entering the redrive (a redrive that waited for its locks did not count yet).
+            generation: state.generation + 1,
+            failedTask: null,
+            finishedAt: null,
+            waitingFor: null,
+          }),
+        );
+      }
+      const resuming = status === "waiting" && state.resume === "rollback";
+      if (!resuming && !ROLLBACK_FROM.includes(status)) return skip(`plan is ${status}: cannot roll back`);
+      return withLocks(state, status === "running" ? "held" : input.locks, "rollback", () =>
+        go(state, "rolling_back", "plan.rolling_back", `rollback ${resuming ? "resumed" : `requested by ${input.by}`}`, { finishedAt: null, waitingFor: null }),
+      );
+    }
+
+    case "cancel":
+      if (!CANCELLABLE_FROM.includes(status)) return skip(`plan is ${status}: nothing to cancel`);
+      return go(state, "cancelled", "plan.cancelled", `cancelled by ${input.by}`, { finishedAt: now, waitingFor: null, startLease: null });
+
+    case "start_failed":
+      if (status !== "planning" && status !== "pending") return skip(`plan is ${status}`);
+      return go(state, "failed", "plan.start_failed", `could not start after ${input.attempts} attempts: ${input.message}`, { finishedAt: now, startLease: null });
+
+    case "redriven":
+      if (status !== "redriving") return skip(`plan is ${status}, not redriving`);
+      return go(state, "running", "plan.redriven", `redriven: run ${state.generation}, ${input.ready} tasks ready`, { startedAt: now });
+
+    case "task_failed":
+      if (status !== "running") return skip(`plan is ${status}`);
+      if (input.policy === "continue") return skip("failure policy continue: the plan goes on");
+      if (input.policy === "rollback") return go(state, "rolling_back", "plan.rolling_back", `${input.message}; rolling back`, { failedTask: input.taskId });
+      return go(state, "failed", "plan.failed", input.message, { failedTask: input.taskId, finishedAt: now });
+
+    case "all_finished":
+      if (status !== "running") return skip(`plan is ${status}`);
+      return input.failedTask === null
+        ? go(state, "succeeded", "plan.succeeded", "every task finished", { failedTask: null, finishedAt: now })
+        : go(state, "failed", "plan.failed", `finished with failures (first: ${input.failedTask})`, { failedTask: input.failedTask, finishedAt: now });
+
+    case "rollback_finished":
+      if (status !== "rolling_back") return skip(`plan is ${status}, not rolling back`);
+      return input.failedCompensation === null
+        ? go(state, "rolled_back", "plan.rolled_back", "rolled back: every compensation succeeded", { finishedAt: now })
+        : go(state, "failed", "plan.failed", `rollback incomplete: compensation of ${input.failedCompensation.taskId} failed (${input.failedCompensation.message})`, { finishedAt: now });
+  }
+}
+
+/** Whether a plan in `status` must hold its locks (used by lock maintenance: a lock whose owner is not active is freed). */
+export function holdsLocks(status: PlanStatus): boolean {
+  return ACTIVE_PLAN_STATUSES.has(status);
+}

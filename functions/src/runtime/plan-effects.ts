@@ -1,0 +1,63 @@
+/**
+ * What a plan transition asks for once it committed (engine/plan.ts `effectsOf`): publish ready
+ * tasks, reset a redrive's tasks, cancel what has not started, take the rollback's next step,
+ * release locks and wake the plans waiting on them. Each effect is idempotent; the transition wrote
+ * `effectsPending`, and only when every effect is done is it cleared, so the sweeper applies them
+ * again for a plan whose worker died in between (runtime/sweep-plans.ts).
+ */
+import type { Firestore } from "firebase-admin/firestore";
+import { ENGINE_TIMING, LIMITS } from "../config";
+import { publishTaskReady } from "../bus/publish";
+import type { PlanEffect } from "../engine/plan";
+import { logs } from "../logs";
+import type { TaskReadyMessage } from "../schema/messages";
+import type { PlanStatus } from "../schema/plan";
+import { applyPlanInput, clearPlanEffects, type PlanOutcome } from "../store/plans";
+import { cancelOpenTasks, readyTasks, resetUnsucceededTasks } from "../store/tasks";
+import { onPlanFinished } from "./locks";
+import { continueRollback } from "./settle";
+
+export interface AppliedTransition {
+  to: PlanStatus;
+  seq: number;
+  effects: readonly PlanEffect[];
+}
+
+/**
+ * Applies a transition's effects and clears `effectsPending`. `ready`: the tasks to publish when
+ * the caller knows them (a start's roots); otherwise the plan's ready tasks are looked up.
+ */
+export async function applyPlanEffects(db: Firestore, planId: string, t: AppliedTransition, now: () => number, ready?: readonly TaskReadyMessage[]): Promise<void> {
+  for (const effect of t.effects) {
+    switch (effect) {
+      case "publish_ready":
+        await publishTaskReady(ready ?? (await readyTasks(db, planId)).map((r) => ({ planId, taskId: r.id, attempt: r.attempt, phase: "run" as const })));
+        break;
+      case "reset_tasks": {
+        // A redrive: every task that did not succeed starts again, then the plan runs.
+        const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING);
+        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.length }, now(), { actor: "orchestrator" });
+        await clearPlanEffects(db, planId, t.seq, now());
+        if (running.kind === "transition") await applyPlanEffects(db, planId, running, now);
+        return;
+      }
+      case "cancel_open_tasks":
+        await cancelOpenTasks(db, planId, `plan is ${t.to}`, now(), LIMITS.sweepBatch);
+        break;
+      case "advance_rollback":
+        await continueRollback(db, planId, now);
+        break;
+      case "release_locks":
+        logs.planFinished(planId, t.to);
+        await onPlanFinished(db, planId, now);
+        break;
+    }
+  }
+  await clearPlanEffects(db, planId, t.seq, now());
+}
+
+/** Applies a decision's effects when it was a transition; says why not otherwise. */
+export async function followThrough(db: Firestore, planId: string, outcome: PlanOutcome, now: () => number): Promise<PlanOutcome> {
+  if (outcome.kind === "transition") await applyPlanEffects(db, planId, outcome, now);
+  return outcome;
+}

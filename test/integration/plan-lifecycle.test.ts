@@ -1,0 +1,223 @@
+/**
+ * The plan's lifecycle on the Firestore and Pub/Sub emulators, for the paths that used to strand a
+ * plan: a retried plan that fails again, a start that died, retry and rollback of finished plans
+ * beside other plans on the same environment, a redrive that died midway, a redrive after a failed
+ * rollback, and a plan document whose trigger never ran. Every plan ends, or waits explicitly.
+ */
+import { ENGINE_TIMING } from "../../functions/src/config";
+import { applyCommand } from "../../functions/src/runtime/commands";
+import { MAX_START_ATTEMPTS, startPlan } from "../../functions/src/runtime/start-plan";
+import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
+import { acquireLocks, maintainLocks } from "../../functions/src/store/locks";
+import { acquireStartLease, applyPlanInput } from "../../functions/src/store/plans";
+import { claimTask, enterWaiting } from "../../functions/src/store/tasks";
+import { uniqueId, waitFor } from "../support/emulators";
+import { EffectsServer } from "../support/effects-server";
+import { db, deliverPlanCreated, testEnv } from "../support/functions";
+import { operator, RULES } from "../support/principals";
+import { Pump } from "../support/pump";
+
+let pump: Pump;
+let web: EffectsServer;
+beforeAll(async () => {
+  pump = await Pump.open();
+  web = await EffectsServer.start();
+});
+afterAll(async () => {
+  await pump.close();
+  await web.close();
+  testEnv.cleanup();
+});
+
+const plans = db.collection("plans");
+const planDoc = async (id: string) => (await plans.doc(id).get()).data()!;
+const task = async (planId: string, id: string) => (await plans.doc(planId).collection("tasks").doc(id).get()).data()!;
+const history = async (planId: string) => (await plans.doc(planId).collection("events").orderBy("at").get()).docs.map((d) => ({ id: d.id, ...d.data() }) as { id: string; type: string; data?: { from?: string; to?: string } });
+const command = (planId: string, cmd: "retry" | "rollback" | "cancel") => applyCommand(db, { planId, command: cmd, by: "ops@example.com", commandId: uniqueId(cmd) }, operator(), RULES);
+const lockOf = async (env: string) => (await db.collection("locks").doc(env).get()).data();
+/** A task that touches an environment (so its plan takes the lock) and needs no Google API: verifying nothing. */
+const firebaseTask = (id: string, projectId: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  run: "firebase",
+  params: { integration: "environment", action: "verify", environment: "dev", projectId, region: "us-central1", settings: { integrations: [] } },
+  ...extra,
+});
+
+async function start(spec: Record<string, unknown>): Promise<string> {
+  const planId = uniqueId("life");
+  await plans.doc(planId).set(spec);
+  await deliverPlanCreated(planId);
+  return planId;
+}
+
+/** The plan's recorded transitions form one path: each starts where the previous ended, and none repeats an id. */
+function expectOnePath(events: Array<{ id: string; type: string; data?: { from?: string; to?: string } }>): void {
+  // In the order of the plan's transition count (the sweeps here run on clocks moved ahead).
+  const seq = (id: string) => Number(id.split(".")[1]);
+  const transitions = events.filter((e) => /^plan\.\d+\./.test(e.id) && e.data?.to !== undefined).sort((a, b) => seq(a.id) - seq(b.id));
+  expect(transitions.map((t) => seq(t.id))).toEqual(transitions.map((_, i) => i + 1));
+  for (let i = 1; i < transitions.length; i++) expect(transitions[i]!.data!.from).toBe(transitions[i - 1]!.data!.to);
+  expect(new Set(transitions.map((t) => t.id)).size).toBe(transitions.length);
+}
+
+describe("retry", () => {
+  it("a plan whose only task fails, is retried and fails again ends failed each time (it used to stay running)", async () => {
+    const planId = await start({ tasks: [{ id: "boom", run: "http", params: { url: web.url(`reject/${uniqueId("b")}`) } }] });
+    for (let run = 1; run <= 3; run++) {
+      expect(await pump.run(db, planId)).toBe("failed");
+      expect(await planDoc(planId)).toMatchObject({ status: "failed", failedTask: "boom", generation: run });
+      if (run < 3) expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    }
+    expect(await task(planId, "boom")).toMatchObject({ status: "failed", attempt: 3 });
+    const events = await history(planId);
+    expectOnePath(events);
+    expect(events.filter((e) => e.type === "plan.failed")).toHaveLength(3);
+  });
+
+  it("takes the environment's lock again, waiting while another plan holds it, then redrives", async () => {
+    const env = uniqueId("lockenv").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+    const first = await start({ tasks: [firebaseTask("provision", env), { id: "boom", run: "http", params: { url: web.url(`flaky/${uniqueId("f")}/1`) }, needs: ["provision"] }] });
+    expect(await pump.run(db, first)).toBe("failed");
+    expect(await lockOf(env)).toBeUndefined();
+    // A second plan takes the environment and waits at a gate, holding the lock.
+    const second = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("provision", env, { needs: ["gate"] })] });
+    expect((await lockOf(env))?.owner).toBe(second);
+    expect(await command(first, "retry")).toMatchObject({ applied: true, message: expect.stringContaining("waits") });
+    expect(await planDoc(first)).toMatchObject({ status: "waiting", resume: "redrive", waitingFor: { lock: env, plan: second } });
+    // It did not run beside the other plan: nothing was reset.
+    expect(await task(first, "boom")).toMatchObject({ status: "failed", attempt: 1 });
+    expect(await command(second, "cancel")).toMatchObject({ applied: true });
+    expect(await pump.run(db, first)).toBe("succeeded");
+    expect(await task(first, "boom")).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await lockOf(env)).toBeUndefined();
+    expectOnePath(await history(first));
+  });
+
+  it("a redrive that dies after its transition is finished by the sweeper, and the plan never succeeds before the resets land", async () => {
+    const name = uniqueId("die");
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "http", params: { url: web.url(`flaky/${name}/1`) }, needs: ["a"] }, { id: "c", run: "noop", needs: ["b"] }] });
+    expect(await pump.run(db, planId)).toBe("failed");
+    // The retry's transition commits, then its worker dies: no task was reset.
+    expect(await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops" })).toMatchObject({ to: "redriving" });
+    expect(await planDoc(planId)).toMatchObject({ status: "redriving", effectsPending: true });
+    // A sweep within the grace period leaves it (the worker might still be at it); the stall check cannot finish it.
+    await sweepStalledTasks(db, () => Date.now());
+    expect((await planDoc(planId)).status).toBe("redriving");
+    await sweepStalledTasks(db, () => Date.now() + ENGINE_TIMING.redispatchAfterMs + 1_000);
+    expect(await planDoc(planId)).toMatchObject({ status: "running", effectsPending: false, generation: 2 });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+  });
+
+  it("redrives a plan whose rollback failed: what was compensated runs again and the compensation error is cleared", async () => {
+    const name = uniqueId("rb");
+    const planId = await start({
+      failurePolicy: "rollback",
+      tasks: [
+        { id: "a", run: "noop", compensate: { run: "http", params: { url: web.url(`flaky/${name}-undo-a/1`) } } },
+        { id: "b", run: "noop", needs: ["a"], compensate: { run: "noop" } },
+        { id: "c", run: "http", params: { url: web.url(`flaky/${name}-c/1`) }, needs: ["b"] },
+      ],
+    });
+    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_503" } });
+    expect(await task(planId, "b")).toMatchObject({ status: "compensated" });
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    for (const id of ["a", "b", "c"]) expect(await task(planId, id)).toMatchObject({ status: "succeeded", compensationError: null });
+    expectOnePath(await history(planId));
+  });
+
+  it("rolls back a succeeded plan only with its environment's lock", async () => {
+    const env = uniqueId("rbenv").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+    const first = await start({ tasks: [{ id: "a", run: "noop", compensate: { run: "noop" } }, firebaseTask("provision", env, { needs: ["a"] })] });
+    expect(await pump.run(db, first)).toBe("succeeded");
+    const other = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("provision", env, { needs: ["gate"] })] });
+    expect(await command(first, "rollback")).toMatchObject({ applied: true });
+    expect(await planDoc(first)).toMatchObject({ status: "waiting", resume: "rollback" });
+    expect(await command(other, "cancel")).toMatchObject({ applied: true });
+    expect(await pump.run(db, first)).toBe("rolled_back");
+  });
+});
+
+describe("a start that fails", () => {
+  it("that died after taking the start lease and the locks is started again by the sweeper, and its lock is not kept alive meanwhile", async () => {
+    const env = uniqueId("deadstart").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+    const planId = uniqueId("dead");
+    await plans.doc(planId).set({ tasks: [firebaseTask("provision", env)] });
+    const t0 = Date.now();
+    // What a start that threw midway leaves: planning, its lease, its lock.
+    expect(await acquireStartLease(db, planId, "start:evt-1", t0, 120_000)).toMatchObject({ kind: "acquired" });
+    expect(await acquireLocks(db, planId, [env], t0)).toEqual({ kind: "acquired" });
+    // Its redelivery (the same event, so the same owner) resumes instead of answering "in progress".
+    await deliverPlanCreated(planId, "evt-1");
+    expect((await planDoc(planId)).status).toBe("running");
+    expect(await pump.run(db, planId)).toBe("succeeded");
+
+    const stuck = uniqueId("dead2");
+    await plans.doc(stuck).set({ tasks: [firebaseTask("provision", env)] });
+    await acquireStartLease(db, stuck, "start:evt-2", t0, 120_000);
+    await acquireLocks(db, stuck, [env], t0);
+    // Once its lease ran out, lock maintenance no longer renews its lock...
+    const later = t0 + 121_000 + 10 * 60_000;
+    await maintainLocks(db, later);
+    expect(await lockOf(env)).toBeUndefined();
+    // ...and the sweeper starts it again.
+    await sweepStalledTasks(db, () => t0 + 121_000);
+    expect((await planDoc(stuck)).status).toBe("running");
+    expect(await pump.run(db, stuck)).toBe("succeeded");
+    expectOnePath(await history(stuck));
+  });
+
+  it("never overwrites a task a previous start wrote and that moved on since", async () => {
+    const planId = uniqueId("fenced");
+    await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    await deliverPlanCreated(planId);
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    const before = await task(planId, "a");
+    // A stalled starter wakes up and starts again (its lease long gone): it changes nothing.
+    expect(await startPlan(db, planId, await planDoc(planId), "start:stalled")).toBe("skipped");
+    expect(await task(planId, "a")).toEqual(before);
+  });
+
+  it("ends failed after too many attempts instead of trying forever", async () => {
+    const env = uniqueId("badlock").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+    // A lock document no version of the engine wrote: every start of a plan on it throws.
+    await db.collection("locks").doc(env).set({ garbage: true });
+    const planId = uniqueId("hopeless");
+    await plans.doc(planId).set({ tasks: [firebaseTask("provision", env)] });
+    const t0 = Date.now();
+    for (let i = 1; i < MAX_START_ATTEMPTS; i++) {
+      await expect(startPlan(db, planId, await planDoc(planId), `start:${i}`, () => t0 + i * 200_000)).rejects.toThrow();
+      expect(await planDoc(planId)).toMatchObject({ status: "planning", startAttempts: i });
+    }
+    expect(await startPlan(db, planId, await planDoc(planId), "start:last", () => t0 + MAX_START_ATTEMPTS * 200_000)).toBe("failed");
+    expect(await planDoc(planId)).toMatchObject({ status: "failed", startAttempts: MAX_START_ATTEMPTS, effectsPending: false });
+    expect((await history(planId)).at(-1)).toMatchObject({ type: "plan.start_failed" });
+    await db.collection("locks").doc(env).delete();
+  });
+});
+
+describe("a plan whose trigger never ran", () => {
+  it("is found and started by the sweeper", async () => {
+    const planId = uniqueId("orphan");
+    await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }] });
+    await waitFor("the sweeper to start it", async () => {
+      await sweepStalledTasks(db, () => Date.now() + ENGINE_TIMING.redispatchAfterMs + 1_000);
+      return (await planDoc(planId)).status !== undefined ? true : undefined;
+    }, 60_000, 10);
+    expect(await pump.run(db, planId)).toBe("succeeded");
+  });
+});
+
+describe("a cancel between a claim and its work", () => {
+  it("cancels a gate claimed just before the plan was cancelled, instead of letting it start waiting", async () => {
+    const planId = await start({ tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
+    const ids = { planId, taskId: "gate", attempt: 1 };
+    expect(await claimTask(db, ids, "run", "run:w1", Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "claimed" });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    // The claimed gate is running, which a cancel leaves to its worker; the worker now gets here.
+    expect(await enterWaiting(db, ids, "run:w1", "waiting_approval", { hash: null, heartbeatSeconds: null }, Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "skip" });
+    expect(await task(planId, "gate")).toMatchObject({ status: "cancelled", lease: null });
+    expect((await planDoc(planId)).status).toBe("cancelled");
+  });
+});

@@ -7,6 +7,8 @@
 import { ENGINE_TIMING } from "../../functions/src/config";
 import { applyCommand } from "../../functions/src/runtime/commands";
 import { MAX_START_ATTEMPTS, startPlan } from "../../functions/src/runtime/start-plan";
+import { applyPlanEffects } from "../../functions/src/runtime/plan-effects";
+import type { PlanTransition } from "../../functions/src/engine/plan";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { acquireLocks, maintainLocks } from "../../functions/src/store/locks";
 import { acquireStartLease, applyPlanInput } from "../../functions/src/store/plans";
@@ -219,5 +221,42 @@ describe("a cancel between a claim and its work", () => {
     expect(await enterWaiting(db, ids, "run:w1", "waiting_approval", { hash: null, heartbeatSeconds: null }, Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "skip" });
     expect(await task(planId, "gate")).toMatchObject({ status: "cancelled", lease: null });
     expect((await planDoc(planId)).status).toBe("cancelled");
+  });
+});
+
+describe("retries the model-based test asked for", () => {
+  it("retries a plan cancelled before it started by starting it", async () => {
+    const planId = uniqueId("never");
+    await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect((await history(planId)).map((e) => e.type)).toContain("plan.retry_start");
+  });
+
+  it("ends a retried plan that has nothing left to run", async () => {
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }] });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+    // Nothing is compensable: the rollback undoes nothing, and the retry resets nothing.
+    expect(await command(planId, "rollback")).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("rolled_back");
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await pump.run(db, planId)).toBe("succeeded");
+  });
+
+  it("keeps a stale transition's effects off the run a retry started since", async () => {
+    const env = uniqueId("fence").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+    const planId = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("after", env, { needs: ["gate"] })] });
+    await pump.run(db, planId, { until: () => false, maxRounds: 20 }).catch(() => undefined);
+    // The cancel commits; its worker dies before its effects (cancel what is open, free the lock).
+    const cancelled = await applyPlanInput(db, planId, { kind: "cancel", by: "ops" }, Date.now(), { actor: "ops" });
+    expect(cancelled).toMatchObject({ to: "cancelled" });
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await planDoc(planId)).toMatchObject({ status: "running", generation: 2 });
+    // The sweep that read the cancel's pending effects goes on with them: they no longer apply.
+    await applyPlanEffects(db, planId, cancelled as PlanTransition, () => Date.now());
+    expect((await lockOf(env))?.owner).toBe(planId);
+    expect((await task(planId, "after")).status).toBe("blocked");
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
   });
 });

@@ -635,9 +635,13 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
     const s = needStatuses.get(need);
     if (s === "succeeded") needsDone[need] = s;
   }
-  const ready = task.needs.every((n) => needsDone[n] !== undefined);
+  const allIn = task.needs.every((n) => needsDone[n] !== undefined);
+  // Every need stands (it succeeded and is not run again): the trigger rule decides now, as it would
+  // have on release, so a `one_failed` task whose needs all succeeded is skipped, not run.
+  const verdict = allIn ? evaluateTriggerRule(task.triggerRule, countOutcomes(Object.values(needsDone), task.needs.length)) : "wait";
+  const ready = verdict === "run";
   const attempt = task.attempt + 1;
-  const to: TaskStatus = ready ? "ready" : "blocked";
+  const to: TaskStatus = verdict === "run" ? "ready" : verdict === "skip" ? "skipped" : "blocked";
   return {
     kind: "reset",
     update: {
@@ -651,10 +655,10 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
       error: null,
       compensationError: null,
       output: null,
-      finishedAt: null,
+      finishedAt: to === "skipped" ? now : null,
       readyAt: ready ? now : null,
       sweepAt: ready ? now + timing.redispatchAfterMs : null,
-      history: transition(task, to, now, `redriven by ${by}`, attempt),
+      history: transition(task, to, now, to === "skipped" ? `redriven by ${by}: trigger rule ${task.triggerRule} cannot be met` : `redriven by ${by}`, attempt),
     },
   };
 }

@@ -37,6 +37,8 @@ export interface PlanMachineState {
   generation: number;
   /** While `waiting`: what the plan will do when its locks are free. */
   resume: PlanIntent | null;
+  /** Whether its tasks were ever written (it began running once): a retry of one that never did starts it. */
+  started: boolean;
 }
 
 export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "cancelled", "invalid", "rejected", "planned"]);
@@ -67,13 +69,15 @@ export type PlanInput =
   /** Every task of a redrive was reset. */
   | { kind: "redriven"; ready: number }
   | { kind: "task_failed"; taskId: string; policy: FailurePolicy; message: string }
-  | { kind: "all_finished"; failedTask: string | null }
+  /** No task is open: with a failure, the plan's failure policy decides (rollback compensates). */
+  | { kind: "all_finished"; failedTask: string | null; policy: FailurePolicy }
   | { kind: "rollback_finished"; failedCompensation: { taskId: string; message: string } | null }
   /** The start failed too often (compile or write errors that do not go away): the plan ends instead of retrying forever. */
   | { kind: "start_failed"; attempts: number; message: string };
 
 /** What the runtime does after a transition committed (each idempotent; the sweeper may repeat it). */
 export type PlanEffect =
+  | "start"
   | "publish_ready"
   | "reset_tasks"
   | "cancel_open_tasks"
@@ -102,18 +106,21 @@ const skip = (reason: string): PlanDecision => ({ kind: "skip", reason });
 /** The effects that leaving a plan in `status` owes: what the sweeper re-applies when they were left pending. */
 export function effectsOf(status: PlanStatus): PlanEffect[] {
   switch (status) {
+    // Set only by a retry of a plan that never started: start it from its document.
+    case "pending":
+      return ["start"];
     case "running":
       return ["publish_ready"];
     case "redriving":
       return ["reset_tasks"];
     case "rolling_back":
       return ["cancel_open_tasks", "advance_rollback"];
+    // A final status leaves nothing open, whatever an earlier transition's effects left undone.
     case "failed":
     case "cancelled":
-      return ["cancel_open_tasks", "release_locks"];
     case "succeeded":
     case "rolled_back":
-      return ["release_locks"];
+      return ["cancel_open_tasks", "release_locks"];
     // Decided before any lock is asked for: nothing to release.
     case "invalid":
     case "rejected":
@@ -164,6 +171,8 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       if (input.command === "retry") {
         const resuming = status === "waiting" && state.resume === "redrive";
         if (!resuming && !RETRYABLE_FROM.includes(status)) return skip(`plan is ${status}: only ${RETRYABLE_FROM.join(", ")} plans can be retried`);
+        // Cancelled before any task was written: there is nothing to redrive; it starts afresh.
+        if (!state.started) return go(state, "pending", "plan.retry_start", `retry requested by ${input.by}: the plan never started, so it starts now`, { failedTask: null, finishedAt: null, waitingFor: null, startLease: null, startAttempts: 0 });
         return withLocks(state, input.locks, "redrive", () =>
           go(state, "redriving", "plan.redriving", `retry ${resuming ? "resumed" : `requested by ${input.by}`}: resetting every task that did not succeed`, {
             // Counted on entering the redrive (a redrive that waited for its locks did not count yet).
@@ -201,9 +210,10 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
 
     case "all_finished":
       if (status !== "running") return skip(`plan is ${status}`);
-      return input.failedTask === null
-        ? go(state, "succeeded", "plan.succeeded", "every task finished", { failedTask: null, finishedAt: now })
-        : go(state, "failed", "plan.failed", `finished with failures (first: ${input.failedTask})`, { failedTask: input.failedTask, finishedAt: now });
+      if (input.failedTask === null) return go(state, "succeeded", "plan.succeeded", "every task finished", { failedTask: null, finishedAt: now });
+      // Under rollback a failure compensates, even when the failed task's own settle comes last.
+      if (input.policy === "rollback") return go(state, "rolling_back", "plan.rolling_back", `task ${input.failedTask} failed; rolling back`, { failedTask: input.failedTask });
+      return go(state, "failed", "plan.failed", `finished with failures (first: ${input.failedTask})`, { failedTask: input.failedTask, finishedAt: now });
 
     case "rollback_finished":
       if (status !== "rolling_back") return skip(`plan is ${status}, not rolling back`);

@@ -13,11 +13,9 @@
 import type { Firestore } from "firebase-admin/firestore";
 import type { PlanCommand } from "../schema/messages";
 import { decidePlan, holdsLocks, type LockAnswer } from "../engine/plan";
-import { PLAN_STATE_FIELDS, readPlanState } from "../store/converters";
 import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
-import { planRef } from "../store/paths";
-import { applyPlanInput, machineState, type PlanOutcome, type TransitionCause } from "../store/plans";
+import { applyPlanInput, machineState, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
 import { applyApproval, lockKeysOf } from "../store/tasks";
 import { matchesApprover, principalLabel, type VerifiedPrincipal } from "../trust/principals";
 import { onPlanFinished } from "./locks";
@@ -68,8 +66,7 @@ export async function applyCommand(
   rules: CommandRules,
   now: () => number = Date.now,
 ): Promise<CommandOutcome> {
-  const plan = readPlanState(await planRef(db, cmd.planId).get());
-  if (plan === undefined) return { applied: false, reason: `unknown plan ${cmd.planId}`, unknownPlan: true };
+  if ((await readPlanStateOf(db, cmd.planId, ["status"])) === undefined) return { applied: false, reason: `unknown plan ${cmd.planId}`, unknownPlan: true };
   const actor = senderLabel(cmd, sender);
   const reason = cmd.reason ? `: ${cmd.reason}` : "";
 
@@ -108,8 +105,7 @@ export async function enterWithLocks(
   now: () => number,
   cause: TransitionCause,
 ): Promise<PlanOutcome> {
-  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
-  const plan = readPlanState(snap!);
+  const plan = await readPlanStateOf(db, planId);
   if (plan === undefined) return { kind: "skip", reason: `unknown plan ${planId}` };
   const probe = decidePlan(machineState(plan), { kind: "command", ...request, locks: { granted: true } }, now());
   if (probe.kind === "skip") return probe;
@@ -118,8 +114,7 @@ export async function enterWithLocks(
   // Locks taken for a transition that lost its race (the plan moved on) are given back, unless the
   // plan is active now after all (another retry won): then they are its own.
   if (outcome.kind === "skip" && locks !== "held") {
-    const [after] = await db.getAll(planRef(db, planId), { fieldMask: ["status"] });
-    const status = readPlanState(after!)?.status;
+    const status = (await readPlanStateOf(db, planId, ["status"]))?.status;
     if (status === undefined || !holdsLocks(status)) await onPlanFinished(db, planId, now);
   }
   return outcome;

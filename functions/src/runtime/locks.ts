@@ -5,8 +5,7 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { logs } from "../logs";
 import { releaseLocks } from "../store/locks";
-import { planRef } from "../store/paths";
-import { readPlanState } from "../store/converters";
+import { readPlanDocument } from "../store/plans";
 import { enterWithLocks } from "./commands";
 import { startPlan } from "./start-plan";
 
@@ -15,12 +14,11 @@ import { startPlan } from "./start-plan";
  * back (idempotent: a plan no longer waiting is left alone, and a lock still held keeps it waiting).
  */
 export async function resumeWaitingPlan(db: Firestore, planId: string, now: () => number = Date.now): Promise<void> {
-  const snap = await planRef(db, planId).get();
-  const plan = readPlanState(snap);
-  if (plan?.status !== "waiting") return;
-  const intent = plan.resume ?? "start";
+  const plan = await readPlanDocument(db, planId);
+  if (plan?.state.status !== "waiting") return;
+  const intent = plan.state.resume ?? "start";
   if (intent === "start") {
-    await startPlan(db, planId, snap.data()!, `wake:${planId}:${now()}`, now);
+    await startPlan(db, planId, plan.doc, `wake:${planId}:${now()}`, now);
     return;
   }
   await enterWithLocks(db, planId, { command: intent === "redrive" ? "retry" : "rollback", by: "the orchestrator (locks free)" }, now, { actor: "orchestrator" });
@@ -28,7 +26,7 @@ export async function resumeWaitingPlan(db: Firestore, planId: string, now: () =
 
 /** A plan reached a final status: free its environments and start whoever waited for them. */
 export async function onPlanFinished(db: Firestore, planId: string, now: () => number = Date.now): Promise<void> {
-  const waiters = await releaseLocks(db, planId);
+  const waiters = await releaseLocks(db, planId, now());
   for (const waiter of waiters) {
     try {
       await resumeWaitingPlan(db, waiter, now);

@@ -12,10 +12,11 @@ import type { PlanEffect } from "../engine/plan";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
 import type { PlanStatus } from "../schema/plan";
-import { applyPlanInput, clearPlanEffects, type PlanOutcome } from "../store/plans";
+import { applyPlanInput, clearPlanEffects, readPlanDocument, readPlanStateOf, type PlanOutcome } from "../store/plans";
 import { cancelOpenTasks, readyTasks, resetUnsucceededTasks } from "../store/tasks";
 import { onPlanFinished } from "./locks";
-import { continueRollback } from "./settle";
+import { continueRollback, finishPlanIfDone, settleFinishedTask } from "./settle";
+import { startPlan } from "./start-plan";
 
 export interface AppliedTransition {
   to: PlanStatus;
@@ -28,21 +29,35 @@ export interface AppliedTransition {
  * the caller knows them (a start's roots); otherwise the plan's ready tasks are looked up.
  */
 export async function applyPlanEffects(db: Firestore, planId: string, t: AppliedTransition, now: () => number, ready?: readonly TaskReadyMessage[]): Promise<void> {
+  // Effects belong to their transition: once the plan moved on (a retry after a cancel), the newer
+  // transition owes its own, and this one's must not touch the new run.
+  if ((await readPlanStateOf(db, planId, ["seq"]))?.seq !== t.seq) return;
   for (const effect of t.effects) {
     switch (effect) {
+      case "start": {
+        // A retry of a plan that never started: it starts from its document, as if just written.
+        const plan = await readPlanDocument(db, planId);
+        if (plan !== undefined) await startPlan(db, planId, plan.doc, `retry:${planId}:${t.seq}`, now);
+        return;
+      }
       case "publish_ready":
         await publishTaskReady(ready ?? (await readyTasks(db, planId)).map((r) => ({ planId, taskId: r.id, attempt: r.attempt, phase: "run" as const })));
         break;
       case "reset_tasks": {
         // A redrive: every task that did not succeed starts again, then the plan runs.
         const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING);
-        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.length }, now(), { actor: "orchestrator" });
+        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator" });
         await clearPlanEffects(db, planId, t.seq, now());
-        if (running.kind === "transition") await applyPlanEffects(db, planId, running, now);
+        if (running.kind !== "transition") return;
+        await applyPlanEffects(db, planId, running, now);
+        // What the reset skipped at once (its trigger rule cannot hold) is settled like any skip; and
+        // a redrive with nothing left to run ends the plan here, since no task will finish to do it.
+        for (const task of reset.skipped) await settleFinishedTask(db, task, now);
+        await finishPlanIfDone(db, planId, now);
         return;
       }
       case "cancel_open_tasks":
-        await cancelOpenTasks(db, planId, `plan is ${t.to}`, now(), LIMITS.sweepBatch);
+        await cancelOpenTasks(db, planId, `plan is ${t.to}`, now(), LIMITS.sweepBatch, { seq: t.seq });
         break;
       case "advance_rollback":
         await continueRollback(db, planId, now);

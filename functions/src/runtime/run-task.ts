@@ -17,8 +17,7 @@ import type { TaskReadyMessage } from "../schema/messages";
 import { externalParamsSchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
 import { environmentStateRecorder } from "../store/environments";
-import { planRef } from "../store/paths";
-import { planStatusNow } from "../store/plans";
+import { planStatusNow, watchPlanCancelled } from "../store/plans";
 import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
 import { deferWhileOthersRun, enter, leave } from "./in-flight";
 import { finishPlanIfDone, settleFinishedTask, type FinishCheck } from "./settle";
@@ -209,12 +208,7 @@ function watchForCancellation(db: Firestore, planId: string): { signal: AbortSig
   const controller = new AbortController();
   let unsubscribe: (() => void) | undefined;
   const timer = setTimeout(() => {
-    unsubscribe = planRef(db, planId).onSnapshot(
-      (snap) => {
-        if (snap.get("status") === "cancelled") controller.abort();
-      },
-      () => undefined,
-    );
+    unsubscribe = watchPlanCancelled(db, planId, () => controller.abort());
   }, 1_000);
   return {
     signal: controller.signal,

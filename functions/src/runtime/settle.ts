@@ -12,12 +12,10 @@ import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import type { TaskReadyMessage } from "../schema/messages";
-import type { FailurePolicy } from "../schema/plan";
+import { failurePolicySchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
-import { readPlanState, readTask } from "../store/converters";
-import { planRef, taskRef } from "../store/paths";
-import { advanceRollback, applyPlanInput } from "../store/plans";
-import { anyUnfinishedTask, firstTaskIn, lastFinishOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
+import { advanceRollback, applyPlanInput, markStallChecked, readFailurePolicy } from "../store/plans";
+import { anyUnfinishedTask, firstTaskIn, lastFinishOf, readTaskOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
 import { followThrough } from "./plan-effects";
 import { inParallel } from "./parallel";
 
@@ -93,20 +91,28 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
 export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
+  // The run this check is about: a redrive after it read the tasks must not let it end the new run.
+  const before = await readFailurePolicy(db, planId);
+  if (before?.state.status !== "running") return;
   if (await anyUnfinishedTask(db, planId)) return;
   const failed = (await firstTaskIn(db, planId, "failed")) ?? null;
-  await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "all_finished", failedTask: failed }, now(), { actor: "orchestrator", ...(failed === null ? {} : { taskId: failed }) }), now);
+  const policy = failurePolicySchema.catch("stop").parse(before.policy ?? "stop");
+  const outcome = await applyPlanInput(db, planId, { kind: "all_finished", failedTask: failed, policy }, now(), {
+    actor: "orchestrator",
+    ...(failed === null ? {} : { taskId: failed }),
+    guard: (plan) => (plan.generation === before.state.generation && plan.seq === before.state.seq ? undefined : "the plan moved on since its tasks were read"),
+  });
+  await followThrough(db, planId, outcome, now);
 }
 
 async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => number, skippedQueue: TaskDoc[], finishCheck: FinishCheck): Promise<number> {
-  const [snap] = await db.getAll(planRef(db, task.planId), { fieldMask: ["status", "failurePolicy"] });
-  const plan = readPlanState(snap!);
-  if (plan === undefined) return 0;
-  if (plan.status === "rolling_back") {
+  const read = await readFailurePolicy(db, task.planId);
+  if (read === undefined) return 0;
+  if (read.state.status === "rolling_back") {
     await continueRollback(db, task.planId, now);
     return 0;
   }
-  const policy = (snap!.get("failurePolicy") as FailurePolicy | undefined) ?? "stop";
+  const policy = failurePolicySchema.catch("stop").parse(read.policy ?? "stop");
   if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
   const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
   // stop: the plan fails and what has not started is cancelled; rollback: compensation begins.
@@ -140,13 +146,13 @@ export async function repairQuietPlan(db: Firestore, planId: string, checkedUpTo
   const unsettled = [...outline].filter(([, t]) => t.status === "failed" || ((t.status === "succeeded" || t.status === "skipped") && t.dependents.some((d) => outline.get(d)?.status === "blocked")));
   let settled = 0;
   await inParallel(LIMITS.releaseConcurrency, unsettled, async ([id]) => {
-    const task = readTask(await taskRef(db, planId, id).get());
+    const task = await readTaskOf(db, planId, id);
     if (task === undefined) return;
     await settleFinishedTask(db, task, now);
     settled += 1;
   });
   await finishPlanIfDone(db, planId, now);
   // Written after the repair: a sweep that dies midway leaves the plan to the next one.
-  await planRef(db, planId).update({ stallCheckedUpTo: last });
+  await markStallChecked(db, planId, last);
   return settled;
 }

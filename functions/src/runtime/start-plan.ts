@@ -3,20 +3,19 @@
  * publish the tasks that need nothing. Safe to run twice for the same plan: only the lease holder
  * writes, and a plan past `planning` is left alone.
  */
-import { GrpcStatus, type DocumentReference, type Firestore } from "firebase-admin/firestore";
-import { grpcCode } from "../clients/grpc-code";
-import type { TaskDoc } from "../schema/task";
+import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
 import { FAN_IN_THRESHOLD, initialTask, wideJoinEdge } from "../engine/lifecycle";
 import { logs } from "../logs";
 import { compilePlan, type CompiledPlan } from "../planner/compile";
-import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid } from "../store/plans";
+import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid, readPlanStateOf } from "../store/plans";
 import { applyPlanEffects, followThrough } from "./plan-effects";
 import { acquireLocks } from "../store/locks";
+import { cancelOpenTasks, createTasks } from "../store/tasks";
+import { holdsLocks } from "../engine/plan";
+import { onPlanFinished } from "./locks";
 import { deploymentCompileOptions } from "./deployment";
 import { writePlanReport } from "../store/reports";
-import { taskRef } from "../store/paths";
-import { retryAborted } from "../store/firestore";
 import { chunked, inParallel } from "./parallel";
 import { executorCompensates } from "../executors/registry";
 import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
@@ -108,9 +107,8 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
   };
   // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips.
   await inParallel(LIMITS.taskWriteParallelism, chunked(tasks, LIMITS.taskWriteBatch), async (chunk) => {
-    const created = chunk.map((spec) => ({
-      ref: taskRef(db, planId, spec.id),
-      task: initialTask({
+    const created = chunk.map((spec) =>
+      initialTask({
         planId,
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         executorCompensates: executorCompensates(spec.run),
@@ -120,8 +118,8 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
         now: startedAt,
         timing: ENGINE_TIMING,
       }),
-    }));
-    await createTasks(db, created);
+    );
+    await createTasks(db, planId, created);
   });
   await reportWritten;
   const running = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: tasks.length }, now(), {
@@ -132,6 +130,7 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
   });
   if (running.kind === "skip") {
     logs.planStartSkipped(planId, `start lease lost before the plan could run: ${running.reason}`);
+    await undoLostStart(db, planId, now);
     return "skipped";
   }
   await applyPlanEffects(db, planId, running, now, graph.roots.map((taskId) => ({ planId, taskId, attempt: 1, phase: "run" as const })));
@@ -140,21 +139,13 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
 }
 
 /**
- * Creates the plan's task documents, never overwriting one: a start that resumes (or a stalled
- * starter that wakes after another took over) finds some already there, and those may have moved
- * on. One batch of creates per chunk; a chunk that meets an existing task is created one by one.
+ * A start that lost its lease (a cancel came, or another start took over) may have taken locks and
+ * written tasks after the plan stopped: unless the plan is active under someone else's start, what
+ * it wrote is cancelled and its locks are given back (freeLock keeps the locks of an active plan).
  */
-async function createTasks(db: Firestore, tasks: ReadonlyArray<{ ref: DocumentReference; task: TaskDoc }>): Promise<void> {
-  const batch = db.batch();
-  for (const { ref, task } of tasks) batch.create(ref, task);
-  try {
-    await retryAborted(() => batch.commit());
-  } catch (error) {
-    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
-    await inParallel(LIMITS.taskWriteBatch, tasks, async ({ ref, task }) => {
-      await retryAborted(() => ref.create(task)).catch((e: unknown) => {
-        if (grpcCode(e) !== GrpcStatus.ALREADY_EXISTS) throw e;
-      });
-    });
-  }
+async function undoLostStart(db: Firestore, planId: string, now: () => number): Promise<void> {
+  const plan = await readPlanStateOf(db, planId, ["status"]);
+  if (plan === undefined || holdsLocks(plan.status) || plan.status === "waiting") return;
+  await cancelOpenTasks(db, planId, `plan is ${plan.status}: written by a start that lost its lease`, now(), LIMITS.sweepBatch);
+  await onPlanFinished(db, planId, now);
 }

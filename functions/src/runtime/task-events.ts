@@ -10,7 +10,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import type { TaskEvent } from "../schema/messages";
 import { ID_FRAGMENT_PATTERN } from "../schema/storable";
 import { appendEvent } from "../store/events";
-import { planRef } from "../store/paths";
+import { readPlanStateOf } from "../store/plans";
 import { applyTaskEvent } from "../store/tasks";
 import { hashToken } from "./run-task";
 import { settleFinishedTask } from "./settle";
@@ -27,7 +27,7 @@ export function refusalEventId(messageId: string): string {
 export type TaskEventOutcome = { applied: true; kind: "completed" | "heartbeat" } | { applied: false; reason: string; unknownPlan?: boolean };
 
 export async function applyExternalTaskEvent(db: Firestore, event: TaskEvent, messageId: string, now: () => number = Date.now): Promise<TaskEventOutcome> {
-  if (!(await planRef(db, event.planId).get()).exists) return { applied: false, reason: `unknown plan ${event.planId}`, unknownPlan: true };
+  if ((await readPlanStateOf(db, event.planId, ["status"])) === undefined) return { applied: false, reason: `unknown plan ${event.planId}`, unknownPlan: true };
   const result = await applyTaskEvent(db, event, hashToken(event.token), now());
   if (result.kind === "skip") {
     // Created, never overwritten: a redelivery of this refusal stays one record, and a refusal of

@@ -233,6 +233,8 @@ export const planStateSchema = z.object({
   /** Starts begun (each takes the start lease); a plan whose start keeps failing ends instead of retrying forever. */
   startAttempts: z.number().int().nonnegative().default(0),
   updatedAt: z.number().optional(),
+  /** When its tasks were first written (the plan began running); null or absent: never. */
+  startedAt: z.number().nullable().optional(),
   /** The last compare-and-set write's id: a write whose answer was lost is recognised by it (store/firestore.ts). */
   casWrite: z.string().optional(),
 });

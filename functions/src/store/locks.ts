@@ -46,18 +46,21 @@ export async function acquireLocks(db: Firestore, planId: string, environments: 
 }
 
 /** Frees every lock the plan holds; returns the plans that were waiting on them. */
-export async function releaseLocks(db: Firestore, planId: string): Promise<string[]> {
+export async function releaseLocks(db: Firestore, planId: string, now: number = Date.now()): Promise<string[]> {
   const held = await locks(db).where("owner", "==", planId).get();
-  const woken = await Promise.all(held.docs.map((doc) => freeLock(db, doc.id, planId)));
+  const woken = await Promise.all(held.docs.map((doc) => freeLock(db, doc.id, planId, now)));
   return [...new Set(woken.flat())];
 }
 
-async function freeLock(db: Firestore, env: string, owner: string): Promise<string[]> {
+async function freeLock(db: Firestore, env: string, owner: string, now: number): Promise<string[]> {
   return db.runTransaction(async (tx) => {
     const snap = await tx.get(locks(db).doc(env));
     if (!snap.exists) return [];
     const lock = lockSchema.parse(snap.data());
     if (lock.owner !== owner) return [];
+    // A plan that is active again (a retry took its locks back) keeps them, whoever asked.
+    const [plan] = await tx.getAll(db.collection(COLLECTIONS.plans).doc(owner), { fieldMask: ["status", "startLease"] });
+    if (plan!.exists && ownerIsLive(plan!.data()!, now)) return [];
     tx.delete(snap.ref);
     return lock.waiters;
   });
@@ -80,7 +83,7 @@ export async function maintainLocks(db: Firestore, now: number): Promise<{ renew
       await doc.ref.update({ expiresAt: now + LOCK_LEASE_MS });
       renewed += 1;
     } else if (!lock.success || lock.data.expiresAt <= now || !live) {
-      woken.push(...(lock.success ? await freeLock(db, doc.id, lock.data.owner) : []));
+      woken.push(...(lock.success ? await freeLock(db, doc.id, lock.data.owner, now) : []));
       if (!lock.success) await doc.ref.delete();
       freed += 1;
     }

@@ -17,7 +17,13 @@ import { planRef, tasksOf } from "./paths";
 
 export type PlanOutcome = PlanTransition | { kind: "skip"; reason: string };
 
-export const machineState = (plan: PlanState): PlanMachineState => ({ status: plan.status, seq: plan.seq, generation: plan.generation, resume: plan.resume });
+export const machineState = (plan: PlanState): PlanMachineState => ({
+  status: plan.status,
+  seq: plan.seq,
+  generation: plan.generation,
+  resume: plan.resume,
+  started: typeof plan.startedAt === "number",
+});
 
 /** Who or what caused a transition, recorded on its history record. */
 export interface TransitionCause {
@@ -197,4 +203,49 @@ export function planStatusNow(db: Firestore, planId: string): Promise<PlanState[
     const [snap] = await db.getAll(ref, { fieldMask: ["status"] });
     return readPlanState(snap!)?.status;
   });
+}
+
+/**
+ * The plan's orchestrator-owned state (its spec left unread), or undefined when there is no such
+ * plan. With a narrower `fields`, only those are read: the others come back as their defaults.
+ */
+export async function readPlanStateOf(db: Firestore, planId: string, fields: readonly string[] = PLAN_STATE_FIELDS): Promise<PlanState | undefined> {
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: [...fields] });
+  return readPlanState(snap!);
+}
+
+/** The whole plan document (its spec too: a start compiles it), with its state; undefined when absent. */
+export async function readPlanDocument(db: Firestore, planId: string): Promise<{ doc: Record<string, unknown>; state: PlanState } | undefined> {
+  const snap = await planRef(db, planId).get();
+  const state = readPlanState(snap);
+  return state === undefined ? undefined : { doc: snap.data()!, state };
+}
+
+/** The failure policy the plan's author chose (a field of the spec, read alone). */
+export async function readFailurePolicy(db: Firestore, planId: string): Promise<{ state: PlanState; policy: unknown } | undefined> {
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: [...PLAN_STATE_FIELDS, "failurePolicy"] });
+  const state = readPlanState(snap!);
+  return state === undefined ? undefined : { state, policy: snap!.get("failurePolicy") as unknown };
+}
+
+/** A stall check covered the plan's quiet spell up to `last` (the next check starts after it). */
+export async function markStallChecked(db: Firestore, planId: string, last: number): Promise<void> {
+  await planRef(db, planId).update({ stallCheckedUpTo: last });
+}
+
+/** Calls `onCancelled` once the plan's status becomes `cancelled`; returns the unsubscribe. */
+export function watchPlanCancelled(db: Firestore, planId: string, onCancelled: () => void): () => void {
+  return planRef(db, planId).onSnapshot(
+    (snap) => {
+      if (snap.get("status") === "cancelled") onCancelled();
+    },
+    () => undefined,
+  );
+}
+
+/** A plan document that still has no status and was last written before `before`: its trigger never ran. */
+export async function readUntriggeredPlan(db: Firestore, planId: string, before: number): Promise<Record<string, unknown> | undefined> {
+  const snap = await planRef(db, planId).get();
+  if (!snap.exists || snap.get("status") !== undefined || snap.updateTime!.toMillis() > before) return undefined;
+  return snap.data();
 }

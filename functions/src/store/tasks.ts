@@ -3,7 +3,7 @@
  * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
  * it holds under any interleaving.
  */
-import { AggregateField, FieldPath, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore } from "firebase-admin/firestore";
+import { AggregateField, FieldPath, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore, type Transaction } from "firebase-admin/firestore";
 import {
   decideApproval,
   type GateRules,
@@ -481,9 +481,23 @@ export async function releaseDependentsTogether(
  * page by page in id order until none is left (a page whose tasks all moved on meanwhile does not
  * end the walk: the next page still has its own).
  */
-export async function cancelOpenTasks(db: Firestore, planId: string, cause: string, now: number, pageSize: number): Promise<number> {
+export async function cancelOpenTasks(
+  db: Firestore,
+  planId: string,
+  cause: string,
+  now: number,
+  pageSize: number,
+  /** Only while the plan is still at this transition: effects of a transition a retry superseded cancel nothing of the new run. */
+  fence?: { seq: number },
+): Promise<number> {
   let cancelled = 0;
   let after: string | undefined;
+  const stillFenced = async (tx: Transaction): Promise<boolean> => {
+    if (fence === undefined) return true;
+    const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: ["seq"] });
+    return readPlanState(plan!)?.seq === fence.seq;
+  };
+  let superseded = false;
   for (;;) {
     let q = tasksOf(db, planId).where("status", "in", ["blocked", "ready", "waiting_approval", "waiting_external"]).orderBy(FieldPath.documentId()).limit(pageSize);
     if (after !== undefined) q = q.startAfter(after);
@@ -493,6 +507,10 @@ export async function cancelOpenTasks(db: Firestore, planId: string, cause: stri
       page.docs.map((doc) =>
         db.runTransaction(async (tx) => {
           const task = readTask(await tx.get(doc.ref));
+          if (!(await stillFenced(tx))) {
+            superseded = true;
+            return false;
+          }
           const decision = task === undefined ? undefined : decideCancel(task, cause, now);
           if (decision?.kind !== "cancel") return false;
           tx.update(doc.ref, decision.update);
@@ -501,9 +519,14 @@ export async function cancelOpenTasks(db: Firestore, planId: string, cause: stri
       ),
     );
     cancelled += results.filter(Boolean).length;
-    if (page.size < pageSize) return cancelled;
+    if (page.size < pageSize || superseded) return cancelled;
     after = page.docs.at(-1)!.id;
   }
+}
+
+/** One task, validated; undefined when it does not exist. */
+export async function readTaskOf(db: Firestore, planId: string, taskId: string): Promise<TaskDoc | undefined> {
+  return readTask(await taskRef(db, planId, taskId).get());
 }
 
 /** The plan's ready tasks (to publish after a redrive or a sweep found their messages owed). */
@@ -524,7 +547,7 @@ const LIMITS_RESET_PARALLEL = 50;
  * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
  * that are ready at once (their needs already succeeded).
  */
-export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<TaskDoc[]> {
+export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<{ ready: TaskDoc[]; skipped: TaskDoc[] }> {
   const all = await tasksOf(db, planId).select("status", "fanIn").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
   const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus));
@@ -549,6 +572,7 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
   // Each reset is its own transaction and idempotent, so a redrive that dies midway is finished by
   // running it again (the plan stays `redriving` until then).
   const ready: TaskDoc[] = [];
+  const skipped: TaskDoc[] = [];
   await inParallel(LIMITS_RESET_PARALLEL, targets, async (doc) => {
     const reset = await db.runTransaction(async (tx) => {
       const task = readTask(await tx.get(doc.ref));
@@ -558,8 +582,9 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
       return { ...task!, ...decision.update };
     });
     if (reset?.status === "ready") ready.push(reset);
+    if (reset?.status === "skipped") skipped.push(reset);
   });
-  return ready;
+  return { ready, skipped };
 }
 
 /**
@@ -662,4 +687,24 @@ export async function markTokenPublished(db: Firestore, ids: Ids, tokenHash: str
     if (decision.kind === "skip") return { result: false };
     return { result: true, update: decision.update, alongside: (writes) => writes.update(outboxRef(db, ids.planId, ids.taskId), { published: true, publishedAt: now }) };
   });
+}
+
+/**
+ * Creates a plan's task documents, never overwriting one: a start that resumes (or a stalled
+ * starter that wakes after another took over) finds some already there, and those may have moved
+ * on. One batch of creates; a batch that meets an existing task is created one by one.
+ */
+export async function createTasks(db: Firestore, planId: string, tasks: readonly TaskDoc[]): Promise<void> {
+  const batch = db.batch();
+  for (const task of tasks) batch.create(taskRef(db, planId, task.id), task);
+  try {
+    await retryAborted(() => batch.commit());
+  } catch (error) {
+    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
+    await inParallel(50, tasks, async (task) => {
+      await retryAborted(() => taskRef(db, planId, task.id).create(task)).catch((e: unknown) => {
+        if (grpcCode(e) !== GrpcStatus.ALREADY_EXISTS) throw e;
+      });
+    });
+  }
 }

@@ -6,14 +6,14 @@ import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, type PlanInput, type PlanMa
 import { PLAN_STATUSES, type PlanStatus } from "../../../functions/src/schema/plan";
 
 const T = 1_700_000_000_000;
-const state = (status: PlanStatus, over: Partial<PlanMachineState> = {}): PlanMachineState => ({ status, seq: 3, generation: 1, resume: null, ...over });
+const state = (status: PlanStatus, over: Partial<PlanMachineState> = {}): PlanMachineState => ({ status, seq: 3, generation: 1, resume: null, started: true, ...over });
 const granted = { granted: true } as const;
 const busy = { granted: false, lock: "lang-trak-prod", holder: "other-plan" } as const;
 
 function apply(s: PlanMachineState, input: PlanInput): PlanMachineState {
   const d = decidePlan(s, input, T);
   if (d.kind === "skip") throw new Error(`skipped: ${d.reason}`);
-  return { status: d.to, seq: d.seq, generation: (d.update.generation as number | undefined) ?? s.generation, resume: (d.update.resume as PlanMachineState["resume"]) ?? null };
+  return { status: d.to, seq: d.seq, generation: (d.update.generation as number | undefined) ?? s.generation, resume: (d.update.resume as PlanMachineState["resume"]) ?? null, started: s.started || d.to === "running" };
 }
 
 describe("the plan state machine", () => {
@@ -86,7 +86,8 @@ describe("the plan state machine", () => {
   });
 
   it("owes effects exactly for what a status must do, and final statuses release their locks", () => {
-    for (const status of ["succeeded", "failed", "rolled_back", "cancelled"] as const) expect(effectsOf(status)).toContain("release_locks");
+    // A final status leaves nothing open and holds no lock, whatever an earlier transition left undone.
+    for (const status of ["succeeded", "failed", "rolled_back", "cancelled"] as const) expect(effectsOf(status)).toEqual(["cancel_open_tasks", "release_locks"]);
     // Decided before any lock was asked for.
     for (const status of ["invalid", "rejected", "planned"] as const) expect(effectsOf(status)).toEqual([]);
     expect([...FINAL_PLAN_STATUSES].sort()).toEqual(["cancelled", "failed", "invalid", "planned", "rejected", "rolled_back", "succeeded"]);
@@ -97,6 +98,16 @@ describe("the plan state machine", () => {
 
   it("leaves a plan under policy continue running after a failure", () => {
     expect(decidePlan(state("running"), { kind: "task_failed", taskId: "t", policy: "continue", message: "x" }, T)).toMatchObject({ kind: "skip" });
-    expect(decidePlan(state("running"), { kind: "all_finished", failedTask: "t" }, T)).toMatchObject({ to: "failed", update: { failedTask: "t" } });
+    expect(decidePlan(state("running"), { kind: "all_finished", failedTask: "t", policy: "continue" }, T)).toMatchObject({ to: "failed", update: { failedTask: "t" } });
+  });
+
+  it("under policy rollback, a failure found by the finish check rolls back (not only by the failed task's own settle)", () => {
+    expect(decidePlan(state("running"), { kind: "all_finished", failedTask: "t", policy: "rollback" }, T)).toMatchObject({ to: "rolling_back", update: { failedTask: "t" } });
+    expect(decidePlan(state("running"), { kind: "all_finished", failedTask: null, policy: "rollback" }, T)).toMatchObject({ to: "succeeded" });
+  });
+
+  it("retries a plan that never started by starting it: there is nothing to redrive", () => {
+    expect(decidePlan(state("cancelled", { started: false }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "pending", effects: ["start"] });
+    expect(decidePlan(state("cancelled", { started: true }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
   });
 });

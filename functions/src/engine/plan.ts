@@ -53,6 +53,9 @@ export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "ro
 export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
 
+/** A command decided with locks it thought the plan held, on a plan that no longer holds them: ask again. */
+export const LOCKS_NO_LONGER_HELD = "the plan no longer holds its locks: take them again";
+
 export type LockAnswer = { granted: true } | { granted: false; lock: string; holder: string };
 
 export type PlanInput =
@@ -168,6 +171,8 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       return withLocks(state, input.locks, "start", () => go(state, "running", "plan.started", `started: ${input.taskCount} tasks`, { startedAt: now, waitingFor: null, generation: state.generation }));
 
     case "command": {
+      // "held" was read before this decision: a plan that left its active status since holds no lock.
+      if (input.locks === "held" && !ACTIVE_PLAN_STATUSES.has(status)) return skip(LOCKS_NO_LONGER_HELD);
       if (input.command === "retry") {
         const resuming = status === "waiting" && state.resume === "redrive";
         if (!resuming && !RETRYABLE_FROM.includes(status)) return skip(`plan is ${status}: only ${RETRYABLE_FROM.join(", ")} plans can be retried`);

@@ -12,7 +12,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { PlanCommand } from "../schema/messages";
-import { decidePlan, holdsLocks, type LockAnswer } from "../engine/plan";
+import { decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer } from "../engine/plan";
 import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
 import { applyPlanInput, machineState, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
@@ -105,12 +105,19 @@ export async function enterWithLocks(
   now: () => number,
   cause: TransitionCause,
 ): Promise<PlanOutcome> {
-  const plan = await readPlanStateOf(db, planId);
-  if (plan === undefined) return { kind: "skip", reason: `unknown plan ${planId}` };
-  const probe = decidePlan(machineState(plan), { kind: "command", ...request, locks: { granted: true } }, now());
-  if (probe.kind === "skip") return probe;
-  const locks: LockAnswer | "held" = holdsLocks(plan.status) ? "held" : await lockAnswer(await acquireLocks(db, planId, await lockKeysOf(db, planId), now()));
-  const outcome = await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), cause), now);
+  // A few rounds: the plan may leave its active status (a cancel) between the read and the commit,
+  // and then the locks it seemed to hold must be asked for again.
+  let outcome: PlanOutcome = { kind: "skip", reason: LOCKS_NO_LONGER_HELD };
+  let locks: LockAnswer | "held" = "held";
+  for (let round = 0; round < 3 && outcome.kind === "skip" && outcome.reason === LOCKS_NO_LONGER_HELD; round++) {
+    const plan = await readPlanStateOf(db, planId);
+    if (plan === undefined) return { kind: "skip", reason: `unknown plan ${planId}` };
+    const probe = decidePlan(machineState(plan), { kind: "command", ...request, locks: { granted: true } }, now());
+    if (probe.kind === "skip") return probe;
+    locks = holdsLocks(plan.status) ? "held" : await lockAnswer(await acquireLocks(db, planId, await lockKeysOf(db, planId), now()));
+    outcome = await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), cause);
+  }
+  await followThrough(db, planId, outcome, now);
   // Locks taken for a transition that lost its race (the plan moved on) are given back, unless the
   // plan is active now after all (another retry won): then they are its own.
   if (outcome.kind === "skip" && locks !== "held") {

@@ -45,7 +45,7 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
         break;
       case "reset_tasks": {
         // A redrive: every task that did not succeed starts again, then the plan runs.
-        const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING);
+        const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING, { seq: t.seq });
         const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator" });
         await clearPlanEffects(db, planId, t.seq, now());
         if (running.kind !== "transition") return;

@@ -89,7 +89,9 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
   // before any work starts (a cancel acknowledged to its sender never lets an attempt begin).
   if (msg.phase === "run") {
     const planNow = await planStatusNow(db, msg.planId);
-    if (planNow !== "running") return finishStopped(db, msg, owner, claim, d, planNow);
+    // A redrive does not reset a running task, so one claimed before it runs on as part of the new
+    // run; only a plan that stopped (or has not begun again) ends it without running.
+    if (planNow !== "running" && planNow !== "redriving") return finishStopped(db, msg, owner, claim, d, planNow);
   }
   if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return startWaiting(db, msg, owner, task, d);
 

@@ -547,7 +547,15 @@ const LIMITS_RESET_PARALLEL = 50;
  * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
  * that are ready at once (their needs already succeeded).
  */
-export async function resetUnsucceededTasks(db: Firestore, planId: string, by: string, now: number, timing: EngineTiming): Promise<{ ready: TaskDoc[]; skipped: TaskDoc[] }> {
+export async function resetUnsucceededTasks(
+  db: Firestore,
+  planId: string,
+  by: string,
+  now: number,
+  timing: EngineTiming,
+  /** Only while the plan is still at this transition (its `redriving`): a cancel during the redrive stops the resets. */
+  fence?: { seq: number },
+): Promise<{ ready: TaskDoc[]; skipped: TaskDoc[] }> {
   const all = await tasksOf(db, planId).select("status", "fanIn").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
   const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus));
@@ -576,6 +584,10 @@ export async function resetUnsucceededTasks(db: Firestore, planId: string, by: s
   await inParallel(LIMITS_RESET_PARALLEL, targets, async (doc) => {
     const reset = await db.runTransaction(async (tx) => {
       const task = readTask(await tx.get(doc.ref));
+      if (fence !== undefined) {
+        const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: ["seq"] });
+        if (readPlanState(plan!)?.seq !== fence.seq) return undefined;
+      }
       const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
       if (decision?.kind !== "reset") return undefined;
       tx.update(doc.ref, withoutOutput(decision.update));

@@ -38,7 +38,7 @@ import {
   type Phase,
   type TaskUpdate,
 } from "../../../functions/src/engine/lifecycle";
-import { decidePlan, effectsOf, holdsLocks, PLAN_MAY_RUN_TASKS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
+import { decidePlan, effectsOf, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_MAY_RUN_TASKS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
 import type { PlanStatus } from "../../../functions/src/schema/plan";
 import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
 import type { VerifiedPrincipal } from "../../../functions/src/trust/principals";
@@ -409,7 +409,7 @@ export class World {
           this.publish(ready ?? this.readyTasks(plan));
           break;
         case "reset_tasks": {
-          const reset = this.resetUnsucceededTasks(plan);
+          const reset = this.resetUnsucceededTasks(plan, t.seq);
           yield;
           const running = this.applyPlanInput(plan, { kind: "redriven", ready: reset.ready.length }, { actor: "orchestrator" });
           this.clearPlanEffects(plan, t.seq);
@@ -446,7 +446,7 @@ export class World {
   }
 
   /** store/tasks.ts resetUnsucceededTasks: statuses read once, then one transaction per task. */
-  resetUnsucceededTasks(plan: PlanRecord): { ready: TaskDoc[]; skipped: TaskDoc[] } {
+  resetUnsucceededTasks(plan: PlanRecord, fenceSeq?: number): { ready: TaskDoc[]; skipped: TaskDoc[] } {
     const statuses = new Map([...plan.tasks].map(([id, t]) => [id, t.status]));
     const targets = [...plan.tasks.values()].filter((t) => REDRIVEN_STATUSES.has(t.status)).map((t) => t.id);
     for (const id of targets) {
@@ -459,6 +459,8 @@ export class World {
     const skipped: TaskDoc[] = [];
     for (const id of targets) {
       this.op(`reset ${id}`);
+      // Fenced by the redrive's transition: a cancel during the redrive stops the resets.
+      if (fenceSeq !== undefined && plan.state.seq !== fenceSeq) break;
       const decision = decideReset(plan.tasks.get(id)!, statuses, "redrive", this.now, TIMING);
       if (decision.kind !== "reset") continue;
       const after = this.applyTask(plan, id, decision.update, "reset");
@@ -602,15 +604,20 @@ export class World {
 
   /** The probe on the plan as read, the locks asked for when it holds none, then the transition (each a round trip). */
   *enterWithLocks(plan: PlanRecord, request: { command: "retry" | "rollback"; by: string }): Generator<void, PlanDecision, void> {
-    const read = plan.state.status;
-    const probe = this.decide(plan, { kind: "command", ...request, locks: { granted: true } });
-    if (probe.kind === "skip") return probe;
-    yield;
-    const locks: LockAnswer | "held" = holdsLocks(read) ? "held" : this.acquireLocks(plan.id, this.lockKeysOf(plan));
     const proc = this.currentProc;
-    if (locks !== "held" && locks.granted) proc?.locking.add(plan.id);
-    yield;
-    const decided = this.applyPlanInput(plan, { kind: "command", ...request, locks }, { actor: request.by });
+    // Up to three rounds, as the runtime does: locks read as held may be gone by the commit.
+    let decided: PlanDecision = { kind: "skip", reason: LOCKS_NO_LONGER_HELD };
+    let locks: LockAnswer | "held" = "held";
+    for (let round = 0; round < 3 && decided.kind === "skip" && decided.reason === LOCKS_NO_LONGER_HELD; round++) {
+      const read = plan.state.status;
+      const probe = this.decide(plan, { kind: "command", ...request, locks: { granted: true } });
+      if (probe.kind === "skip") return probe;
+      yield;
+      locks = holdsLocks(read) ? "held" : this.acquireLocks(plan.id, this.lockKeysOf(plan));
+      if (locks !== "held" && locks.granted) proc?.locking.add(plan.id);
+      yield;
+      decided = this.applyPlanInput(plan, { kind: "command", ...request, locks }, { actor: request.by });
+    }
     if (decided.kind === "transition") proc?.locking.delete(plan.id);
     const outcome = yield* this.followThrough(plan, decided);
     if (outcome.kind === "skip" && locks !== "held" && !holdsLocks(plan.state.status)) yield* this.onPlanFinished(plan.id);
@@ -754,7 +761,8 @@ export class World {
     if (claimed.lease !== null) this.observer.claimed(this, plan, claimed, msg.phase, msg.attempt, worker, claimed.lease.expiresAt);
     yield; // after_claim
     // The plan's status read after the claim committed: a stop in between ends the attempt cancelled, unrun.
-    if (msg.phase === "run" && plan.state.status !== "running") {
+    // A redrive does not reset a running task: one claimed before it runs on (runtime/run-task.ts).
+    if (msg.phase === "run" && plan.state.status !== "running" && plan.state.status !== "redriving") {
       this.op(`complete ${msg.taskId} (stopped)`);
       const stopped = decideCompletion({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, outcome: { ok: false, error: { message: `not started: the plan is ${plan.state.status}`, code: "cancelled", retryable: false } }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
       if (stopped.kind === "skip") return;

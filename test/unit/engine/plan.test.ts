@@ -2,7 +2,7 @@
  * The plan state machine (engine/plan.ts): transitions, their guards, the locks they ask for and
  * the effects they owe, and history ids that stay unique however often a plan fails and is retried.
  */
-import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, type PlanInput, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
+import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, LOCKS_NO_LONGER_HELD, type PlanInput, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
 import { PLAN_STATUSES, type PlanStatus } from "../../../functions/src/schema/plan";
 
 const T = 1_700_000_000_000;
@@ -109,5 +109,13 @@ describe("the plan state machine", () => {
   it("retries a plan that never started by starting it: there is nothing to redrive", () => {
     expect(decidePlan(state("cancelled", { started: false }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "pending", effects: ["start"] });
     expect(decidePlan(state("cancelled", { started: true }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
+  });
+});
+
+describe("locks read before a decision", () => {
+  it("refuses a command decided with locks the plan no longer holds (a cancel came in between), so they are asked for again", () => {
+    expect(decidePlan(state("cancelled"), { kind: "command", command: "rollback", locks: "held", by: "ops" }, T)).toEqual({ kind: "skip", reason: LOCKS_NO_LONGER_HELD });
+    expect(decidePlan(state("cancelled"), { kind: "command", command: "rollback", locks: { granted: true }, by: "ops" }, T)).toMatchObject({ to: "rolling_back" });
+    expect(decidePlan(state("running"), { kind: "command", command: "rollback", locks: "held", by: "ops" }, T)).toMatchObject({ to: "rolling_back" });
   });
 });

@@ -13,22 +13,11 @@ import { releaseDependent } from "../../functions/src/store/tasks";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { applyExternalTaskEvent } from "../../functions/src/runtime/task-events";
 import { PROJECT_ID, uniqueId, waitFor } from "../support/emulators";
-import { EffectsServer } from "../support/effects-server";
-import { db, deliverPlanCreated, testEnv } from "../support/functions";
-import { Pump } from "../support/pump";
+import { db, deliverPlanCreated } from "../support/functions";
+import { engineHarness } from "../support/engine-harness";
 import { operator, RULES, verified } from "../support/principals";
 
-let pump: Pump;
-let web: EffectsServer;
-beforeAll(async () => {
-  pump = await Pump.open();
-  web = await EffectsServer.start();
-});
-afterAll(async () => {
-  await pump.close();
-  await web.close();
-  testEnv.cleanup();
-});
+const harness = engineHarness();
 
 const plans = db.collection("plans");
 const task = async (planId: string, id: string) => (await plans.doc(planId).collection("tasks").doc(id).get()).data()!;
@@ -51,15 +40,15 @@ describe("delivery", () => {
     const name = uniqueId("dup");
     const planId = await start({
       tasks: [
-        { id: "a", run: "http", params: { url: web.url(`ok/${name}-a`) } },
-        { id: "b", run: "http", params: { url: web.url(`ok/${name}-b`) }, needs: ["a"] },
-        { id: "c", run: "http", params: { url: web.url(`ok/${name}-c`) }, needs: ["a"] },
-        { id: "d", run: "http", params: { url: web.url(`ok/${name}-d`) }, needs: ["b", "c"] },
+        { id: "a", run: "http", params: { url: harness.web.url(`ok/${name}-a`) } },
+        { id: "b", run: "http", params: { url: harness.web.url(`ok/${name}-b`) }, needs: ["a"] },
+        { id: "c", run: "http", params: { url: harness.web.url(`ok/${name}-c`) }, needs: ["a"] },
+        { id: "d", run: "http", params: { url: harness.web.url(`ok/${name}-d`) }, needs: ["b", "c"] },
       ],
     });
-    const status = await pump.run(db, planId, { maxDeliveries: 5, shuffle: true, random: prng(7) });
+    const status = await harness.pump.run(db, planId, { maxDeliveries: 5, shuffle: true, random: prng(7) });
     expect(status).toBe("succeeded");
-    for (const t of ["a", "b", "c", "d"]) expect(web.effectsOf(`${name}-${t}`)).toHaveLength(1);
+    for (const t of ["a", "b", "c", "d"]) expect(harness.web.effectsOf(`${name}-${t}`)).toHaveLength(1);
   });
 
   it(`recovers from crashes injected at every lifecycle step, and never runs a task again after it succeeded (${CRASH_RUNS} randomised runs)`, async () => {
@@ -73,15 +62,15 @@ describe("delivery", () => {
       const ids = ["a", ...middle, "e"];
       const planId = await start({
         // A worker that dies counts as a lost attempt: allow enough attempts for the injected deaths.
-        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: web.url(`ok/${name}-${id}`) }, retry: { maxAttempts: 10 }, needs: i === 0 ? [] : id === "e" ? middle : ["a"] })),
+        tasks: ids.map((id, i) => ({ id, run: "http", params: { url: harness.web.url(`ok/${name}-${id}`) }, retry: { maxAttempts: 10 }, needs: i === 0 ? [] : id === "e" ? middle : ["a"] })),
       });
-      const status = await pump.run(db, planId, { maxDeliveries: 2, shuffle: true, random, crash: () => (random() < 0.3 ? steps[Math.floor(random() * steps.length)] : undefined) });
+      const status = await harness.pump.run(db, planId, { maxDeliveries: 2, shuffle: true, random, crash: () => (random() < 0.3 ? steps[Math.floor(random() * steps.length)] : undefined) });
       expect({ seed, status }).toEqual({ seed, status: "succeeded" });
       for (const id of ids) {
         const doc = await task(planId, id);
-        const after = web.effectsOf(`${name}-${id}`).filter((e) => e.at > doc.finishedAt);
+        const after = harness.web.effectsOf(`${name}-${id}`).filter((e) => e.at > doc.finishedAt);
         expect({ seed, id, ranAfterSuccess: after.length }).toEqual({ seed, id, ranAfterSuccess: 0 });
-        expect(web.effectsOf(`${name}-${id}`).length).toBeGreaterThanOrEqual(1);
+        expect(harness.web.effectsOf(`${name}-${id}`).length).toBeGreaterThanOrEqual(1);
       }
     }
   }, 600_000);
@@ -90,8 +79,8 @@ describe("delivery", () => {
 describe("retries and timeouts", () => {
   it("retries a retryable failure with backoff until it succeeds", async () => {
     const name = uniqueId("flaky");
-    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: web.url(`flaky/${name}/2`) }, retry: fast }] });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: harness.web.url(`flaky/${name}/2`) }, retry: fast }] });
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     const doc = await task(planId, "call");
     expect(doc.attempt).toBe(3);
     expect(doc.history.map((h: { to: string }) => h.to)).toEqual(["ready", "running", "ready", "running", "ready", "running", "succeeded"]);
@@ -99,14 +88,14 @@ describe("retries and timeouts", () => {
   });
 
   it("does not retry a non-retryable failure", async () => {
-    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: web.url(`reject/${uniqueId("r")}`) }, retry: fast }] });
-    expect(await pump.run(db, planId)).toBe("failed");
+    const planId = await start({ tasks: [{ id: "call", run: "http", params: { url: harness.web.url(`reject/${uniqueId("r")}`) }, retry: fast }] });
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     expect(await task(planId, "call")).toMatchObject({ status: "failed", attempt: 1, error: { code: "http_400", retryable: false } });
   });
 
   it("fails an attempt that passes its timeout", async () => {
-    const planId = await start({ tasks: [{ id: "slow", run: "http", params: { url: web.url(`slow/${uniqueId("s")}/3000`) }, timeoutSeconds: 0.3 }] });
-    expect(await pump.run(db, planId)).toBe("failed");
+    const planId = await start({ tasks: [{ id: "slow", run: "http", params: { url: harness.web.url(`slow/${uniqueId("s")}/3000`) }, timeoutSeconds: 0.3 }] });
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     expect((await task(planId, "slow")).error).toMatchObject({ code: "timeout" });
   });
 });
@@ -116,7 +105,7 @@ describe("trigger rules and failure policies", () => {
     const planId = await start({
       failurePolicy: "continue",
       tasks: [
-        { id: "bad", run: "http", params: { url: web.url(`reject/${uniqueId("x")}`) } },
+        { id: "bad", run: "http", params: { url: harness.web.url(`reject/${uniqueId("x")}`) } },
         { id: "after", run: "noop", needs: ["bad"] },
         { id: "afterAfter", run: "noop", needs: ["after"] },
         { id: "onFailure", run: "noop", needs: ["bad"], triggerRule: "one_failed" },
@@ -125,7 +114,7 @@ describe("trigger rules and failure policies", () => {
         { id: "safe", run: "noop", needs: ["after", "independent"], triggerRule: "none_failed" },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     const statuses = Object.fromEntries((await plans.doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.get("status")]));
     expect(statuses).toEqual({ bad: "failed", after: "skipped", afterAfter: "skipped", onFailure: "succeeded", cleanup: "succeeded", independent: "succeeded", safe: "succeeded" });
     expect((await plans.doc(planId).get()).get("failedTask")).toBe("bad");
@@ -133,7 +122,7 @@ describe("trigger rules and failure policies", () => {
 
   it("applies every trigger rule to wide joins, which count arrivals by group: a failure decides at once where it can", async () => {
     const needs = Array.from({ length: 30 }, (_, i) => `n${i}`);
-    const slow = (id: string) => (id === "n17" ? web.url(`reject/${uniqueId("x")}`) : web.url(`slow/${uniqueId(id)}/300`));
+    const slow = (id: string) => (id === "n17" ? harness.web.url(`reject/${uniqueId("x")}`) : harness.web.url(`slow/${uniqueId(id)}/300`));
     const planId = await start({
       failurePolicy: "continue",
       tasks: [
@@ -145,7 +134,7 @@ describe("trigger rules and failure policies", () => {
         { id: "afterSkip", run: "noop", needs: [...needs.slice(0, 9), "allSuccess"], triggerRule: "none_failed" },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     const tasks = Object.fromEntries((await plans.doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.data()]));
     expect(Object.fromEntries(["allSuccess", "allDone", "oneFailed", "noneFailed", "afterSkip"].map((id) => [id, tasks[id]!.status]))).toEqual({
       allSuccess: "skipped",
@@ -163,13 +152,13 @@ describe("trigger rules and failure policies", () => {
 
   it("rollback: compensates every succeeded task in reverse topological order, then ends rolled_back", async () => {
     const name = uniqueId("rb");
-    const step = (id: string, needs: string[]) => ({ id, run: "noop", needs, compensate: { run: "http", params: { url: web.url(`ok/${name}-undo-${id}`) } } });
+    const step = (id: string, needs: string[]) => ({ id, run: "noop", needs, compensate: { run: "http", params: { url: harness.web.url(`ok/${name}-undo-${id}`) } } });
     const planId = await start({
       failurePolicy: "rollback",
-      tasks: [step("a", []), step("b1", ["a"]), step("b2", ["a"]), step("c", ["b1", "b2"]), { id: "boom", run: "http", params: { url: web.url(`reject/${name}`) }, needs: ["c"] }, step("never", ["boom"])],
+      tasks: [step("a", []), step("b1", ["a"]), step("b2", ["a"]), step("c", ["b1", "b2"]), { id: "boom", run: "http", params: { url: harness.web.url(`reject/${name}`) }, needs: ["c"] }, step("never", ["boom"])],
     });
-    expect(await pump.run(db, planId)).toBe("rolled_back");
-    const undo = web.effects.filter((e) => e.name.startsWith(`${name}-undo-`)).map((e) => e.name.slice(`${name}-undo-`.length));
+    expect(await harness.pump.run(db, planId)).toBe("rolled_back");
+    const undo = harness.web.effects.filter((e) => e.name.startsWith(`${name}-undo-`)).map((e) => e.name.slice(`${name}-undo-`.length));
     // One assertion on the whole order, so a failure prints all of it.
     expect({ undo, byLevel: [undo[0], undo.slice(1, 3).sort(), undo[3]] }).toEqual({ undo: expect.any(Array), byLevel: ["c", ["b1", "b2"], "a"] });
     expect(undo).toHaveLength(4);
@@ -182,11 +171,11 @@ describe("trigger rules and failure policies", () => {
     const planId = await start({
       failurePolicy: "rollback",
       tasks: [
-        { id: "a", run: "noop", compensate: { run: "http", params: { url: web.url(`reject/${name}-undo`) } } },
-        { id: "boom", run: "http", params: { url: web.url(`reject/${name}`) }, needs: ["a"] },
+        { id: "a", run: "noop", compensate: { run: "http", params: { url: harness.web.url(`reject/${name}-undo`) } } },
+        { id: "boom", run: "http", params: { url: harness.web.url(`reject/${name}`) }, needs: ["a"] },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_400" } });
     expect(await task(planId, "boom")).toMatchObject({ status: "failed", error: { code: "http_400" } });
     expect((await plans.doc(planId).get()).get("failedTask")).toBe("boom");
@@ -196,12 +185,12 @@ describe("trigger rules and failure policies", () => {
 describe("approvals", () => {
   it("waits for an approver; a non-approver is refused and recorded; approval moves the plan on", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
-    expect(await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => "waiting")).toBe("waiting");
+    expect(await harness.pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => "waiting")).toBe("waiting");
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
     expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "eve@example.com", commandId: uniqueId("c") }, verified("eve@example.com"), RULES)).toMatchObject({ applied: false });
     expect((await task(planId, "gate")).status).toBe("waiting_approval");
     expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "ana@example.com", reason: "ship it", commandId: uniqueId("c") }, verified("ana@example.com"), RULES)).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     const types = await eventTypes(planId);
     expect(types).toContain("command.refused");
     expect(types).toContain("task.approved");
@@ -212,7 +201,7 @@ describe("approvals", () => {
 
   it("a rejection fails the gate and, under policy stop, the plan", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "deploy", run: "noop", needs: ["gate"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
+    await harness.pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     await applyCommand(db, { planId, command: "reject", taskId: "gate", by: "ana@example.com", reason: "freeze", commandId: uniqueId("c") }, verified("ana@example.com"), RULES);
     expect((await plans.doc(planId).get()).data()).toMatchObject({ status: "failed", failedTask: "gate" });
     expect((await task(planId, "deploy")).status).toBe("cancelled");
@@ -244,7 +233,7 @@ describe("external tasks", () => {
   async function waitingExternal(spec: Record<string, unknown>): Promise<{ planId: string; token: string; deadline: number }> {
     const planId = await start(spec);
     return waitFor("the task token", async () => {
-      await pump.run(db, planId, { until: () => false, maxRounds: 6 }).catch(() => undefined);
+      await harness.pump.run(db, planId, { until: () => false, maxRounds: 6 }).catch(() => undefined);
       return tokens.find((t) => t.planId === planId);
     });
   }
@@ -262,7 +251,7 @@ describe("external tasks", () => {
     expect(right).toEqual({ applied: true, kind: "completed" });
     const reused = await applyExternalTaskEvent(db, { type: "completed", planId, taskId: "wait", token, outcome: "failed" }, uniqueId("m"));
     expect(reused.applied).toBe(false);
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     expect((await plans.doc(planId).collection("outputs").doc("wait").get()).get("output")).toEqual({ build: 42 });
     expect(await refusals(planId)).toHaveLength(2);
     const events = await plans.doc(planId).collection("events").get();
@@ -299,7 +288,7 @@ describe("external tasks", () => {
 describe("commands", () => {
   it("cancel stops a running plan: nothing new starts and the plan ends cancelled", async () => {
     const planId = await start({ approvers: ["ana@example.com"], tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
+    await harness.pump.run(db, planId, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" }, operator(), RULES)).toMatchObject({ applied: true });
     expect(await applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: "cancel-1" }, operator(), RULES)).toMatchObject({ applied: false });
     expect((await plans.doc(planId).get()).get("status")).toBe("cancelled");
@@ -311,15 +300,15 @@ describe("commands", () => {
     const name = uniqueId("redrive");
     const planId = await start({
       tasks: [
-        { id: "a", run: "http", params: { url: web.url(`ok/${name}-a`) } },
-        { id: "b", run: "http", params: { url: web.url(`flaky/${name}-b/1`) }, needs: ["a"] },
-        { id: "c", run: "http", params: { url: web.url(`ok/${name}-c`) }, needs: ["b"] },
+        { id: "a", run: "http", params: { url: harness.web.url(`ok/${name}-a`) } },
+        { id: "b", run: "http", params: { url: harness.web.url(`flaky/${name}-b/1`) }, needs: ["a"] },
+        { id: "c", run: "http", params: { url: harness.web.url(`ok/${name}-c`) }, needs: ["b"] },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     expect(await applyCommand(db, { planId, command: "retry", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES)).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("succeeded");
-    expect(web.effectsOf(`${name}-a`)).toHaveLength(1);
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(harness.web.effectsOf(`${name}-a`)).toHaveLength(1);
     expect(await task(planId, "b")).toMatchObject({ status: "succeeded", attempt: 2 });
   });
 
@@ -328,11 +317,11 @@ describe("commands", () => {
     const needs = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const planId = await start({
       tasks: [
-        ...needs.map((id) => ({ id, run: "http", params: { url: web.url(id === "n5" ? `flaky/${name}-${id}/1` : `ok/${name}-${id}`) } })),
-        { id: "join", run: "http", params: { url: web.url(`ok/${name}-join`) }, needs },
+        ...needs.map((id) => ({ id, run: "http", params: { url: harness.web.url(id === "n5" ? `flaky/${name}-${id}/1` : `ok/${name}-${id}`) } })),
+        { id: "join", run: "http", params: { url: harness.web.url(`ok/${name}-join`) }, needs },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     // The failure stops the plan (policy `stop`): the join is cancelled with whatever had arrived.
     expect(await task(planId, "join")).toMatchObject({ status: "cancelled", fanIn: true });
     const succeeded = (await plans.doc(planId).collection("tasks").where("status", "==", "succeeded").get()).docs.map((d) => d.id).sort();
@@ -342,9 +331,9 @@ describe("commands", () => {
     const arrivals = await Promise.all([0, 1, 2].map((g) => groups.doc(String(g)).collection("arrivals").get()));
     expect(arrivals.flatMap((a) => a.docs.map((d) => d.id)).sort()).toEqual(succeeded);
     expect((await groups.doc("1").get()).exists).toBe(false);
-    expect(await pump.run(db, planId)).toBe("succeeded");
-    for (const id of needs) expect(web.effectsOf(`${name}-${id}`)).toHaveLength(1);
-    expect(web.effectsOf(`${name}-join`)).toHaveLength(1);
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    for (const id of needs) expect(harness.web.effectsOf(`${name}-${id}`)).toHaveLength(1);
+    expect(harness.web.effectsOf(`${name}-join`)).toHaveLength(1);
     expect(await task(planId, "n5")).toMatchObject({ status: "succeeded", attempt: 2 });
   });
 });
@@ -390,7 +379,7 @@ describe("scale within Firestore's limits", () => {
         { id: "join", run: "noop", needs: Array.from({ length: width }, (_, i) => `w${i}`) },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     const join = await task(planId, "join");
     expect(join).toMatchObject({ status: "succeeded", fanIn: true, needsDone: {} });
     // Arrivals are counted in 22 groups of at most 23 (√500 rounded up), each group's outcome on its document.
@@ -424,7 +413,7 @@ describe("environment locks", () => {
     expect(waiting).toMatchObject({ status: "waiting", waitingFor: { lock: projectId, plan: first } });
     expect((await plans.doc(second).collection("tasks").get()).size).toBe(0);
 
-    await pump.run(db, first, { until: () => false, maxRounds: 25 }).catch(() => undefined);
+    await harness.pump.run(db, first, { until: () => false, maxRounds: 25 }).catch(() => undefined);
     await applyCommand(db, { planId: first, command: "cancel", by: "ops@example.com", commandId: uniqueId("c") }, operator(), RULES);
     expect((await plans.doc(second).get()).get("status")).toBe("running");
     expect((await db.collection("locks").doc(projectId).get()).get("owner")).toBe(second);

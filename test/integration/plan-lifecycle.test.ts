@@ -14,22 +14,11 @@ import { acquireLocks, maintainLocks } from "../../functions/src/store/locks";
 import { acquireStartLease, applyPlanInput } from "../../functions/src/store/plans";
 import { claimTask, enterWaiting } from "../../functions/src/store/tasks";
 import { uniqueId, waitFor } from "../support/emulators";
-import { EffectsServer } from "../support/effects-server";
-import { db, deliverPlanCreated, testEnv } from "../support/functions";
+import { db, deliverPlanCreated } from "../support/functions";
 import { operator, RULES } from "../support/principals";
-import { Pump } from "../support/pump";
+import { engineHarness } from "../support/engine-harness";
 
-let pump: Pump;
-let web: EffectsServer;
-beforeAll(async () => {
-  pump = await Pump.open();
-  web = await EffectsServer.start();
-});
-afterAll(async () => {
-  await pump.close();
-  await web.close();
-  testEnv.cleanup();
-});
+const harness = engineHarness();
 
 const plans = db.collection("plans");
 const planDoc = async (id: string) => (await plans.doc(id).get()).data()!;
@@ -64,9 +53,9 @@ function expectOnePath(events: Array<{ id: string; type: string; data?: { from?:
 
 describe("retry", () => {
   it("a plan whose only task fails, is retried and fails again ends failed each time (it used to stay running)", async () => {
-    const planId = await start({ tasks: [{ id: "boom", run: "http", params: { url: web.url(`reject/${uniqueId("b")}`) } }] });
+    const planId = await start({ tasks: [{ id: "boom", run: "http", params: { url: harness.web.url(`reject/${uniqueId("b")}`) } }] });
     for (let run = 1; run <= 3; run++) {
-      expect(await pump.run(db, planId)).toBe("failed");
+      expect(await harness.pump.run(db, planId)).toBe("failed");
       expect(await planDoc(planId)).toMatchObject({ status: "failed", failedTask: "boom", generation: run });
       if (run < 3) expect(await command(planId, "retry")).toMatchObject({ applied: true });
     }
@@ -78,8 +67,8 @@ describe("retry", () => {
 
   it("takes the environment's lock again, waiting while another plan holds it, then redrives", async () => {
     const env = uniqueId("lockenv").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
-    const first = await start({ tasks: [firebaseTask("provision", env), { id: "boom", run: "http", params: { url: web.url(`flaky/${uniqueId("f")}/1`) }, needs: ["provision"] }] });
-    expect(await pump.run(db, first)).toBe("failed");
+    const first = await start({ tasks: [firebaseTask("provision", env), { id: "boom", run: "http", params: { url: harness.web.url(`flaky/${uniqueId("f")}/1`) }, needs: ["provision"] }] });
+    expect(await harness.pump.run(db, first)).toBe("failed");
     expect(await lockOf(env)).toBeUndefined();
     // A second plan takes the environment and waits at a gate, holding the lock.
     const second = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("provision", env, { needs: ["gate"] })] });
@@ -89,7 +78,7 @@ describe("retry", () => {
     // It did not run beside the other plan: nothing was reset.
     expect(await task(first, "boom")).toMatchObject({ status: "failed", attempt: 1 });
     expect(await command(second, "cancel")).toMatchObject({ applied: true });
-    expect(await pump.run(db, first)).toBe("succeeded");
+    expect(await harness.pump.run(db, first)).toBe("succeeded");
     expect(await task(first, "boom")).toMatchObject({ status: "succeeded", attempt: 2 });
     expect(await lockOf(env)).toBeUndefined();
     expectOnePath(await history(first));
@@ -97,8 +86,8 @@ describe("retry", () => {
 
   it("a redrive that dies after its transition is finished by the sweeper, and the plan never succeeds before the resets land", async () => {
     const name = uniqueId("die");
-    const planId = await start({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "http", params: { url: web.url(`flaky/${name}/1`) }, needs: ["a"] }, { id: "c", run: "noop", needs: ["b"] }] });
-    expect(await pump.run(db, planId)).toBe("failed");
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "http", params: { url: harness.web.url(`flaky/${name}/1`) }, needs: ["a"] }, { id: "c", run: "noop", needs: ["b"] }] });
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     // The retry's transition commits, then its worker dies: no task was reset.
     expect(await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops" })).toMatchObject({ to: "redriving" });
     expect(await planDoc(planId)).toMatchObject({ status: "redriving", effectsPending: true });
@@ -107,7 +96,7 @@ describe("retry", () => {
     expect((await planDoc(planId)).status).toBe("redriving");
     await sweepStalledTasks(db, () => Date.now() + ENGINE_TIMING.redispatchAfterMs + 1_000);
     expect(await planDoc(planId)).toMatchObject({ status: "running", effectsPending: false, generation: 2 });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 
   it("redrives a plan whose rollback failed: what was compensated runs again and the compensation error is cleared", async () => {
@@ -115,16 +104,16 @@ describe("retry", () => {
     const planId = await start({
       failurePolicy: "rollback",
       tasks: [
-        { id: "a", run: "noop", compensate: { run: "http", params: { url: web.url(`flaky/${name}-undo-a/1`) } } },
+        { id: "a", run: "noop", compensate: { run: "http", params: { url: harness.web.url(`flaky/${name}-undo-a/1`) } } },
         { id: "b", run: "noop", needs: ["a"], compensate: { run: "noop" } },
-        { id: "c", run: "http", params: { url: web.url(`flaky/${name}-c/1`) }, needs: ["b"] },
+        { id: "c", run: "http", params: { url: harness.web.url(`flaky/${name}-c/1`) }, needs: ["b"] },
       ],
     });
-    expect(await pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("failed");
     expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_503" } });
     expect(await task(planId, "b")).toMatchObject({ status: "compensated" });
     expect(await command(planId, "retry")).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     for (const id of ["a", "b", "c"]) expect(await task(planId, id)).toMatchObject({ status: "succeeded", compensationError: null });
     expectOnePath(await history(planId));
   });
@@ -132,12 +121,12 @@ describe("retry", () => {
   it("rolls back a succeeded plan only with its environment's lock", async () => {
     const env = uniqueId("rbenv").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
     const first = await start({ tasks: [{ id: "a", run: "noop", compensate: { run: "noop" } }, firebaseTask("provision", env, { needs: ["a"] })] });
-    expect(await pump.run(db, first)).toBe("succeeded");
+    expect(await harness.pump.run(db, first)).toBe("succeeded");
     const other = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("provision", env, { needs: ["gate"] })] });
     expect(await command(first, "rollback")).toMatchObject({ applied: true });
     expect(await planDoc(first)).toMatchObject({ status: "waiting", resume: "rollback" });
     expect(await command(other, "cancel")).toMatchObject({ applied: true });
-    expect(await pump.run(db, first)).toBe("rolled_back");
+    expect(await harness.pump.run(db, first)).toBe("rolled_back");
   });
 });
 
@@ -153,7 +142,7 @@ describe("a start that fails", () => {
     // Its redelivery (the same event, so the same owner) resumes instead of answering "in progress".
     await deliverPlanCreated(planId, "evt-1");
     expect((await planDoc(planId)).status).toBe("running");
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
 
     const stuck = uniqueId("dead2");
     await plans.doc(stuck).set({ tasks: [firebaseTask("provision", env)] });
@@ -166,7 +155,7 @@ describe("a start that fails", () => {
     // ...and the sweeper starts it again.
     await sweepStalledTasks(db, () => t0 + 121_000);
     expect((await planDoc(stuck)).status).toBe("running");
-    expect(await pump.run(db, stuck)).toBe("succeeded");
+    expect(await harness.pump.run(db, stuck)).toBe("succeeded");
     expectOnePath(await history(stuck));
   });
 
@@ -174,7 +163,7 @@ describe("a start that fails", () => {
     const planId = uniqueId("fenced");
     await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
     await deliverPlanCreated(planId);
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     const before = await task(planId, "a");
     // A stalled starter wakes up and starts again (its lease long gone): it changes nothing.
     expect(await startPlan(db, planId, await planDoc(planId), "start:stalled")).toBe("skipped");
@@ -207,7 +196,7 @@ describe("a plan whose trigger never ran", () => {
       await sweepStalledTasks(db, () => Date.now() + ENGINE_TIMING.redispatchAfterMs + 1_000);
       return (await planDoc(planId)).status !== undefined ? true : undefined;
     }, 60_000, 10);
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 });
 
@@ -230,24 +219,24 @@ describe("retries the model-based test asked for", () => {
     await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
     expect(await command(planId, "cancel")).toMatchObject({ applied: true });
     expect(await command(planId, "retry")).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     expect((await history(planId)).map((e) => e.type)).toContain("plan.retry_start");
   });
 
   it("ends a retried plan that has nothing left to run", async () => {
     const planId = await start({ tasks: [{ id: "a", run: "noop" }] });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
     // Nothing is compensable: the rollback undoes nothing, and the retry resets nothing.
     expect(await command(planId, "rollback")).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("rolled_back");
+    expect(await harness.pump.run(db, planId)).toBe("rolled_back");
     expect(await command(planId, "retry")).toMatchObject({ applied: true });
-    expect(await pump.run(db, planId)).toBe("succeeded");
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 
   it("keeps a stale transition's effects off the run a retry started since", async () => {
     const env = uniqueId("fence").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
     const planId = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("after", env, { needs: ["gate"] })] });
-    await pump.run(db, planId, { until: () => false, maxRounds: 20 }).catch(() => undefined);
+    await harness.pump.run(db, planId, { until: () => false, maxRounds: 20 }).catch(() => undefined);
     // The cancel commits; its worker dies before its effects (cancel what is open, free the lock).
     const cancelled = await applyPlanInput(db, planId, { kind: "cancel", by: "ops" }, Date.now(), { actor: "ops" });
     expect(cancelled).toMatchObject({ to: "cancelled" });

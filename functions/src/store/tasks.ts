@@ -492,11 +492,6 @@ export async function cancelOpenTasks(
 ): Promise<number> {
   let cancelled = 0;
   let after: string | undefined;
-  const stillFenced = async (tx: Transaction): Promise<boolean> => {
-    if (fence === undefined) return true;
-    const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: ["seq"] });
-    return readPlanState(plan!)?.seq === fence.seq;
-  };
   let superseded = false;
   for (;;) {
     let q = tasksOf(db, planId).where("status", "in", ["blocked", "ready", "waiting_approval", "waiting_external"]).orderBy(FieldPath.documentId()).limit(pageSize);
@@ -507,7 +502,7 @@ export async function cancelOpenTasks(
       page.docs.map((doc) =>
         db.runTransaction(async (tx) => {
           const task = readTask(await tx.get(doc.ref));
-          if (!(await stillFenced(tx))) {
+          if (!(await stillAtTransition(tx, db, planId, fence))) {
             superseded = true;
             return false;
           }
@@ -541,7 +536,18 @@ export async function lockKeysOf(db: Firestore, planId: string): Promise<string[
   return [...new Set(snap.docs.map((d) => d.get("params.projectId") as unknown).filter((p): p is string => typeof p === "string"))].sort();
 }
 
-const LIMITS_RESET_PARALLEL = 50;
+/** Per-task transactions (or creates) in flight at once when a whole plan's tasks are written or reset. */
+const TASK_WRITES_IN_FLIGHT = 50;
+
+/**
+ * Inside a transaction: whether the plan is still at the transition `fence` names (its `seq`), so
+ * the effects of a transition a later one superseded (a retry after a cancel) touch nothing.
+ */
+async function stillAtTransition(tx: Transaction, db: Firestore, planId: string, fence: { seq: number } | undefined): Promise<boolean> {
+  if (fence === undefined) return true;
+  const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: ["seq"] });
+  return readPlanState(plan!)?.seq === fence.seq;
+}
 
 /**
  * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
@@ -581,13 +587,10 @@ export async function resetUnsucceededTasks(
   // running it again (the plan stays `redriving` until then).
   const ready: TaskDoc[] = [];
   const skipped: TaskDoc[] = [];
-  await inParallel(LIMITS_RESET_PARALLEL, targets, async (doc) => {
+  await inParallel(TASK_WRITES_IN_FLIGHT, targets, async (doc) => {
     const reset = await db.runTransaction(async (tx) => {
       const task = readTask(await tx.get(doc.ref));
-      if (fence !== undefined) {
-        const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: ["seq"] });
-        if (readPlanState(plan!)?.seq !== fence.seq) return undefined;
-      }
+      if (!(await stillAtTransition(tx, db, planId, fence))) return undefined;
       const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
       if (decision?.kind !== "reset") return undefined;
       tx.update(doc.ref, withoutOutput(decision.update));
@@ -713,7 +716,7 @@ export async function createTasks(db: Firestore, planId: string, tasks: readonly
     await retryAborted(() => batch.commit());
   } catch (error) {
     if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
-    await inParallel(50, tasks, async (task) => {
+    await inParallel(TASK_WRITES_IN_FLIGHT, tasks, async (task) => {
       await retryAborted(() => taskRef(db, planId, task.id).create(task)).catch((e: unknown) => {
         if (grpcCode(e) !== GrpcStatus.ALREADY_EXISTS) throw e;
       });

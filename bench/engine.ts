@@ -11,7 +11,7 @@ import type { Firestore } from "firebase-admin/firestore";
 import { publishJson, ensureTopic } from "../functions/src/bus/publish";
 import { inParallel } from "../functions/src/runtime/parallel";
 import { startPlan } from "../functions/src/runtime/start-plan";
-import { FAN_IN_THRESHOLD } from "../functions/src/engine/lifecycle";
+import { FAN_IN_THRESHOLD } from "../functions/src/engine/release";
 import { Pump } from "../test/support/pump";
 import { installMeter, type Meter } from "./firestore-meter";
 import type { BenchFigure } from "./planner";

@@ -2,7 +2,7 @@
  * Configuration read once: topic names, region, engine timings. Environment overrides exist for
  * the local stack and tests (shorter sweeps); production uses the defaults.
  */
-import type { EngineTiming } from "./engine/lifecycle";
+import type { EngineTiming } from "./engine/task";
 
 export const REGION = "us-central1";
 
@@ -35,7 +35,7 @@ export const TASK_FUNCTION_TIMEOUT_SECONDS = 540;
  * The longest `timeoutSeconds` of a task that runs inside one invocation (`noop`, `http`,
  * `firebase`, `delay`): the rest of the function's limit covers the claim, the completion and
  * releasing dependents. Waiting kinds (`approval`, `external`) do not hold an invocation while
- * they wait, and a long `delay` sleeps durably (engine/lifecycle.ts IN_INVOCATION_DELAY_MAX_MS).
+ * they wait, and a long `delay` sleeps durably (engine/task.ts IN_INVOCATION_DELAY_MAX_MS).
  */
 export const MAX_IN_INVOCATION_SECONDS = 480;
 

@@ -5,6 +5,8 @@
  * (see pollQuery), unless the URL asks for listeners (`&listen`).
  */
 import { collection, doc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
+import { FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
+import { TASK_STATUSES, TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
 import type { PlanReport } from "../../functions/src/planner/report";
 import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
@@ -14,9 +16,11 @@ import { newCommandId, type View, type ViewContext } from "./views";
 
 /** How often the page reads a plan's tasks and events on the local stack. */
 const POLL_MS = 2_000;
-const TERMINAL = new Set(["succeeded", "failed", "skipped", "cancelled", "compensated"]);
-const BEFORE_REPORT = new Set(["pending", "planning", "invalid"]);
-const LEGEND = ["blocked", "ready", "running", "waiting_approval", "waiting_external", "succeeded", "failed", "skipped", "cancelled", "compensating", "compensated"];
+// The engine's own status lists (plain constants: nothing of the engine's code comes along).
+const TERMINAL: ReadonlySet<string> = TERMINAL_TASK_STATUSES;
+const BEFORE_REPORT: ReadonlySet<string> = UNCOMPILED_PLAN_STATUSES;
+const PLAN_ENDED: ReadonlySet<string> = FINAL_PLAN_STATUSES;
+const LEGEND = TASK_STATUSES;
 
 interface TaskState {
   id: string;
@@ -259,7 +263,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
         const t = tasks.get(row.id);
         return { ...row, status: t?.status ?? "blocked", actualStartSeconds: rel(t?.startedAt ?? null), actualFinishSeconds: rel(t?.finishedAt ?? null), critical: critical.has(row.id) };
       });
-      renderGantt($("gantt"), rows, origin === null || TERMINAL.has(status) ? null : (Date.now() - origin) / 1000);
+      renderGantt($("gantt"), rows, origin === null || PLAN_ENDED.has(status) ? null : (Date.now() - origin) / 1000);
     }
     if (selected !== null) renderDetail();
     const list = $("task-list-box") as HTMLDetailsElement;

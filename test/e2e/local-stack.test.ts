@@ -3,7 +3,7 @@
  * real exported functions (loaded by the functions emulator), Pub/Sub and back, and the page's API
  * answers through the Hosting rewrite. Nothing here calls a handler directly.
  */
-import { initialTask } from "../../functions/src/engine/lifecycle";
+import { initialTask } from "../../functions/src/engine/task";
 import { ENGINE_TIMING } from "../../functions/src/config";
 import { discoverScheduledFunctions, fireScheduledFunction } from "../../local/scheduler";
 import { createDemoAccounts } from "../../local/demo-accounts";

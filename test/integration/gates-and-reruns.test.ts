@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { PubSub, type Message } from "@google-cloud/pubsub";
 import { ENGINE_TIMING, TOPICS } from "../../functions/src/config";
 import { ensureTopic } from "../../functions/src/bus/publish";
-import { GATE_CLAIM_LEASE_MS } from "../../functions/src/engine/lifecycle";
+import { GATE_CLAIM_LEASE_MS } from "../../functions/src/engine/task";
 import { hashToken, runTask, type RunDeps } from "../../functions/src/runtime/run-task";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
 import { applyExternalTaskEvent } from "../../functions/src/runtime/task-events";

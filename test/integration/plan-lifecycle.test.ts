@@ -8,11 +8,14 @@ import { ENGINE_TIMING } from "../../functions/src/config";
 import { applyCommand } from "../../functions/src/runtime/commands";
 import { MAX_START_ATTEMPTS, startPlan } from "../../functions/src/runtime/start-plan";
 import { applyPlanEffects } from "../../functions/src/runtime/plan-effects";
-import type { PlanTransition } from "../../functions/src/engine/plan";
+import { LOCKS_NO_LONGER_HELD, type PlanTransition } from "../../functions/src/engine/plan";
+import { initialTask } from "../../functions/src/engine/task";
+import { settleFinishedTask } from "../../functions/src/runtime/settle";
 import { sweepStalledTasks } from "../../functions/src/runtime/sweep";
-import { acquireLocks, maintainLocks } from "../../functions/src/store/locks";
-import { acquireStartLease, applyPlanInput } from "../../functions/src/store/plans";
-import { claimTask, enterWaiting } from "../../functions/src/store/tasks";
+import type { TaskDoc } from "../../functions/src/schema/task";
+import { acquireLocks, maintainLocks, releaseLocks } from "../../functions/src/store/locks";
+import { acquireStartLease, applyPlanInput, holdsStartLease, markStallChecked } from "../../functions/src/store/plans";
+import { claimTask, completeTask, enterWaiting, writeStartTasks } from "../../functions/src/store/tasks";
 import { uniqueId, waitFor } from "../support/emulators";
 import { db, deliverPlanCreated } from "../support/functions";
 import { operator, RULES } from "../support/principals";
@@ -26,6 +29,11 @@ const task = async (planId: string, id: string) => (await plans.doc(planId).coll
 const history = async (planId: string) => (await plans.doc(planId).collection("events").orderBy("at").get()).docs.map((d) => ({ id: d.id, ...d.data() }) as { id: string; type: string; data?: { from?: string; to?: string } });
 const command = (planId: string, cmd: "retry" | "rollback" | "cancel") => applyCommand(db, { planId, command: cmd, by: "ops@example.com", commandId: uniqueId(cmd) }, operator(), RULES);
 const lockOf = async (env: string) => (await db.collection("locks").doc(env).get()).data();
+/** A unique environment (Firebase project id) for a test's locks. */
+const envName = (prefix: string) => uniqueId(prefix).toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+/** What a worker's post-claim stop check completes an attempt with (runtime/run-task.ts finishStopped). */
+const NOT_STARTED = { ok: false as const, error: { message: "not started: the plan is cancelled", code: "cancelled", retryable: false } };
+const completion = (extra: { stopped?: boolean; planCancelled?: boolean } = {}) => ({ now: Date.now(), timing: ENGINE_TIMING, random: Math.random, ...extra });
 /** A task that touches an environment (so its plan takes the lock) and needs no Google API: verifying nothing. */
 const firebaseTask = (id: string, projectId: string, extra: Record<string, unknown> = {}) => ({
   id,
@@ -159,6 +167,27 @@ describe("a start that fails", () => {
     expectOnePath(await history(stuck));
   });
 
+  it("does not begin a run whose locks lock maintenance freed after its lease ran out; the sweeper starts it again", async () => {
+    const env = envName("slowstart");
+    const planId = uniqueId("slow");
+    await plans.doc(planId).set({ tasks: [firebaseTask("provision", env)] });
+    const t0 = Date.now();
+    expect(await acquireStartLease(db, planId, "start:slow", t0, 120_000)).toMatchObject({ kind: "acquired" });
+    expect(await acquireLocks(db, planId, [env], t0, holdsStartLease("start:slow"))).toEqual({ kind: "acquired" });
+    // The start stalls past its lease; lock maintenance frees the lock of a start that looks dead.
+    await maintainLocks(db, t0 + 121_000 + 10 * 60_000);
+    expect(await lockOf(env)).toBeUndefined();
+    // Waking up, it still holds the lease (nobody took over), but not its lock: it does not begin.
+    const begin = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: 1 }, t0 + 130_000, { actor: "orchestrator", guard: holdsStartLease("start:slow"), locks: [env] });
+    expect(begin).toEqual({ kind: "skip", reason: LOCKS_NO_LONGER_HELD });
+    expect((await planDoc(planId)).status).toBe("planning");
+    await sweepStalledTasks(db, () => t0 + 121_000);
+    expect((await planDoc(planId)).status).toBe("running");
+    expect((await lockOf(env))?.owner).toBe(planId);
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(await lockOf(env)).toBeUndefined();
+  });
+
   it("never overwrites a task a previous start wrote and that moved on since", async () => {
     const planId = uniqueId("fenced");
     await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
@@ -233,6 +262,24 @@ describe("retries the model-based test asked for", () => {
     expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 
+  it("ends a retried plan with nothing left to run whose worker died once the run began (redrive-with-nothing-to-run)", async () => {
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }] });
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(await command(planId, "rollback")).toMatchObject({ applied: true });
+    expect(await harness.pump.run(db, planId)).toBe("rolled_back");
+    // The quiet repair had covered the last finish already.
+    await markStallChecked(db, planId, (await task(planId, "a")).finishedAt as number);
+    // The retry's transition, its reset (nothing to reset) and the run's beginning commit; its
+    // worker dies before the check that ends a run with nothing to run.
+    expect(await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops" })).toMatchObject({ to: "redriving" });
+    expect(await applyPlanInput(db, planId, { kind: "redriven", ready: 0 }, Date.now(), { actor: "orchestrator" })).toMatchObject({ to: "running" });
+    expect(await planDoc(planId)).toMatchObject({ status: "running", effectsPending: true });
+    // The sweeper applies the running plan's owed effects, that check included: the plan ends.
+    await sweepStalledTasks(db, () => Date.now() + ENGINE_TIMING.redispatchAfterMs + 1_000);
+    expect(await planDoc(planId)).toMatchObject({ status: "succeeded", effectsPending: false });
+    expectOnePath(await history(planId));
+  });
+
   it("keeps a stale transition's effects off the run a retry started since", async () => {
     const env = uniqueId("fence").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
     const planId = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("after", env, { needs: ["gate"] })] });
@@ -247,5 +294,155 @@ describe("retries the model-based test asked for", () => {
     expect((await lockOf(env))?.owner).toBe(planId);
     expect((await task(planId, "after")).status).toBe("blocked");
     expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+  });
+});
+
+describe("fences the model-based test asked for (lock answers, lost starts, stop checks)", () => {
+  it("keeps the lock a retry took back while the cancel's release was still owed (stale-lock-answer)", async () => {
+    const env = envName("owed");
+    const planId = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("after", env, { needs: ["gate"] })] });
+    expect((await lockOf(env))?.owner).toBe(planId);
+    // The cancel commits; its worker dies before its effects (cancel what is open, free the lock).
+    const cancelled = await applyPlanInput(db, planId, { kind: "cancel", by: "ops" }, Date.now(), { actor: "ops" });
+    expect(cancelled).toMatchObject({ to: "cancelled" });
+    // A retry takes the plan's lock back (its own still) ...
+    expect(await acquireLocks(db, planId, [env], Date.now())).toEqual({ kind: "acquired" });
+    // ... and the sweeper applies the cancel's owed effects before the retry's transition commits:
+    // the release is the cancel's, and leaves the lock the retry took since.
+    await applyPlanEffects(db, planId, cancelled as PlanTransition, () => Date.now());
+    expect(await planDoc(planId)).toMatchObject({ status: "cancelled", effectsPending: false });
+    expect(await task(planId, "gate")).toMatchObject({ status: "cancelled" });
+    expect((await lockOf(env))?.owner).toBe(planId);
+    const redriving = await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops", locks: [env] });
+    expect(redriving).toMatchObject({ to: "redriving" });
+    // The lock is confirmed by the transition that relies on it, in the same commit.
+    expect(await lockOf(env)).toMatchObject({ owner: planId, seq: (redriving as PlanTransition).seq });
+    await applyPlanEffects(db, planId, redriving as PlanTransition, () => Date.now());
+    expect(await planDoc(planId)).toMatchObject({ status: "running", generation: 2 });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    expect(await lockOf(env)).toBeUndefined();
+    expectOnePath(await history(planId));
+  });
+
+  it("refuses a retry whose lock was freed before its transition committed, and the command takes it again (stale-lock-answer)", async () => {
+    const env = envName("freed");
+    const planId = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("after", env, { needs: ["gate"] })] });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    expect(await lockOf(env)).toBeUndefined();
+    // The retry's lock answer: granted ...
+    expect(await acquireLocks(db, planId, [env], Date.now())).toEqual({ kind: "acquired" });
+    // ... then the lock goes before its compare-and-set (a give-back of another caller: the plan is cancelled, nothing keeps it).
+    await releaseLocks(db, planId);
+    expect(await lockOf(env)).toBeUndefined();
+    expect(await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops", locks: [env] })).toEqual({ kind: "skip", reason: LOCKS_NO_LONGER_HELD });
+    expect((await planDoc(planId)).status).toBe("cancelled");
+    // The command asks for them again and redrives with them.
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await planDoc(planId)).toMatchObject({ status: "running", generation: 2 });
+    expect((await lockOf(env))?.owner).toBe(planId);
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    expect(await lockOf(env)).toBeUndefined();
+  });
+
+  it("runs a plan cancelled after its start wrote its tasks, then retried, on fresh tasks (restart-reuses-lost-start-tasks)", async () => {
+    const planId = uniqueId("lost");
+    await plans.doc(planId).set({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    const t0 = Date.now();
+    const spec = (id: string, needs: string[]) => ({ id, run: "noop", params: {}, needs, timeoutSeconds: 60, triggerRule: "all_success" as const });
+    const written: TaskDoc[] = [
+      initialTask({ planId, spec: spec("a", []), dependents: ["b"], level: 0, now: t0, timing: ENGINE_TIMING }),
+      initialTask({ planId, spec: spec("b", ["a"]), dependents: [], level: 1, now: t0, timing: ENGINE_TIMING }),
+    ];
+    // A start takes the lease and writes the tasks ...
+    expect(await acquireStartLease(db, planId, "start:lost", t0, 120_000)).toMatchObject({ kind: "acquired" });
+    expect(await writeStartTasks(db, planId, written, holdsStartLease("start:lost"))).toBe(true);
+    // ... then a cancel takes the plan from it: its effects cancel what the start wrote.
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    expect(await task(planId, "a")).toMatchObject({ status: "cancelled" });
+    expect(await task(planId, "b")).toMatchObject({ status: "cancelled" });
+    // The start, still going, writes nothing more.
+    expect(await writeStartTasks(db, planId, written, holdsStartLease("start:lost"))).toBe(false);
+    expect(await task(planId, "a")).toMatchObject({ status: "cancelled" });
+    // The plan never ran: a retry starts it afresh, and the new start writes every task again.
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await task(planId, "a")).toMatchObject({ status: "ready", attempt: 1 });
+    expect(await task(planId, "b")).toMatchObject({ status: "blocked", attempt: 1 });
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(await task(planId, "a")).toMatchObject({ status: "succeeded" });
+    expect(await task(planId, "b")).toMatchObject({ status: "succeeded" });
+    expect((await history(planId)).map((e) => e.type)).toContain("plan.retry_start");
+  });
+
+  it("runs an attempt whose stop was decided before a retry and applied after its reset (stop-check-cancels-redriven-task)", async () => {
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    const ids = { planId, taskId: "a", attempt: 1 };
+    expect(await claimTask(db, ids, "run", "run:w1", Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "claimed" });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    // The worker's stop check reads the plan: cancelled. Before its completion commits, a retry
+    // redrives the plan: b is reset, a (running) is left to go on, and touched.
+    const before = (await task(planId, "a")).casWrite as unknown;
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    expect(await planDoc(planId)).toMatchObject({ status: "running", generation: 2 });
+    expect(await task(planId, "a")).toMatchObject({ status: "running", attempt: 1, lease: { owner: "run:w1" } });
+    expect((await task(planId, "a")).casWrite).not.toEqual(before);
+    // The completion that would cancel the attempt reads the plan again with the task: it does not apply.
+    expect(await completeTask(db, ids, "run:w1", NOT_STARTED, completion({ stopped: true }))).toMatchObject({ kind: "skip", runsAgain: true });
+    expect(await task(planId, "a")).toMatchObject({ status: "running", lease: { owner: "run:w1" } });
+    // The attempt runs after all, as part of the new run.
+    const done = await completeTask(db, ids, "run:w1", { ok: true }, completion());
+    expect(done).toMatchObject({ kind: "completed", status: "succeeded" });
+    await settleFinishedTask(db, (done as { task: TaskDoc }).task, () => Date.now());
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(await task(planId, "b")).toMatchObject({ status: "succeeded", attempt: 2 });
+  });
+
+  it("keeps the outcome of an attempt its worker saw cancelled, when a retry redrove the plan since (stop-check-cancels-redriven-task)", async () => {
+    const planId = await start({ tasks: [{ id: "a", run: "noop" }, { id: "b", run: "noop", needs: ["a"] }] });
+    const ids = { planId, taskId: "a", attempt: 1 };
+    expect(await claimTask(db, ids, "run", "run:w1", Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "claimed" });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true }); // the worker's watcher aborts the attempt
+    expect(await command(planId, "retry")).toMatchObject({ applied: true });
+    // The plan is not cancelled any more when the attempt completes: its outcome stands.
+    const done = await completeTask(db, ids, "run:w1", { ok: true }, completion({ planCancelled: true }));
+    expect(done).toMatchObject({ kind: "completed", status: "succeeded" });
+    await settleFinishedTask(db, (done as { task: TaskDoc }).task, () => Date.now());
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+  });
+
+  it("cancels an attempt whose plan waits for a retry's locks, and the redrive runs it again (stop-check-cancels-redriven-task)", async () => {
+    const env = envName("waitstop");
+    const planId = await start({ tasks: [firebaseTask("provision", env), { id: "a", run: "noop" }] });
+    const ids = { planId, taskId: "a", attempt: 1 };
+    expect(await claimTask(db, ids, "run", "run:w1", Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "claimed" });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    // Another plan takes the environment; the retry waits for it.
+    const other = await start({ tasks: [{ id: "gate", run: "approval" }, firebaseTask("provision", env, { needs: ["gate"] })] });
+    expect((await lockOf(env))?.owner).toBe(other);
+    expect(await command(planId, "retry")).toMatchObject({ applied: true, message: expect.stringContaining("waits") });
+    expect(await planDoc(planId)).toMatchObject({ status: "waiting", resume: "redrive" });
+    // The worker's stop: a plan that waits for its locks runs nothing, so the attempt ends cancelled ...
+    expect(await completeTask(db, ids, "run:w1", NOT_STARTED, completion({ stopped: true }))).toMatchObject({ kind: "completed", status: "cancelled" });
+    // ... and once the lock frees, the redrive resets it with the rest, and it runs.
+    expect(await command(other, "cancel")).toMatchObject({ applied: true });
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
+    expect(await task(planId, "a")).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await lockOf(env)).toBeUndefined();
+  });
+
+  it("lets a gate claimed in the old run wait as part of the redrive instead of cancelling it (stop-check-cancels-redriven-task)", async () => {
+    const planId = await start({ tasks: [{ id: "gate", run: "approval" }, { id: "after", run: "noop", needs: ["gate"] }] });
+    const ids = { planId, taskId: "gate", attempt: 1 };
+    expect(await claimTask(db, ids, "run", "run:w1", Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "claimed" });
+    expect(await command(planId, "cancel")).toMatchObject({ applied: true });
+    // The retry's transition commits; its resets are still to come.
+    const redriving = await applyPlanInput(db, planId, { kind: "command", command: "retry", locks: { granted: true }, by: "ops" }, Date.now(), { actor: "ops" });
+    expect(redriving).toMatchObject({ to: "redriving" });
+    // The gate's worker gets to its wait now: the plan is being redriven, so the gate waits in the new run.
+    expect(await enterWaiting(db, ids, "run:w1", "waiting_approval", { hash: null, heartbeatSeconds: null }, Date.now(), ENGINE_TIMING)).toMatchObject({ kind: "waiting" });
+    await applyPlanEffects(db, planId, redriving as PlanTransition, () => Date.now());
+    expect(await planDoc(planId)).toMatchObject({ status: "running", generation: 2 });
+    expect(await task(planId, "gate")).toMatchObject({ status: "waiting_approval" });
+    expect(await applyCommand(db, { planId, command: "approve", taskId: "gate", by: "ops@example.com", commandId: uniqueId("approve") }, operator(), RULES)).toMatchObject({ applied: true });
+    expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 });

@@ -3,6 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { captureTaskReady, db, deliverPlanCreated, testEnv } from "../support/functions";
 import { uniqueId, waitFor } from "../support/emulators";
+import { operator, RULES } from "../support/principals";
+import { ENGINE_TIMING } from "../../functions/src/config";
+import { initialTask } from "../../functions/src/engine/task";
+import { applyCommand } from "../../functions/src/runtime/commands";
+import { startPlan } from "../../functions/src/runtime/start-plan";
+import { acquireLocks } from "../../functions/src/store/locks";
+import { acquireStartLease, holdsStartLease } from "../../functions/src/store/plans";
+import { writeStartTasks } from "../../functions/src/store/tasks";
 
 afterAll(() => testEnv.cleanup());
 
@@ -141,5 +149,47 @@ describe("onPlanCreated with environment plans", () => {
     expect(plan.status).toBe("rejected");
     expect(plan.compiled.rejectedReasons.join(" ")).toMatch(/budget/i);
     expect(tasks.size).toBe(0);
+  });
+});
+
+describe("a start that lost its lease to a cancel", () => {
+  const env = () => uniqueId("lostlease").toLowerCase().replace(/[^a-z0-9-]/g, "").slice(0, 20).padEnd(6, "x");
+  const firebaseSpec = (projectId: string) => ({ id: "provision", run: "firebase", params: { integration: "environment", action: "verify", environment: "dev", projectId, region: "us-central1", settings: { integrations: [] } } });
+  const taskOf = (planId: string, projectId: string) => initialTask({ planId, spec: { ...firebaseSpec(projectId), needs: [], timeoutSeconds: 60 }, dependents: [], level: 0, executorCompensates: true, now: Date.now(), timing: ENGINE_TIMING });
+  const cancel = (planId: string) => applyCommand(db, { planId, command: "cancel", by: "ops@example.com", commandId: uniqueId("cancel") }, operator(), RULES);
+  const lockOf = async (projectId: string) => (await db.collection("locks").doc(projectId).get()).data();
+
+  it("takes no lock and writes no task once its lease is gone (start-writes-unfenced)", async () => {
+    const projectId = env();
+    const planId = uniqueId("lost");
+    await db.collection("plans").doc(planId).set({ tasks: [firebaseSpec(projectId)] });
+    expect(await acquireStartLease(db, planId, "start:slow", Date.now(), 120_000)).toMatchObject({ kind: "acquired" });
+    expect(await cancel(planId)).toMatchObject({ applied: true });
+    // The slow start goes on: each of its writes reads the plan in its own transaction, and refuses.
+    expect(await acquireLocks(db, planId, [projectId], Date.now(), holdsStartLease("start:slow"))).toMatchObject({ kind: "refused" });
+    expect(await lockOf(projectId)).toBeUndefined();
+    expect(await writeStartTasks(db, planId, [taskOf(planId, projectId)], holdsStartLease("start:slow"))).toBe(false);
+    const { plan, tasks } = await planState(planId);
+    expect(plan).toMatchObject({ status: "cancelled", effectsPending: false });
+    expect(tasks.size).toBe(0);
+    // Run again whole by the same owner, it starts nothing: the plan is cancelled.
+    expect(await startPlan(db, planId, plan, "start:slow")).toBe("skipped");
+    expect((await planState(planId)).tasks.size).toBe(0);
+  });
+
+  it("that took its lock and wrote its tasks under its lease, then died, leaves nothing open and no lock once cancelled (start-writes-unfenced)", async () => {
+    const projectId = env();
+    const planId = uniqueId("died");
+    await db.collection("plans").doc(planId).set({ tasks: [firebaseSpec(projectId)] });
+    expect(await acquireStartLease(db, planId, "start:dies", Date.now(), 120_000)).toMatchObject({ kind: "acquired" });
+    expect(await acquireLocks(db, planId, [projectId], Date.now(), holdsStartLease("start:dies"))).toEqual({ kind: "acquired" });
+    expect(await writeStartTasks(db, planId, [taskOf(planId, projectId)], holdsStartLease("start:dies"))).toBe(true);
+    // It dies here, before its begin. The cancel that comes next sees what it wrote: its effects
+    // cancel the task and free the lock (taken before the cancel's transition).
+    expect(await cancel(planId)).toMatchObject({ applied: true });
+    const { plan, tasks } = await planState(planId);
+    expect(plan).toMatchObject({ status: "cancelled", effectsPending: false });
+    expect(tasks.get("provision")).toMatchObject({ status: "cancelled" });
+    expect(await lockOf(projectId)).toBeUndefined();
   });
 });

@@ -173,7 +173,7 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   const by = principalName(principal);
   const batch = ctx.db.batch();
   // createdBy: who wrote the plan, from the verified token (a gate's self-approval check reads it;
-  // store/tasks.ts creatorOf). Only a verified email is recorded as the creator's.
+  // engine/task.ts creatorOf). Only a verified email is recorded as the creator's.
   batch.create(planRef(ctx.db, planId), { ...spec, createdAt: now, createdBy: { uid: principal.uid, email: principal.emailVerified ? principal.email : null } });
   batch.create(eventsOf(ctx.db, planId).doc("plan.submitted"), {
     at: now,

@@ -1,5 +1,5 @@
 /**
- * The plan's state machine, as pure decisions (the task's is engine/lifecycle.ts): given the
+ * The plan's state machine, as pure decisions (the task's is engine/task.ts): given the
  * plan's stored state and something that happened, the next status, what to record and what the
  * runtime must do about it (effects). Every transition is a compare-and-set on the plan document;
  * its history record's id carries the plan's transition count (`seq`), so it is unique however
@@ -48,10 +48,19 @@ export const ACTIVE_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["planning"
 export const WAITING_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "waiting"]);
 /** Statuses in which a plan's ready tasks stay ready (they run now or once it is running); in any other a late one is cancelled. */
 export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "waiting", "running", "redriving"]);
+/**
+ * Statuses in which an attempt already claimed goes on: a redrive does not reset a running task, so
+ * one claimed before it runs on as part of the new run. In any other status the plan has stopped
+ * (or waits without its locks), and a claimed attempt that has not begun ends cancelled; a redrive
+ * that comes later resets it (cancelled is redriven), so only these two must never see it cancelled.
+ */
+export const PLAN_RUNS_ATTEMPTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving"]);
 /** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
 export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back"];
 export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
+/** Statuses of a plan not compiled yet (or that never will be): it has no compile report to show. */
+export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "invalid"]);
 
 /** A command decided with locks it thought the plan held, on a plan that no longer holds them: ask again. */
 export const LOCKS_NO_LONGER_HELD = "the plan no longer holds its locks: take them again";

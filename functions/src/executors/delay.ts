@@ -1,11 +1,11 @@
 /**
  * `delay`: waits `params.ms`, honouring the abort signal. A task's delay longer than
  * IN_INVOCATION_DELAY_MAX_MS never sleeps here: it sleeps durably, outside any invocation
- * (engine/lifecycle.ts decideClaim, runtime/run-task.ts), and succeeds without calling this.
+ * (engine/task.ts decideClaim, runtime/run-task.ts), and succeeds without calling this.
  * A long one that does get here (a compensation step) and cannot end before its attempt's
  * deadline fails at once, instead of holding the invocation until the deadline aborts it.
  */
-import { IN_INVOCATION_DELAY_MAX_MS } from "../engine/lifecycle";
+import { IN_INVOCATION_DELAY_MAX_MS } from "../engine/task";
 import { delayParamsSchema } from "../schema/plan";
 import type { Executor } from "./types";
 

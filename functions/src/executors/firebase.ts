@@ -6,7 +6,7 @@
  */
 import { ApiCallError, taskErrorFromApiError } from "../clients/errors";
 import { googleClients, type GoogleClients } from "../clients/google";
-import type { ExecutionOutcome } from "../engine/lifecycle";
+import type { ExecutionOutcome } from "../engine/task";
 import { firebaseParamsSchema } from "../schema/plan";
 import type { TaskError } from "../schema/task";
 import { createIntegrationIo, InvalidSettingsError, type FirebaseParams, type IntegrationModule } from "./firebase/context";

@@ -22,7 +22,7 @@ import { z } from "zod";
 import { allowedHostsOf, egressConfig, secretBindingProblem, type SecretBindings } from "../egress/config";
 import type { EgressPolicy } from "../egress/policy";
 import { egressRequest, EgressInvalidRequestError, EgressRefusedError, type EgressResponse, type LookupFunction, type SecretHeader } from "../egress/request";
-import type { ExecutionOutcome } from "../engine/lifecycle";
+import type { ExecutionOutcome } from "../engine/task";
 import { httpParamsSchema } from "../schema/plan";
 import type { Executor } from "./types";
 

@@ -1,5 +1,5 @@
 /** Which executor runs which `run` kind, and the deadline every attempt runs under. */
-import type { ExecutionOutcome } from "../engine/lifecycle";
+import type { ExecutionOutcome } from "../engine/task";
 import { delayExecutor } from "./delay";
 import { firebaseExecutor } from "./firebase";
 import { httpExecutor } from "./http";

@@ -1,5 +1,5 @@
 /** The one interface every executor implements: the engine decides, executors act. */
-import type { ExecutionOutcome } from "../engine/lifecycle";
+import type { ExecutionOutcome } from "../engine/task";
 import type { TaskError } from "../schema/task";
 
 /** What one integration of one environment should look like, what it looks like, and when that was seen. */

@@ -106,28 +106,46 @@ export async function enterWithLocks(
   cause: TransitionCause,
 ): Promise<PlanOutcome> {
   // A few rounds: the plan may leave its active status (a cancel) between the read and the commit,
-  // and then the locks it seemed to hold must be asked for again.
+  // and then the locks it seemed to hold must be asked for again; and locks taken may be freed
+  // before the transition commits (a release the plan's previous transition still owed, another
+  // caller's give-back), which the commit checks (TransitionCause `locks`): then they are taken again.
   let outcome: PlanOutcome = { kind: "skip", reason: LOCKS_NO_LONGER_HELD };
-  let locks: LockAnswer | "held" = "held";
+  let asked = false;
   for (let round = 0; round < 3 && outcome.kind === "skip" && outcome.reason === LOCKS_NO_LONGER_HELD; round++) {
     const plan = await readPlanStateOf(db, planId);
     if (plan === undefined) return { kind: "skip", reason: `unknown plan ${planId}` };
     const probe = decidePlan(machineState(plan), { kind: "command", ...request, locks: { granted: true } }, now());
-    if (probe.kind === "skip") return probe;
-    locks = holdsLocks(plan.status) ? "held" : await lockAnswer(await acquireLocks(db, planId, await lockKeysOf(db, planId), now()));
-    outcome = await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), cause);
+    if (probe.kind === "skip") {
+      // Refused on what it reads (in a later round, locks taken in an earlier one are given back below).
+      outcome = probe;
+      break;
+    }
+    let locks: LockAnswer | "held" = "held";
+    let environments: string[] = [];
+    if (!holdsLocks(plan.status)) {
+      environments = await lockKeysOf(db, planId);
+      // Taken only for the plan as probed: one that moved on since is read again first.
+      const taken = await acquireLocks(db, planId, environments, now(), (p) => (p.seq === plan.seq ? undefined : LOCKS_NO_LONGER_HELD));
+      if (taken.kind === "refused") continue;
+      asked = true;
+      locks = lockAnswer(taken);
+    }
+    // An answer is one for the plan as probed: a plan that moved on since (its tasks written, say,
+    // when the answer was "granted" for none) is read again; a granted one must still hold, too.
+    const probed: TransitionCause["guard"] = (p) => cause.guard?.(p) ?? (p.seq === plan.seq ? undefined : LOCKS_NO_LONGER_HELD);
+    outcome = await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), locks === "held" ? cause : { ...cause, guard: probed, ...(locks.granted ? { locks: environments } : {}) });
   }
   await followThrough(db, planId, outcome, now);
   // Locks taken for a transition that lost its race (the plan moved on) are given back, unless the
   // plan is active now after all (another retry won): then they are its own.
-  if (outcome.kind === "skip" && locks !== "held") {
+  if (outcome.kind === "skip" && asked) {
     const status = (await readPlanStateOf(db, planId, ["status"]))?.status;
     if (status === undefined || !holdsLocks(status)) await onPlanFinished(db, planId, now);
   }
   return outcome;
 }
 
-const lockAnswer = async (result: LockResult): Promise<LockAnswer> => (result.kind === "acquired" ? { granted: true } : { granted: false, lock: result.lock, holder: result.holder });
+const lockAnswer = (result: Exclude<LockResult, { kind: "refused" }>): LockAnswer => (result.kind === "acquired" ? { granted: true } : { granted: false, lock: result.lock, holder: result.holder });
 
 /** A command that cannot apply is recorded in the plan's history, with why. */
 async function refuse(db: Firestore, cmd: PlanCommand & { commandId: string }, actor: string, reason: string, now: number): Promise<CommandOutcome> {

@@ -24,9 +24,13 @@ export async function resumeWaitingPlan(db: Firestore, planId: string, now: () =
   await enterWithLocks(db, planId, { command: intent === "redrive" ? "retry" : "rollback", by: "the orchestrator (locks free)" }, now, { actor: "orchestrator" });
 }
 
-/** A plan reached a final status: free its environments and start whoever waited for them. */
-export async function onPlanFinished(db: Firestore, planId: string, now: () => number = Date.now): Promise<void> {
-  const waiters = await releaseLocks(db, planId, now());
+/**
+ * A plan reached a final status: free its environments and start whoever waited for them. `fence`:
+ * the release is the one transition `fence.seq` owes (plan-effects.ts), which leaves a lock a newer
+ * transition of the plan took back meanwhile (store/locks.ts releaseLocks).
+ */
+export async function onPlanFinished(db: Firestore, planId: string, now: () => number = Date.now, fence?: { seq: number }): Promise<void> {
+  const waiters = await releaseLocks(db, planId, now(), fence);
   for (const waiter of waiters) {
     try {
       await resumeWaitingPlan(db, waiter, now);

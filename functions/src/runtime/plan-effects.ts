@@ -42,11 +42,18 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
       }
       case "publish_ready":
         await publishTaskReady(ready ?? (await readyTasks(db, planId)).map((r) => ({ planId, taskId: r.id, attempt: r.attempt, phase: "run" as const })));
+        // A run that begins with nothing left to run (a redrive that reset nothing) ends here, as no
+        // task will finish to end it; done before the effects are cleared, so a worker that dies
+        // first leaves it to the sweeper (the quiet repair may have covered the last finish already).
+        // A start's own call knows its roots: its tasks are all open.
+        if (ready === undefined) await finishPlanIfDone(db, planId, now);
         break;
       case "reset_tasks": {
         // A redrive: every task that did not succeed starts again, then the plan runs.
         const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING, { seq: t.seq });
-        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator" });
+        // Only this redrive's: a later one (cancelled, then retried again) resets its tasks itself,
+        // and must not find the plan running before its resets.
+        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator", guard: stillAt(t.seq) });
         await clearPlanEffects(db, planId, t.seq, now());
         if (running.kind !== "transition") return;
         await applyPlanEffects(db, planId, running, now);
@@ -64,12 +71,16 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
         break;
       case "release_locks":
         logs.planFinished(planId, t.to);
-        await onPlanFinished(db, planId, now);
+        // Only what this transition owes: a retry that took the locks back since keeps them.
+        await onPlanFinished(db, planId, now, { seq: t.seq });
         break;
     }
   }
   await clearPlanEffects(db, planId, t.seq, now());
 }
+
+/** A guard: the plan is still at transition `seq` (its effects are still the ones it owes). */
+const stillAt = (seq: number) => (plan: { seq: number }): string | undefined => (plan.seq === seq ? undefined : `the plan moved on since transition ${seq} (now ${plan.seq})`);
 
 /** Applies a decision's effects when it was a transition; says why not otherwise. */
 export async function followThrough(db: Firestore, planId: string, outcome: PlanOutcome, now: () => number): Promise<PlanOutcome> {

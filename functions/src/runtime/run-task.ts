@@ -9,13 +9,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, TOPICS } from "../config";
-import { durableDelayMs, idempotencyKey, IN_PROCESS_BACKOFF_MAX_MS, wakeUpOf, type ExecutionOutcome } from "../engine/lifecycle";
+import { durableDelayMs, idempotencyKey, IN_PROCESS_BACKOFF_MAX_MS, wakeUpOf, type ExecutionOutcome } from "../engine/task";
 import { publishJson, publishTaskReady } from "../bus/publish";
 import { compensateAttempt, executeAttempt, type AttemptContext } from "../executors/registry";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
 import { externalParamsSchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
+import { PLAN_RUNS_ATTEMPTS } from "../engine/plan";
 import { environmentStateRecorder } from "../store/environments";
 import { planStatusNow, watchPlanCancelled } from "../store/plans";
 import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
@@ -62,16 +63,16 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
   }
 }
 
-/** A claimed attempt whose plan stopped before it began: it ends cancelled, without running. */
-async function finishStopped(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps, planStatus: string | undefined): Promise<RunOutcome> {
+/**
+ * A claimed attempt whose plan stopped before it began: it ends cancelled, without running. The
+ * completion reads the plan again with the task (store/tasks.ts `stopped`): a plan a retry redrove
+ * meanwhile runs the attempt after all (undefined), since the redrive did not reset it (it was
+ * running) and would never run it again.
+ */
+async function finishStopped(db: Firestore, msg: TaskReadyMessage, owner: string, d: RunDeps, planStatus: string | undefined): Promise<RunOutcome | undefined> {
   const outcome: ExecutionOutcome = { ok: false, error: { message: `not started: the plan is ${planStatus ?? "gone"}`, code: "cancelled", retryable: false } };
-  const completed = await completeTask(db, msg, owner, outcome, {
-    now: d.now(),
-    timing: ENGINE_TIMING,
-    random: d.random,
-    planCancelled: true,
-    ...(claim.stored === undefined ? {} : { claimed: claim.stored }),
-  });
+  const completed = await completeTask(db, msg, owner, outcome, { now: d.now(), timing: ENGINE_TIMING, random: d.random, stopped: true });
+  if (completed.kind === "skip" && completed.runsAgain === true) return undefined;
   if (completed.kind === "skip") return { kind: "skipped", reason: completed.reason };
   await settleFinishedTask(db, completed.task, d.now, finishUnlessOthersRun);
   return { kind: "finished", status: completed.status, released: 0 };
@@ -90,8 +91,11 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
   if (msg.phase === "run") {
     const planNow = await planStatusNow(db, msg.planId);
     // A redrive does not reset a running task, so one claimed before it runs on as part of the new
-    // run; only a plan that stopped (or has not begun again) ends it without running.
-    if (planNow !== "running" && planNow !== "redriving") return finishStopped(db, msg, owner, claim, d, planNow);
+    // run; only a plan that stopped (or waits without its locks) ends it without running.
+    if (planNow === undefined || !PLAN_RUNS_ATTEMPTS.has(planNow)) {
+      const stopped = await finishStopped(db, msg, owner, d, planNow);
+      if (stopped !== undefined) return stopped;
+    }
   }
   if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return startWaiting(db, msg, owner, task, d);
 

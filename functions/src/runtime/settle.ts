@@ -91,7 +91,10 @@ async function releaseDependents(db: Firestore, task: TaskDoc, now: () => number
 
 /** When no task is open any more, the plan ends: failed if any task failed, else succeeded. */
 export async function finishPlanIfDone(db: Firestore, planId: string, now: () => number): Promise<void> {
-  // The run this check is about: a redrive after it read the tasks must not let it end the new run.
+  // Mostly another task is still open: that one probe is all this check costs.
+  if (await anyUnfinishedTask(db, planId)) return;
+  // The run this check is about, read before the probe that counts: a redrive after it read the
+  // tasks must not let it end the new run.
   const before = await readFailurePolicy(db, planId);
   if (before?.state.status !== "running") return;
   if (await anyUnfinishedTask(db, planId)) return;
@@ -128,7 +131,10 @@ export async function continueRollback(db: Firestore, planId: string, now: () =>
     await publishTaskReady(step.tasks.map(({ id, attempt }) => ({ planId, taskId: id, attempt, phase: "compensate" as const })));
   }
   if (step.kind === "finished") {
-    await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "rollback_finished", failedCompensation: step.failedCompensation }, now(), { actor: "orchestrator" }), now);
+    // Only the rollback its tasks were read in: one that ended meanwhile (and a retry and a second
+    // rollback followed) must not be ended by this step, read before its compensations were queued.
+    const guard = (plan: { seq: number }) => (plan.seq === step.seq ? undefined : "the rollback moved on since its tasks were read");
+    await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "rollback_finished", failedCompensation: step.failedCompensation }, now(), { actor: "orchestrator", guard }), now);
   }
 }
 

@@ -5,15 +5,14 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
-import { FAN_IN_THRESHOLD, initialTask, wideJoinEdge } from "../engine/lifecycle";
+import { FAN_IN_THRESHOLD, wideJoinEdge } from "../engine/release";
+import { initialTask } from "../engine/task";
 import { logs } from "../logs";
 import { compilePlan, type CompiledPlan } from "../planner/compile";
-import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid, readPlanStateOf } from "../store/plans";
+import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid } from "../store/plans";
 import { applyPlanEffects, followThrough } from "./plan-effects";
 import { acquireLocks } from "../store/locks";
-import { cancelOpenTasks, createTasks } from "../store/tasks";
-import { holdsLocks } from "../engine/plan";
-import { onPlanFinished } from "./locks";
+import { writeStartTasks } from "../store/tasks";
 import { deploymentCompileOptions } from "./deployment";
 import { writePlanReport } from "../store/reports";
 import { chunked, inParallel } from "./parallel";
@@ -34,9 +33,11 @@ export const MAX_START_ATTEMPTS = 5;
 
 /**
  * pending (or waiting to start, or a start that died) → planning → running | waiting | invalid |
- * rejected | planned. Every write is fenced by the start lease: tasks are created, never
- * overwritten, and the plan moves on only while this owner holds the lease, so a stalled starter
- * that wakes up after another took over changes nothing.
+ * rejected | planned. Every write is fenced by the start lease, each in the transaction (or the
+ * compare-and-set) that checks it: the locks, every chunk of tasks, the transition. So a starter
+ * that lost the lease (a cancel came, or it stalled and another took over) writes nothing more, and
+ * what it wrote while it held it is the plan's: cancelled by the cancel's effects, or written again
+ * whole by the start that took over (a retry of a plan that never began starts on fresh tasks).
  */
 export async function startPlan(
   db: Firestore,
@@ -84,8 +85,14 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
     const done = await followThrough(db, planId, await finishWithoutRunning(db, planId, owner, outcome, summary, now()), now);
     return done.kind === "transition" ? outcome : "skipped";
   }
-  // One running plan per environment: wait (status `waiting`) while another plan holds one.
-  const locked = await acquireLocks(db, planId, environmentsOf(tasks), now());
+  // One running plan per environment: wait (status `waiting`) while another plan holds one. Taken
+  // only under the start lease: a start that lost it (a cancel came) takes nothing.
+  const environments = environmentsOf(tasks);
+  const locked = await acquireLocks(db, planId, environments, now(), holdsStartLease(owner));
+  if (locked.kind === "refused") {
+    logs.planStartSkipped(planId, `start lease lost before the locks were taken: ${locked.reason}`);
+    return "skipped";
+  }
   if (locked.kind === "busy") {
     await reportWritten;
     const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: false, lock: locked.lock, holder: locked.holder }, taskCount: tasks.length }, now(), {
@@ -105,8 +112,11 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
     const at = join?.at.get(needId);
     return join === undefined || at === undefined ? undefined : wideJoinEdge(join.needs, at);
   };
-  // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips.
+  // A few batches in flight at once: a 5,000-task plan is written in a handful of round trips, each
+  // under the start lease (store/tasks.ts writeStartTasks).
+  let lost = false;
   await inParallel(LIMITS.taskWriteParallelism, chunked(tasks, LIMITS.taskWriteBatch), async (chunk) => {
+    if (lost) return;
     const created = chunk.map((spec) =>
       initialTask({
         planId,
@@ -119,33 +129,30 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
         timing: ENGINE_TIMING,
       }),
     );
-    await createTasks(db, planId, created);
+    if (!(await writeStartTasks(db, planId, created, holdsStartLease(owner)))) lost = true;
   });
+  if (lost) {
+    // What it wrote while it held the lease is the plan's: the cancel that took the lease cancels
+    // it (its effects run after this start's writes), and a start that took over writes it again.
+    logs.planStartSkipped(planId, "start lease lost while the tasks were written");
+    return "skipped";
+  }
   await reportWritten;
+  // Its locks must still be its own: a start whose lease ran out had them freed by lock maintenance.
   const running = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: tasks.length }, now(), {
     actor: "orchestrator",
     guard: holdsStartLease(owner),
     data: { ...summary },
     also: () => ({ compiled: summary, startLease: null, waitingFor: null }),
+    locks: environments,
   });
   if (running.kind === "skip") {
+    // Nothing to undo: every write of this start was fenced by its lease (see above); a plan left
+    // in `planning` (its locks freed after its lease ran out) is started again by the sweeper.
     logs.planStartSkipped(planId, `start lease lost before the plan could run: ${running.reason}`);
-    await undoLostStart(db, planId, now);
     return "skipped";
   }
   await applyPlanEffects(db, planId, running, now, graph.roots.map((taskId) => ({ planId, taskId, attempt: 1, phase: "run" as const })));
   logs.planStarted(planId, summary.taskCount, graph.roots.length);
   return "started";
-}
-
-/**
- * A start that lost its lease (a cancel came, or another start took over) may have taken locks and
- * written tasks after the plan stopped: unless the plan is active under someone else's start, what
- * it wrote is cancelled and its locks are given back (freeLock keeps the locks of an active plan).
- */
-async function undoLostStart(db: Firestore, planId: string, now: () => number): Promise<void> {
-  const plan = await readPlanStateOf(db, planId, ["status"]);
-  if (plan === undefined || holdsLocks(plan.status) || plan.status === "waiting") return;
-  await cancelOpenTasks(db, planId, `plan is ${plan.status}: written by a start that lost its lease`, now(), LIMITS.sweepBatch);
-  await onPlanFinished(db, planId, now);
 }

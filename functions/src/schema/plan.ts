@@ -34,7 +34,7 @@ export type TriggerRule = z.output<typeof triggerRuleSchema>;
 
 export const noopParamsSchema = z.object({}).strict();
 /**
- * Up to 30 days. A delay longer than engine/lifecycle.ts IN_INVOCATION_DELAY_MAX_MS does not sleep
+ * Up to 30 days. A delay longer than engine/task.ts IN_INVOCATION_DELAY_MAX_MS does not sleep
  * in an invocation: its claim records the wake-up time and the sweeper dispatches it when due.
  */
 export const delayParamsSchema = z.object({ ms: z.number().int().min(0).max(30 * 86_400_000) }).strict();

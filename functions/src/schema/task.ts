@@ -3,31 +3,11 @@
  * Times are epoch milliseconds, so pure engine code can compare them without Firebase types.
  */
 import { z } from "zod";
+import { TASK_STATUSES } from "../engine/statuses";
 import { compensationSchema, retryPolicySchema, taskIdSchema, triggerRuleSchema } from "./plan";
 
-export const TASK_STATUSES = [
-  "blocked",
-  "ready",
-  "running",
-  "waiting_approval",
-  "waiting_external",
-  "succeeded",
-  "failed",
-  "skipped",
-  "cancelled",
-  "compensating",
-  "compensated",
-] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+export { TASK_STATUSES, TERMINAL_TASK_STATUSES, type TaskStatus } from "../engine/statuses";
 export const taskStatusSchema = z.enum(TASK_STATUSES);
-
-export const TERMINAL_TASK_STATUSES: ReadonlySet<TaskStatus> = new Set([
-  "succeeded",
-  "failed",
-  "skipped",
-  "cancelled",
-  "compensated",
-]);
 
 export const taskErrorSchema = z.object({
   message: z.string(),
@@ -99,7 +79,7 @@ export const taskDocSchema = z.object({
     .nullable()
     .default(null),
   /**
-   * Which intent this attempt carries out (engine/lifecycle.ts intentOf, the idempotency key):
+   * Which intent this attempt carries out (engine/task.ts intentOf, the idempotency key):
    * attempt `attempt` runs again what attempt `since` began, its worker having been lost (lease
    * expiry). Any other attempt (a retry after a reported failure, a redrive) begins its own.
    */

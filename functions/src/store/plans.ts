@@ -7,12 +7,13 @@ import type { DocumentReference, Firestore } from "firebase-admin/firestore";
 import type { FieldError } from "../schema/issues";
 import type { CompiledSummary } from "../planner/compile";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
-import { decidePlan, type PlanDecision, type PlanInput, type PlanMachineState, type PlanTransition } from "../engine/plan";
-import { decideStartCompensation, type EngineTiming } from "../engine/lifecycle";
+import { ACTIVE_PLAN_STATUSES, decidePlan, LOCKS_NO_LONGER_HELD, type PlanDecision, type PlanInput, type PlanMachineState, type PlanTransition } from "../engine/plan";
+import { decideStartCompensation, ROLLBACK_WAITS_FOR, type EngineTiming } from "../engine/task";
 import type { PlanState } from "../schema/plan";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
 import { sharedRead } from "./group-commit";
+import { LOCK_FIELDS, lockRefs, locksStillHeld } from "./locks";
 import { planRef, tasksOf } from "./paths";
 
 export type PlanOutcome = PlanTransition | { kind: "skip"; reason: string };
@@ -38,6 +39,14 @@ export interface TransitionCause {
   also?: (plan: PlanState) => Record<string, unknown>;
   /** False: no history record (an invalid plan gets its status and errors and nothing else). */
   record?: boolean;
+  /**
+   * The environments whose locks the transition counts on (its lock answer was `granted`): read
+   * with the plan, and when the plan enters an active status each must still be its own, renewed
+   * and stamped in the same commit (store/locks.ts locksStillHeld); one that is not refuses with
+   * LOCKS_NO_LONGER_HELD, and the caller asks for them again. An answer read before the commit may
+   * have gone stale: a release its previous transition still owed, or another caller's, freed it.
+   */
+  locks?: readonly string[];
 }
 
 /**
@@ -47,10 +56,14 @@ export interface TransitionCause {
  */
 export async function applyPlanInput(db: Firestore, planId: string, input: PlanInput, now: number, cause: TransitionCause): Promise<PlanOutcome> {
   const commandRef: DocumentReference | undefined = cause.commandId === undefined ? undefined : eventRef(db, planId, `command.${cause.commandId}`);
+  const lockDocs = lockRefs(db, cause.locks ?? []);
+  const readWith = [...(commandRef === undefined ? [] : [commandRef]), ...lockDocs];
   return compareAndSet(
     db,
     planRef(db, planId),
-    (snap, [commandSnap]): CasDecision<PlanOutcome> => {
+    (snap, others): CasDecision<PlanOutcome> => {
+      const commandSnap = commandRef === undefined ? undefined : others[0];
+      const lockSnaps = others.slice(commandRef === undefined ? 0 : 1);
       const plan = readPlanState(snap);
       if (plan === undefined) return { result: { kind: "skip", reason: `unknown plan ${planId}` } };
       if (commandSnap?.exists) return { result: { kind: "skip", reason: `command ${cause.commandId} was applied already` } };
@@ -58,6 +71,8 @@ export async function applyPlanInput(db: Firestore, planId: string, input: PlanI
       if (refusal !== undefined) return { result: { kind: "skip", reason: refusal } };
       const decision: PlanDecision = decidePlan(machineState(plan), input, now);
       if (decision.kind === "skip") return { result: decision };
+      const locks = lockDocs.length > 0 && ACTIVE_PLAN_STATUSES.has(decision.to) ? locksStillHeld(planId, lockSnaps, decision.seq, now) : undefined;
+      if (locks?.held === false) return { result: { kind: "skip", reason: LOCKS_NO_LONGER_HELD } };
       const record = {
         at: now,
         type: decision.type,
@@ -80,11 +95,12 @@ export async function applyPlanInput(db: Firestore, planId: string, input: PlanI
         alongside: (batch) => {
           if (cause.record !== false) recordEvent(batch, db, planId, decision.eventId, record);
           if (commandRef !== undefined) batch.set(commandRef, { ...record, type: `command.${input.kind === "command" ? input.command : input.kind}` });
+          locks?.confirm(batch);
         },
       };
     },
-    // The plan document carries its whole spec: a decision needs only its state.
-    { fieldMask: PLAN_STATE_FIELDS, writeId: true, ...(commandRef === undefined ? {} : { readWith: [commandRef] }) },
+    // The plan document carries its whole spec: a decision needs only its state (and the locks' fields).
+    { fieldMask: lockDocs.length === 0 ? PLAN_STATE_FIELDS : [...new Set([...PLAN_STATE_FIELDS, ...LOCK_FIELDS])], writeId: true, ...(readWith.length === 0 ? {} : { readWith }) },
   );
 }
 
@@ -152,7 +168,8 @@ export async function finishWithoutRunning(db: Firestore, planId: string, owner:
   });
 }
 
-export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; failedCompensation: { taskId: string; message: string } | null } | { kind: "skip" };
+/** `finished.seq`: the rollback's transition, as read with its tasks: the `rollback_finished` it leads to is that rollback's only. */
+export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; seq: number; failedCompensation: { taskId: string; message: string } | null } | { kind: "skip" };
 
 /**
  * One step of a rollback, serialised on the plan document: wait while anything still runs or
@@ -165,7 +182,7 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
   return db.runTransaction(async (tx): Promise<RollbackStep> => {
     const plan = readPlanState(await tx.get(ref));
     if (plan?.status !== "rolling_back") return { kind: "skip" };
-    const busy = await tx.get(tasks.where("status", "in", ["running", "compensating"]).limit(1));
+    const busy = await tx.get(tasks.where("status", "in", [...ROLLBACK_WAITS_FOR]).limit(1));
     if (!busy.empty) return { kind: "wait" };
     const next = await tx.get(tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc").limit(batchLimit));
     if (!next.empty) {
@@ -187,6 +204,7 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
     const failed = failedCompensation.docs[0];
     return {
       kind: "finished",
+      seq: plan.seq,
       failedCompensation: failed === undefined ? null : { taskId: failed.id, message: (failed.get("compensationError") as { message?: string } | null)?.message ?? "unknown error" },
     };
   });

@@ -1,43 +1,43 @@
 /**
  * Task transitions, each one compare-and-set (or, off the hot path, one transaction) around a
- * pure decision from engine/lifecycle: the write applies only to the state it was decided on, so
- * it holds under any interleaving.
+ * pure decision from engine/task.ts (or engine/release.ts): the write applies only to the state it
+ * was decided on, so it holds under any interleaving. A wide join's release is store/wide-join.ts.
  */
-import { AggregateField, FieldPath, GrpcStatus, type CollectionReference, type DocumentReference, type Firestore, type Transaction } from "firebase-admin/firestore";
+import { randomBytes } from "node:crypto";
+import { FieldPath, GrpcStatus, type DocumentReference, type Firestore, type Transaction } from "firebase-admin/firestore";
+import { decideRelease, wideJoinEdge, type WideJoinEdge } from "../engine/release";
 import {
+  creatorOf,
   decideApproval,
-  type GateRules,
   decideCancel,
   decideClaim,
   decideCompletion,
   decideExternalEvent,
-  decideRelease,
   decideReset,
   REDRIVEN_STATUSES,
-  decideRuleOutcome,
+  STILL_OPEN_ON_REDRIVE,
   decideSweep,
   decideTokenPublished,
   decideWait,
-  evaluateTriggerRule,
+  gateRulesOf,
   type EngineTiming,
   type ExecutionOutcome,
   type Phase,
   type SweepDecision,
   type TaskUpdate,
-  wideJoinEdge,
-  type WideJoinEdge,
-} from "../engine/lifecycle";
+} from "../engine/task";
 import type { TaskDoc, TaskStatus } from "../schema/task";
 import { taskDocSchema, taskStatusSchema } from "../schema/task";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
-import { compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
+import { CAS_WRITE_FIELD, compareAndSet, isLostRace, retryAborted, type CasDecision, type KnownState, type Readable } from "./firestore";
 import { grpcCode } from "../clients/grpc-code";
 import { createEventIn, recordEvent } from "./events";
-import { groupCommit, sharedRead, WriteList } from "./group-commit";
 import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
-import { principalLabel, type PlanCreator, type VerifiedPrincipal } from "../trust/principals";
-import { PLAN_MAY_RUN_TASKS } from "../engine/plan";
+import { principalLabel, type VerifiedPrincipal } from "../trust/principals";
+import { PLAN_MAY_RUN_TASKS, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
+import type { PlanState } from "../schema/plan";
+import { releaseWideJoin } from "./wide-join";
 
 type Ids = { planId: string; taskId: string; attempt: number };
 export type Skipped = { kind: "skip"; reason: string; unknown?: boolean };
@@ -102,25 +102,45 @@ export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: st
   return result.kind === "claimed" && stored !== undefined ? { ...result, stored } : result;
 }
 
-export type CompleteResult = { kind: "completed"; status: TaskStatus; task: TaskDoc; retryInMs?: number } | Skipped;
+/** `runsAgain`: a `stopped` completion found the plan running attempts again; nothing was written, the attempt goes on. */
+export type CompleteResult = { kind: "completed"; status: TaskStatus; task: TaskDoc; retryInMs?: number } | (Skipped & { runsAgain?: true });
 
 /**
  * Applies an attempt's outcome, plus one event that carries the attempt's transitions, in one
  * atomic commit: the task's own history lives on its document, and the plan's event feed gets one
  * record per finished attempt.
+ *
+ * A completion that ends the task because of its plan (`planCancelled`, `stopped`) reads the plan
+ * with the task, in one snapshot, and decides on the plan as it is then: a retry may have redriven
+ * it since the worker looked, and the redrive's reset passed this task (it was running) and goes
+ * on without it. The reset touches such a task (resetUnsucceededTasks), so a completion read before
+ * the redrive fails its precondition and is decided again on the redriven plan.
  */
 export async function completeTask(
   db: Firestore,
   ids: Ids,
   owner: string,
   outcome: ExecutionOutcome,
-  options: { now: number; timing: EngineTiming; random: () => number; planCancelled?: boolean; claimed?: KnownState },
+  options: {
+    now: number;
+    timing: EngineTiming;
+    random: () => number;
+    /** The worker saw the plan cancelled while the attempt ran: the task ends cancelled only while the plan still is; otherwise the attempt's own outcome applies. */
+    planCancelled?: boolean;
+    /** The attempt did not begin, its plan having stopped (the post-claim check): it ends cancelled, unless the plan runs attempts again (PLAN_RUNS_ATTEMPTS): then nothing is written (`runsAgain`). */
+    stopped?: boolean;
+    claimed?: KnownState;
+  },
 ): Promise<CompleteResult> {
-  const { claimed, ...decisionOptions } = options;
-  const decide = (snap: Readable): CasDecision<CompleteResult> => {
+  const { claimed, planCancelled: sawCancelled, stopped, ...decisionOptions } = options;
+  const fenced = sawCancelled === true || stopped === true;
+  const decide = (snap: Readable, [planSnap]: Readable[]): CasDecision<CompleteResult> => {
     const task = readTask(snap);
     if (task === undefined) return { result: { kind: "skip", reason: "unknown task", unknown: true } };
-    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, ...decisionOptions });
+    const planStatus = fenced ? readPlanState(planSnap!)?.status : undefined;
+    if (stopped === true && planStatus !== undefined && PLAN_RUNS_ATTEMPTS.has(planStatus)) return { result: { kind: "skip", reason: `the plan is ${planStatus} again: the attempt goes on`, runsAgain: true } };
+    const planCancelled = stopped === true || (sawCancelled === true && (planStatus === undefined || planStatus === "cancelled"));
+    const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, planCancelled, ...decisionOptions });
     if (decision.kind === "skip") return { result: decision };
     const finished = { ...task, ...decision.update };
     const phase = task.status === "compensating" ? "compensation" : "attempt";
@@ -145,7 +165,9 @@ export async function completeTask(
       },
     };
   };
-  // The worker wrote the task last (its claim): that state is tried before reading it back.
+  // The worker wrote the task last (its claim): that state is tried before reading it back; a
+  // completion that depends on its plan reads the plan with the task instead (its state only).
+  if (fenced) return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), decide, { readWith: [planRef(db, ids.planId)], fieldMask: CLAIM_FIELDS });
   return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), decide, claimed === undefined ? {} : { known: claimed });
 }
 
@@ -172,10 +194,11 @@ export async function enterWaiting(
     const task = readTask(await tx.get(ref));
     if (task === undefined) return { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true };
     // A gate never starts waiting in a plan that stopped meanwhile (a cancel between its claim and
-    // here): it is cancelled instead, in the same transaction.
+    // here): it is cancelled instead, in the same transaction. One whose plan a retry redrove since
+    // waits as part of the new run (the redrive did not reset it: it was running).
     const [planSnap] = await tx.getAll(planRef(db, ids.planId), { fieldMask: ["status"] });
     const planStatus = readPlanState(planSnap!)?.status;
-    if (planStatus !== "running") {
+    if (planStatus === undefined || !PLAN_RUNS_ATTEMPTS.has(planStatus)) {
       const stop = decideCompletion({ task, attempt: ids.attempt, owner, outcome: { ok: true }, planCancelled: true, now, timing: timing ?? { leaseMarginMs: 0, redispatchAfterMs: 0 }, random: () => 0 });
       if (stop.kind === "complete") tx.update(ref, withoutOutput(stop.update));
       return { kind: "skip", reason: `plan is ${planStatus ?? "gone"}: the gate was cancelled instead of waiting` };
@@ -201,33 +224,11 @@ export async function enterWaiting(
 
 export type DecisionResult = { kind: "applied"; status: TaskStatus; task: TaskDoc } | { kind: "heartbeat" } | Skipped;
 
-/** A gate's rules as stored on its task, the plan's approvers standing in when it names none. */
-export function gateRulesOf(params: Record<string, unknown>, planApprovers: unknown): GateRules {
-  const own = Array.isArray(params.approvers) ? params.approvers.map(String) : undefined;
-  return {
-    approvers: own ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []),
-    requiredApprovals: typeof params.requiredApprovals === "number" && params.requiredApprovals >= 1 ? params.requiredApprovals : 1,
-    allowSelfApproval: params.allowSelfApproval === true,
-  };
-}
-
 /**
- * Who wrote a plan: `createdBy` (set by the API from the caller's verified token), or the uid the
- * security rules required in `labels.submittedBy` of a plan written from a client SDK.
- */
-export function creatorOf(plan: { get(field: string): unknown }): PlanCreator | null {
-  const createdBy = plan.get("createdBy") as { uid?: unknown; email?: unknown } | undefined;
-  if (createdBy !== undefined && createdBy !== null && typeof createdBy === "object") {
-    return { uid: typeof createdBy.uid === "string" ? createdBy.uid : null, email: typeof createdBy.email === "string" ? createdBy.email : null };
-  }
-  const labels = plan.get("labels") as { submittedBy?: unknown } | undefined;
-  return typeof labels?.submittedBy === "string" ? { uid: labels.submittedBy, email: null } : null;
-}
-
-/**
- * An approve/reject for an approval task, from a verified principal (engine/lifecycle.ts
- * decideApproval says who may). The command is recorded in the same transaction; its id makes a
- * repeat a no-op. An approval that is not yet the last of N keeps the gate waiting.
+ * An approve/reject for an approval task, from a verified principal (engine/task.ts
+ * decideApproval says who may, under the gate's rules, gateRulesOf, and the plan's creator,
+ * creatorOf). The command is recorded in the same transaction; its id makes a repeat a no-op. An
+ * approval that is not yet the last of N keeps the gate waiting.
  */
 export async function applyApproval(
   db: Firestore,
@@ -251,7 +252,7 @@ function approvalTransaction(
     const task = readTask(taskSnap!);
     if (task === undefined || !planSnap!.exists) return { kind: "skip", reason: `unknown task ${cmd.taskId}`, unknown: true };
     const gate = gateRulesOf(task.params, planSnap!.get("approvers"));
-    const decision = decideApproval({ task, gate, principal: cmd.principal, creator: creatorOf(planSnap!), verdict: cmd.verdict, reason: cmd.reason, now });
+    const decision = decideApproval({ task, gate, principal: cmd.principal, creator: creatorOf({ createdBy: planSnap!.get("createdBy"), labels: planSnap!.get("labels") }), verdict: cmd.verdict, reason: cmd.reason, now });
     if (decision.kind === "skip") return decision;
     tx.update(ref, withoutOutput(decision.update));
     writeOutput(tx, db, cmd.planId, task, decision.update, now);
@@ -298,7 +299,7 @@ export type Released = { became: "ready" | "skipped" | null; attempt: number; ta
 
 /**
  * Records one finished need on a dependent; says whether that made it ready or skipped. Ordinary
- * dependents keep their finished needs in `needsDone`; wide joins count arrivals (releaseWideJoin).
+ * dependents keep their finished needs in `needsDone`; wide joins count arrivals (store/wide-join.ts releaseWideJoin).
  */
 export async function releaseDependent(
   db: Firestore,
@@ -323,103 +324,6 @@ function releaseDecision(snap: Readable, need: string, needStatus: TaskStatus, n
   const decision = decideRelease({ dependent: task, need, needStatus, now, timing });
   if (decision.kind === "skip") return { result: { became: null, attempt: task.attempt } };
   return { result: { became: decision.became, attempt: task.attempt, task: { ...task, ...decision.update } }, update: decision.update };
-}
-
-/**
- * A wide join records each arrival in its own document instead of updating itself (thousands of
- * needs finishing at once would otherwise contend on one document), under its need's group
- * (engine/lifecycle.ts wideJoinEdge): `tasks/{join}/arrivalGroups/{group}/arrivals/{need}`.
- * An arrival counts only its own group; the one that fills the group writes the group's outcome
- * to the group document and counts the filled groups; the one that finds every group filled adds
- * up the groups' outcomes and decides. A need that did not succeed may decide at once: the trigger
- * rules are monotone, so what one failure or skip decides, later arrivals cannot undo. The join's
- * own transition is a compare-and-set: of the last arrivals that all find it decidable, only the
- * first write applies.
- */
-async function releaseWideJoin(db: Firestore, ref: DocumentReference, wide: WideJoinEdge, need: string, needStatus: TaskStatus, clock: () => number, timing: EngineTiming): Promise<Released> {
-  const groups = ref.collection(COLLECTIONS.arrivalGroups);
-  const group = groups.doc(String(wide.group));
-  const arrivals = group.collection(COLLECTIONS.arrivals);
-  // Created once: settling the need again (after a crash) writes nothing and goes on to decide.
-  const outcome = { done: 1, succeeded: needStatus === "succeeded" ? 1 : 0, failed: needStatus === "failed" ? 1 : 0 };
-  await createOnce(arrivals.doc(need), { status: needStatus, ...outcome, at: clock() });
-  if (needStatus !== "succeeded") {
-    const early = await decideWideJoin(db, ref, outcome, need, clock, timing);
-    if (early.became !== null) return early;
-  }
-  // One aggregation read gives the group's count and outcome from one snapshot.
-  const inGroup = await sumOutcomes(arrivals);
-  if (inGroup.done < wide.groupNeeds) return { became: null, attempt: 0 };
-  // The group is full, and a full group's arrivals do not change (until a redrive, which stops the plan first).
-  await createOnce(group, { ...inGroup, at: clock() });
-  const all = await sumOutcomes(groups);
-  if (all.count < wide.groups) return { became: null, attempt: 0 };
-  if (all.done === all.succeeded) return decideWideJoin(db, ref, all, need, clock, timing);
-  const checked = await recheckGroupsWithFailures(groups);
-  return checked === undefined ? { became: null, attempt: 0 } : decideWideJoin(db, ref, checked, need, clock, timing);
-}
-
-/**
- * A group's record is written once, from a full group. A redrive removes the arrivals that did
- * not succeed (and their groups' records) while late arrivals of the failed run may still be
- * settling, so a record written from a read just before the removal can claim a failure that is
- * gone. Before a failure or skip decides a join, the groups that report one are summed again from
- * their arrivals: a group no longer full loses its record (its last arrival writes it again) and
- * the join waits; otherwise the fresh sums decide. Successful joins never pay for this.
- */
-async function recheckGroupsWithFailures(groups: CollectionReference): Promise<{ done: number; succeeded: number; failed: number } | undefined> {
-  const records = (await groups.get()).docs;
-  const counts = { done: 0, succeeded: 0, failed: 0 };
-  let full = true;
-  await inParallel(8, records, async (record) => {
-    const stored = { done: Number(record.get("done")), succeeded: Number(record.get("succeeded")), failed: Number(record.get("failed")) };
-    const sums = stored.done === stored.succeeded ? stored : await sumOutcomes(record.ref.collection(COLLECTIONS.arrivals));
-    if (sums.done < stored.done) {
-      full = false;
-      // Only the stale record: one written again since (by the group's last arrival) stays.
-      await record.ref.delete({ lastUpdateTime: record.updateTime }).catch((error: unknown) => {
-        if (!isLostRace(error) && grpcCode(error) !== GrpcStatus.NOT_FOUND) throw error;
-      });
-      return;
-    }
-    for (const k of ["done", "succeeded", "failed"] as const) counts[k] += sums[k];
-  });
-  return full ? counts : undefined;
-}
-
-/**
- * Documents in `collection`, and the sums of their `done`, `succeeded` and `failed`: one
- * aggregation, issued after the call. Arrivals of one group that finish together in one process
- * share it (group-commit.ts sharedRead): a 5,000-way fan-in's neighbours run at once and land in the
- * same groups, so most of them count in one read instead of one each.
- */
-function sumOutcomes(collection: CollectionReference): Promise<{ count: number; done: number; succeeded: number; failed: number }> {
-  return sharedRead(collection.firestore, collection.path, async () => {
-    const snap = await collection
-      .aggregate({ count: AggregateField.count(), done: AggregateField.sum("done"), succeeded: AggregateField.sum("succeeded"), failed: AggregateField.sum("failed") })
-      .get();
-    const data = snap.data();
-    return { count: data.count, done: Number(data.done), succeeded: Number(data.succeeded), failed: Number(data.failed) };
-  });
-}
-
-/** The join's trigger rule over what has arrived (all of it, or a lower bound): a compare-and-set. */
-function decideWideJoin(db: Firestore, ref: DocumentReference, counts: { done: number; succeeded: number; failed: number }, need: string, clock: () => number, timing: EngineTiming): Promise<Released> {
-  return compareAndSet(db, ref, (snap): CasDecision<Released> => {
-    const now = clock();
-    const join = readTask(snap);
-    if (join === undefined) return { result: { became: null, attempt: 0 } };
-    const change = decideRuleOutcome(join, evaluateTriggerRule(join.triggerRule, { total: join.needs.length, ...counts }), need, now, timing);
-    if (change === undefined) return { result: { became: null, attempt: join.attempt } };
-    return { result: { became: change.status as "ready" | "skipped", attempt: join.attempt, task: { ...join, ...change } }, update: change };
-  });
-}
-
-/** Creates a document unless it exists (a repeated settle finds it there); in a group commit. */
-async function createOnce(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
-  await retryAborted(() => groupCommit(ref.firestore, new WriteList().create(ref, data).writes)).catch((error: unknown) => {
-    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
-  });
 }
 
 /** A dependent after its release, by id. */
@@ -536,6 +440,8 @@ export async function lockKeysOf(db: Firestore, planId: string): Promise<string[
   return [...new Set(snap.docs.map((d) => d.get("params.projectId") as unknown).filter((p): p is string => typeof p === "string"))].sort();
 }
 
+// What a redrive leaves to go on (engine/task.ts STILL_OPEN_ON_REDRIVE) is touched, so no stop decided before it applies.
+
 /** Per-task transactions (or creates) in flight at once when a whole plan's tasks are written or reset. */
 const TASK_WRITES_IN_FLIGHT = 50;
 
@@ -552,6 +458,12 @@ async function stillAtTransition(tx: Transaction, db: Firestore, planId: string,
 /**
  * Redrive: every task that did not succeed starts again as its next attempt. Returns the tasks
  * that are ready at once (their needs already succeeded).
+ *
+ * A task of the old run still running (or ready) is left to go on as part of the new run, but it
+ * is touched in the same fence (a write of its `casWrite`): a worker that read the plan stopped
+ * before the redrive and is about to end it cancelled (run-task.ts, the claim of a late-ready task)
+ * then fails its precondition and decides again on the redriven plan; one that committed first
+ * left it cancelled, and it is reset here like any other.
  */
 export async function resetUnsucceededTasks(
   db: Firestore,
@@ -564,7 +476,7 @@ export async function resetUnsucceededTasks(
 ): Promise<{ ready: TaskDoc[]; skipped: TaskDoc[] }> {
   const all = await tasksOf(db, planId).select("status", "fanIn").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
-  const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus));
+  const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus) || STILL_OPEN_ON_REDRIVE.has(String(d.get("status")) as TaskStatus));
   // A wide join keeps the arrivals of needs that succeeded (they will not run again); the others go,
   // with the outcome of their groups. In chunked batches first: a join's arrivals can be many more
   // than one transaction may write, and nothing arrives at a join before its needs run again.
@@ -592,7 +504,10 @@ export async function resetUnsucceededTasks(
       const task = readTask(await tx.get(doc.ref));
       if (!(await stillAtTransition(tx, db, planId, fence))) return undefined;
       const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
-      if (decision?.kind !== "reset") return undefined;
+      if (decision?.kind !== "reset") {
+        if (task !== undefined && STILL_OPEN_ON_REDRIVE.has(task.status)) tx.update(doc.ref, { [CAS_WRITE_FIELD]: randomBytes(12).toString("base64url") });
+        return undefined;
+      }
       tx.update(doc.ref, withoutOutput(decision.update));
       return { ...task!, ...decision.update };
     });
@@ -705,21 +620,20 @@ export async function markTokenPublished(db: Firestore, ids: Ids, tokenHash: str
 }
 
 /**
- * Creates a plan's task documents, never overwriting one: a start that resumes (or a stalled
- * starter that wakes after another took over) finds some already there, and those may have moved
- * on. One batch of creates; a batch that meets an existing task is created one by one.
+ * Writes a chunk of a start's task documents in one transaction that reads the plan first: only
+ * while `fence` (the start lease: runtime/start-plan.ts) lets it, else nothing (false). A start that
+ * lost its lease writes nothing more, and what it wrote before is visible to whatever took the lease
+ * (a cancel's effects cancel it). Under the lease the plan is `planning`, so no task it has can have
+ * moved on in this start (nothing is claimed before the plan runs): each is written whole, over
+ * whatever an earlier start left, so a plan started again (a retry of one cancelled while its start
+ * wrote its tasks) runs on fresh tasks, not on the cancelled ones.
  */
-export async function createTasks(db: Firestore, planId: string, tasks: readonly TaskDoc[]): Promise<void> {
-  const batch = db.batch();
-  for (const task of tasks) batch.create(taskRef(db, planId, task.id), task);
-  try {
-    await retryAborted(() => batch.commit());
-  } catch (error) {
-    if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw error;
-    await inParallel(TASK_WRITES_IN_FLIGHT, tasks, async (task) => {
-      await retryAborted(() => taskRef(db, planId, task.id).create(task)).catch((e: unknown) => {
-        if (grpcCode(e) !== GrpcStatus.ALREADY_EXISTS) throw e;
-      });
-    });
-  }
+export async function writeStartTasks(db: Firestore, planId: string, tasks: readonly TaskDoc[], fence: (plan: PlanState) => string | undefined): Promise<boolean> {
+  return db.runTransaction(async (tx) => {
+    const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
+    const state = readPlanState(plan!);
+    if (state === undefined || fence(state) !== undefined) return false;
+    for (const task of tasks) tx.set(taskRef(db, planId, task.id), task);
+    return true;
+  });
 }

@@ -24,12 +24,18 @@
  *   one-plan-per-environment         holds their locks; no two such plans share one; a plan not
  *                                    active holds none once its release is applied, unless a crash
  *                                    left it (then the sweeper's lock maintenance frees it)
+ *   stale-lock-answer                a retry or rollback enters its active status holding its locks
+ *   start-writes-unfenced            a start takes locks and writes tasks only under its lease
+ *   restart-reuses-lost-start-tasks  a run begins on fresh tasks (none cancelled by an earlier life)
+ *   stop-check-cancels-redriven-task no task is cancelled while its plan runs or is redriven, and a
+ *   redriven-before-reset            redriven run begins with no task cancelled
+ *   stale-rollback-step              rollback_finished commits only with nothing running or compensating
  * Once quiet: nothing-left-planning, every-plan-ends (final within MAX_DRAIN_SWEEPS sweeps of the
  * drain), effects-applied, final-plans-leave-nothing-open, locks-while-active (no lock left); then
  * reference-model. Defects found in the engine have ids of their own (KNOWN_DEFECTS).
  */
 import { ACTIVE_PLAN_STATUSES, FINAL_PLAN_STATUSES, LOCKS_NO_LONGER_HELD } from "../../../functions/src/engine/plan";
-import type { ExecutionOutcome, Phase } from "../../../functions/src/engine/lifecycle";
+import type { ExecutionOutcome, Phase } from "../../../functions/src/engine/task";
 import type { PlanDecision, PlanInput, PlanMachineState, PlanTransition } from "../../../functions/src/engine/plan";
 import type { PlanStatus, TriggerRule } from "../../../functions/src/schema/plan";
 import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
@@ -50,12 +56,15 @@ export class Violation extends Error {
  * instead of failing the run, each pinned by an `it.failing` test in test/unit/model/findings.test.ts.
  * When one is fixed, its findings test starts passing (and fails as `it.failing`): remove it here
  * too. The ids of defects fixed since (trigger-rule-on-redrive, redrive-with-nothing-to-run,
- * rollback-policy-bypassed, stale-finish-check, rolled-back-leaves-tasks-open) fail the run again.
+ * rollback-policy-bypassed, stale-finish-check, rolled-back-leaves-tasks-open, effects-unfenced,
+ * stale-lock-answer, restart-reuses-lost-start-tasks, start-writes-unfenced,
+ * stop-check-cancels-redriven-task, and redriven-before-reset and stale-rollback-step, found with
+ * them) fail the run again.
  */
-export const KNOWN_DEFECTS: ReadonlySet<string> = new Set<string>(["stale-lock-answer", "restart-reuses-lost-start-tasks", "start-writes-unfenced", "stop-check-cancels-redriven-task"]);
+export const KNOWN_DEFECTS: ReadonlySet<string> = new Set<string>([]);
 
 /** The plan machine's edges as documented in engine/plan.ts (written out again, independently). */
-const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
+export const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   pending: ["planning", "invalid", "cancelled", "failed"],
   planning: ["planning", "invalid", "planned", "rejected", "running", "waiting", "cancelled", "failed"],
   waiting: ["planning", "redriving", "rolling_back", "waiting", "cancelled"],
@@ -72,7 +81,7 @@ const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   planned: [],
 };
 
-/** The task machine's edges as documented in engine/lifecycle.ts (a status kept is always allowed). */
+/** The task machine's edges as documented in engine/task.ts (a status kept is always allowed). */
 const TASK_EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   blocked: ["ready", "skipped", "cancelled"],
   ready: ["running", "cancelled"],
@@ -171,7 +180,6 @@ export class Checker implements WorldObserver {
       // A run begins on its tasks as written: one a previous lifecycle touched (cancelled) will never run.
       const touched = [...plan.tasks.values()].filter((task) => task.status !== "blocked" && task.status !== "ready").map((task) => `${task.id}:${task.status}`);
       if (touched.length > 0) {
-        this.staleRestarts.add(plan.id);
         this.fail("restart-reuses-lost-start-tasks", `${where}: the run begins on tasks a start that lost its lease wrote and were cancelled since (${touched.join(", ")}): they never run, nothing settles, the plan never ends`);
       }
     }
@@ -179,7 +187,6 @@ export class Checker implements WorldObserver {
       // The lock answer the command carries must still hold when its transition commits.
       const missing = plan.envs.filter((env) => world.locks.get(env)?.owner !== plan.id);
       if (missing.length > 0) {
-        this.staleLockAnswers.add(plan.id);
         this.fail("stale-lock-answer", `${where}: ${input.command} entered ${t.to} with locks ${input.locks === "held" ? '"held"' : JSON.stringify(input.locks)} while ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not held: the answer went stale before the compare-and-set`);
       }
     }
@@ -193,6 +200,11 @@ export class Checker implements WorldObserver {
         this.staleFinishes.add(plan.id);
         this.fail("stale-finish-check", `${where}: all_finished (failed task ${input.failedTask ?? "none"}) committed in run ${before.generation} while ${open.length > 0 ? `${open.join(", ")} had not finished` : `the failed tasks are ${failed.join(", ") || "none"}`}: the check was read before a redrive`);
       }
+    }
+    if (input.kind === "rollback_finished") {
+      // Its premise must still hold when it commits: nothing of this rollback runs or compensates any more.
+      const busy = [...plan.tasks.values()].filter((task) => task.status === "running" || task.status === "compensating").map((task) => `${task.id}:${task.status}#${task.attempt}`);
+      if (busy.length > 0) this.fail("stale-rollback-step", `${where}: rollback_finished committed while ${busy.join(", ")}: the step was read in an earlier rollback`);
     }
     if (plan.spec.failurePolicy === "rollback" && input.kind === "all_finished" && input.failedTask !== null && t.to === "failed") {
       this.rollbackBypassed.add(plan.id);
@@ -209,6 +221,9 @@ export class Checker implements WorldObserver {
     if (t.to === "redriving" && !plan.tasksWritten) this.unstartedRedrives.add(plan.id);
     // A redrive that leaves nothing to run: nothing settles, so only the quiet repair could finish the plan.
     if (input.kind === "redriven" && [...plan.tasks.values()].every((task) => TERMINAL_TASK.has(task.status))) this.emptyRedrives.add(plan.id);
+    // A redrive runs again everything that did not succeed: the new run begins with no task cancelled.
+    const cancelled = input.kind === "redriven" ? [...plan.tasks.values()].filter((task) => task.status === "cancelled").map((task) => task.id) : [];
+    if (cancelled.length > 0) this.fail("redriven-before-reset", `${where}: run ${plan.state.generation} begins with ${cancelled.join(", ")} cancelled: the redrive's reset passed ${cancelled.length === 1 ? "it" : "them"} (or had not run) and nothing runs ${cancelled.length === 1 ? "it" : "them"} again`);
     // Runs so far: each redrive (entering `redriving`, whether or not it waited for its locks) starts the next.
     const expected = t.to === "redriving" ? before.generation + 1 : before.generation;
     if (plan.state.generation !== expected) this.fail("history-path", `${where}: generation ${plan.state.generation}, expected ${expected}`);
@@ -224,10 +239,10 @@ export class Checker implements WorldObserver {
       this.successes.set(key, n);
       if (n > 1) this.fail("succeeds-once-per-run", `${where} succeeded ${n} times in run ${plan.state.generation}`);
     }
-    if (via === "complete:stopped" && !["cancelled", "failed", "succeeded", "rolled_back", "rolling_back"].includes(plan.state.status)) {
-      // A plan that is not running but will run (a redrive under way) has not stopped: cancelling its task here, after the redrive's reset passed it, leaves it for ever.
-      this.staleStops.add(plan.id);
-      this.fail("stop-check-cancels-redriven-task", `${where}: cancelled by the post-claim stop check while the plan is ${plan.state.status}: the redrive will not reset it, its dependents never run`);
+    if (after.status === "cancelled" && before.status !== "cancelled" && (plan.state.status === "running" || plan.state.status === "redriving")) {
+      // Only a plan that stopped (or waits without its locks: its redrive resets what is cancelled) cancels a task. One running
+      // or redriving does not: a task cancelled there (a worker's stop decided before a retry redrove the plan, after its reset passed the task) is never run again.
+      this.fail("stop-check-cancels-redriven-task", `${where}: cancelled while the plan is ${plan.state.status} (run ${plan.state.generation}): the redrive will not reset it, its dependents never run`);
     }
     const max = before.retry?.maxAttempts ?? 1;
     if (via === "complete" && before.status === "running") {
@@ -256,7 +271,9 @@ export class Checker implements WorldObserver {
       this.fail("effects-unfenced", `${where}: reset to ${after.status} while the plan is ${plan.state.status}: reset_tasks went on after its transition was superseded`);
     }
     if (via === "reset" && (after.status === "ready" || after.status === "skipped") && after.needs.length > 0) {
-      const allows = ruleAllows(after.triggerRule, [...world.recordedNeeds(plan, after).values()], after.needs.length);
+      // A reset decides on the needs as it read them, which it records in `needsDone` (a wide join's arrivals too:
+      // a need that succeeded and whose settle never reached the join has no arrival, yet it stands).
+      const allows = ruleAllows(after.triggerRule, Object.values(after.needsDone), after.needs.length);
       if (after.status === "ready" ? !allows.run : !allows.skip) {
         this.fail("trigger-rule-on-redrive", `${where}: redriven to ${after.status} under ${after.triggerRule} with needs ${JSON.stringify(after.needsDone)}: its rule says otherwise`);
       }
@@ -322,8 +339,6 @@ export class Checker implements WorldObserver {
 
   /** Locks left behind with a plan that is not active (a crash; a shared start owner): the sweeper frees or uses them. */
   private readonly crashLeftovers = new Set<string>();
-  /** Locks taken by a start that had lost its lease (a known defect). */
-  private readonly unfencedLocks = new Set<string>();
 
   crashed(world: World): void {
     for (const [env, lock] of world.locks) {
@@ -332,30 +347,19 @@ export class Checker implements WorldObserver {
     }
   }
 
-  /** Locks granted by a start to a plan no longer planning (its lease lost): it must give them back (undoLostStart). */
-  locksGranted(world: World, plan: PlanRecord, envs: readonly string[], starter: string | undefined): void {
-    if (starter === undefined || ACTIVE_PLAN_STATUSES.has(plan.state.status)) return;
-    for (const env of envs) this.unfencedLocks.add(`${env}/${plan.id}/${world.locks.get(env)!.acquiredAt}`);
+  /** A start takes locks only under its lease (the plan `planning`): one that lost it takes none. */
+  locksGranted(_world: World, plan: PlanRecord, envs: readonly string[], starter: string | undefined): void {
+    if (starter === undefined || plan.state.status === "planning") return;
+    this.fail("start-writes-unfenced", `plan ${plan.id} is ${plan.state.status}, and a start (${starter}) took ${envs.join(", ")} for it: it had lost its lease`);
   }
 
-  /** Tasks a start wrote after it lost its lease: it must cancel them (undoLostStart); those left open are counted at the end. */
-  tasksCreated(_world: World, plan: PlanRecord, ids: readonly string[]): void {
+  /** A start writes tasks only under its lease (the plan `planning`): one that lost it writes none. */
+  tasksCreated(_world: World, plan: PlanRecord, ids: readonly string[], starter: string): void {
     if (plan.state.status === "planning") return;
-    for (const id of ids) this.orphans.add(`${plan.id}/${id}`);
-    this.orphanPlans.add(plan.id);
+    this.fail("start-writes-unfenced", `plan ${plan.id} is ${plan.state.status}, and a start (${starter}) wrote ${ids.join(", ")}: it had lost its lease, and nothing would settle them`);
   }
-
-  private readonly orphans = new Set<string>();
-  /** Plans with tasks written after their start lost its lease (their lock keys were read without them). */
-  private readonly orphanPlans = new Set<string>();
-  /** Plans a worker's stop check cancelled a task of during a redrive (a known defect). */
-  private readonly staleStops = new Set<string>();
   /** Plans whose tasks a superseded redrive reset (a known defect). */
   private readonly staleEffects = new Set<string>();
-  /** Plans whose run began on tasks a lost start wrote (a known defect). */
-  readonly staleRestarts = new Set<string>();
-  /** Plans a command moved into an active status without their locks (a known defect). */
-  private readonly staleLockAnswers = new Set<string>();
   /** Plans ended by an `all_finished` whose premise no longer held (a known defect). */
   readonly staleFinishes = new Set<string>();
   /** Plans under policy rollback that ended failed without rolling back (a known defect). */
@@ -380,8 +384,6 @@ export class Checker implements WorldObserver {
 
   /** A plan the quiet checks leave unfinished: one of a known defect. */
   toleratedPlan(world: World, plan: PlanRecord, depth = 0): boolean {
-    if (KNOWN_DEFECTS.has("restart-reuses-lost-start-tasks") && this.staleRestarts.has(plan.id) && plan.state.status === "running") return true;
-    if (KNOWN_DEFECTS.has("stop-check-cancels-redriven-task") && this.staleStops.has(plan.id) && plan.state.status === "running") return true;
     if (KNOWN_DEFECTS.has("redrive-with-nothing-to-run") && this.stuckAfterEmptyRedrive(plan)) return true;
     // Waiting for a lock a plan stuck by a known defect holds: it waits as long as that plan is stuck.
     if (plan.state.status !== "waiting" || depth > world.plans.size) return false;
@@ -390,19 +392,14 @@ export class Checker implements WorldObserver {
 
   /** An open task the quiet checks leave alone: an orphan of a known defect. */
   tolerated(plan: PlanRecord, task: TaskDoc): boolean {
-    if (KNOWN_DEFECTS.has("start-writes-unfenced") && this.orphans.has(`${plan.id}/${task.id}`) && (task.status === "blocked" || task.status === "ready")) return true;
     if (KNOWN_DEFECTS.has("stale-finish-check") && this.staleFinishes.has(plan.id) && CANCELLABLE_TASK.has(task.status)) return true;
     if (KNOWN_DEFECTS.has("effects-unfenced") && this.staleEffects.has(plan.id) && CANCELLABLE_TASK.has(task.status)) return true;
-    if (KNOWN_DEFECTS.has("restart-reuses-lost-start-tasks") && this.staleRestarts.has(plan.id) && CANCELLABLE_TASK.has(task.status)) return true;
-    if (KNOWN_DEFECTS.has("stop-check-cancels-redriven-task") && this.staleStops.has(plan.id) && CANCELLABLE_TASK.has(task.status)) return true;
     return KNOWN_DEFECTS.has("rolled-back-leaves-tasks-open") && plan.state.status === "rolled_back" && plan.cancelOwed && CANCELLABLE_TASK.has(task.status);
   }
 
   /** The known defect a lock violation of `planId` follows from, if any. */
   private lockCause(planId: string, otherwise: string): string {
     if (this.unstartedRedrives.has(planId)) return "redrive-with-nothing-to-run";
-    if (this.orphanPlans.has(planId)) return "start-writes-unfenced";
-    if (this.staleLockAnswers.has(planId)) return "stale-lock-answer";
     if (this.staleEffects.has(planId)) return "effects-unfenced";
     return otherwise;
   }
@@ -432,7 +429,7 @@ export class Checker implements WorldObserver {
       if (world.procs.some((p) => p.locking.has(lock.owner))) continue;
       const id = `${env}/${lock.owner}/${lock.acquiredAt}`;
       if (this.crashLeftovers.has(id)) continue;
-      this.fail(this.unfencedLocks.has(id) ? "start-writes-unfenced" : "locks-while-active", `${env} is held by plan ${lock.owner}, which is ${owner?.state.status ?? "gone"} and owes no release`);
+      this.fail("locks-while-active", `${env} is held by plan ${lock.owner}, which is ${owner?.state.status ?? "gone"} and owes no release`);
     }
     const extra = this.extra?.(world);
     if (extra !== undefined) this.fail("extra", extra);
@@ -456,18 +453,6 @@ export class Checker implements WorldObserver {
   quiet(world: World): void {
     for (const plan of world.plans.values()) {
       const status = plan.state.status;
-      if (status === "waiting" && this.toleratedPlan(world, plan)) {
-        this.fail("restart-reuses-lost-start-tasks", `plan ${plan.id} waits for a lock of a plan stuck on a known defect`);
-        continue;
-      }
-      if (this.staleStops.has(plan.id) && status === "running") {
-        this.fail("stop-check-cancels-redriven-task", `plan ${plan.id} stays running: a task cancelled during its redrive blocks its dependents`);
-        continue;
-      }
-      if (this.staleRestarts.has(plan.id) && status === "running") {
-        this.fail("restart-reuses-lost-start-tasks", `plan ${plan.id} stays running on the cancelled tasks of a lost start`);
-        continue;
-      }
       if (this.stuckAfterEmptyRedrive(plan)) {
         this.fail("redrive-with-nothing-to-run", `plan ${plan.id} was redriven with nothing left to run (${plan.tasksWritten ? "every task had finished" : "it stopped before its tasks were written"}); it stays running: nothing settles and the quiet repair ${plan.tasksWritten ? `already covered the last finish (stallCheckedUpTo ${plan.stallCheckedUpTo})` : "needs a finished task"}`);
         continue;
@@ -476,9 +461,7 @@ export class Checker implements WorldObserver {
       if (!FINAL_PLAN_STATUSES.has(status)) this.fail("every-plan-ends", `plan ${plan.id} is ${status} once the world is quiet`);
       if (plan.effectsPending) this.fail("effects-applied", `plan ${plan.id} (${status}) still has effects pending`);
       const open = [...plan.tasks.values()].filter((t) => OPEN_TASK.has(t.status) && !this.tolerated(plan, t));
-      if (FINAL_PLAN_STATUSES.has(status) && open.length > 0 && open.every((t) => this.orphans.has(`${plan.id}/${t.id}`))) {
-        this.fail("start-writes-unfenced", `plan ${plan.id} is ${status} with ${open.map((t) => `${t.id}:${t.status}`).join(", ")}, written by a start that had lost its lease and died before undoing them`);
-      } else if (FINAL_PLAN_STATUSES.has(status) && open.length > 0) {
+      if (FINAL_PLAN_STATUSES.has(status) && open.length > 0) {
         const owed = status === "rolled_back" && plan.cancelOwed && open.every((t) => CANCELLABLE_TASK.has(t.status));
         this.fail(owed ? "rolled-back-leaves-tasks-open" : "final-plans-leave-nothing-open", `plan ${plan.id} is ${status} with ${open.map((t) => `${t.id}:${t.status}`).join(", ")}${owed ? " (its rolling_back transition's cancel_open_tasks was interrupted, and rolled_back does not owe it)" : ""}`);
       }

@@ -1,5 +1,5 @@
 /**
- * An in-memory world built only from the engine's pure decisions (engine/plan.ts, lifecycle.ts,
+ * An in-memory world built only from the engine's pure decisions (engine/plan.ts, task.ts, release.ts,
  * graph.ts): plan documents with their machine state and history, task documents, environment
  * locks with waiters, a message queue, workers, a sweeper and a simulated clock. The composition
  * follows the runtime (runtime/start-plan.ts, run-task.ts, settle.ts, plan-effects.ts, commands.ts,
@@ -13,32 +13,28 @@
  * other events interleave there, and a worker dropped at a yield is a worker that crashed there.
  */
 import { analyseGraph, type TaskGraph } from "../../../functions/src/engine/graph";
+import { decideRelease, decideRuleOutcome, evaluateTriggerRule, FAN_IN_THRESHOLD, wideJoinEdge } from "../../../functions/src/engine/release";
 import {
   decideApproval,
   decideCancel,
   decideClaim,
   decideCompletion,
   decideExternalEvent,
-  decideRelease,
   decideReset,
-  decideRuleOutcome,
   decideStartCompensation,
   decideSweep,
   decideTokenPublished,
   decideWait,
-  evaluateTriggerRule,
-  FAN_IN_THRESHOLD,
   IN_PROCESS_BACKOFF_MAX_MS,
   initialTask,
   isGate,
   REDRIVEN_STATUSES,
-  wideJoinEdge,
   type EngineTiming,
   type ExecutionOutcome,
   type Phase,
   type TaskUpdate,
-} from "../../../functions/src/engine/lifecycle";
-import { decidePlan, effectsOf, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_MAY_RUN_TASKS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
+} from "../../../functions/src/engine/task";
+import { decidePlan, effectsOf, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_MAY_RUN_TASKS, PLAN_RUNS_ATTEMPTS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
 import type { PlanStatus } from "../../../functions/src/schema/plan";
 import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
 import type { VerifiedPrincipal } from "../../../functions/src/trust/principals";
@@ -71,6 +67,8 @@ export interface Lock {
   expiresAt: number;
   acquiredAt: number;
   waiters: string[];
+  /** The owner's `seq` when it took the lock, or the transition that relied on it since: a release owed by an earlier transition leaves it. */
+  seq: number;
 }
 
 export interface PlanRecord {
@@ -95,7 +93,7 @@ export interface PlanRecord {
   rollbackLevel: number | null;
   tasksWritten: boolean;
   tasks: Map<string, TaskDoc>;
-  /** A wide join's arrivals (store/tasks.ts releaseWideJoin): need → its final status, created once. */
+  /** A wide join's arrivals (store/wide-join.ts releaseWideJoin): need → its final status, created once. */
   arrivals: Map<string, Map<string, TaskStatus>>;
   /** Every transition applied, in order. */
   transitions: PlanTransition[];
@@ -145,7 +143,12 @@ export type TransitionCause = {
   actor: string;
   guard?: (plan: PlanRecord) => string | undefined;
   also?: (plan: PlanRecord) => { startLease?: { owner: string; expiresAt: number } | null; startAttempts?: number; waitingFor?: null };
+  /** The environments whose locks a granted answer counts on: entering an active status, each must still be the plan's (store/plans.ts TransitionCause `locks`). */
+  locks?: readonly string[];
 };
+
+/** A fence on the plan, read in the same atomic write (e.g. the start lease); a reason refuses. */
+export type PlanFence = (plan: PlanRecord) => string | undefined;
 
 const OPEN_FOR_CANCEL: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "waiting_approval", "waiting_external"]);
 
@@ -358,6 +361,13 @@ export class World {
     const before = { ...plan.state };
     const decision = this.decide(plan, input);
     if (decision.kind === "skip") return decision;
+    // A granted lock answer is checked in the same commit: each lock read with the plan must still be its own (store/locks.ts locksStillHeld).
+    const relied = cause.locks !== undefined && holdsLocks(decision.to) ? [...new Set(cause.locks)].sort() : [];
+    if (relied.some((env) => this.locks.get(env)?.owner !== plan.id)) {
+      this.log(`  plan ${plan.id} ${input.kind}: the locks it was granted are no longer its own`);
+      return { kind: "skip", reason: LOCKS_NO_LONGER_HELD };
+    }
+    for (const env of relied) Object.assign(this.locks.get(env)!, { seq: decision.seq, expiresAt: this.now + LOCK_LEASE_MS });
     const also = cause.also?.(plan) ?? {};
     const u = decision.update;
     if ("failedTask" in u) plan.failedTask = (u.failedTask as string | null) ?? null;
@@ -407,11 +417,14 @@ export class World {
           return;
         case "publish_ready":
           this.publish(ready ?? this.readyTasks(plan));
+          // A run that begins with nothing left to run ends here, before the effects are cleared (runtime/plan-effects.ts).
+          if (ready === undefined) yield* this.finishPlanIfDone(plan);
           break;
         case "reset_tasks": {
           const reset = this.resetUnsucceededTasks(plan, t.seq);
           yield;
-          const running = this.applyPlanInput(plan, { kind: "redriven", ready: reset.ready.length }, { actor: "orchestrator" });
+          // Only this redrive's (its seq): a later redrive resets its own tasks first (runtime/plan-effects.ts).
+          const running = this.applyPlanInput(plan, { kind: "redriven", ready: reset.ready.length }, { actor: "orchestrator", guard: (p) => (p.state.seq === t.seq ? undefined : `the plan moved on since transition ${t.seq}`) });
           this.clearPlanEffects(plan, t.seq);
           if (running.kind !== "transition") return;
           yield* this.applyPlanEffects(plan, running);
@@ -429,7 +442,8 @@ export class World {
           yield* this.continueRollback(plan);
           break;
         case "release_locks":
-          yield* this.onPlanFinished(plan.id);
+          // Only what this transition owes: a lock a retry took back since is the retry's (runtime/plan-effects.ts).
+          yield* this.onPlanFinished(plan.id, { seq: t.seq });
           break;
       }
     }
@@ -445,10 +459,14 @@ export class World {
     return [...plan.tasks.values()].filter((t) => t.status === "ready").map((t) => ({ planId: plan.id, taskId: t.id, attempt: t.attempt, phase: "run" as const }));
   }
 
-  /** store/tasks.ts resetUnsucceededTasks: statuses read once, then one transaction per task. */
+  /**
+   * store/tasks.ts resetUnsucceededTasks: statuses read once, then one transaction per task. A task
+   * still running or ready is left to go on, touched in its transaction (there, so that a stop
+   * decided before the redrive fails its precondition; here every write is atomic with its checks).
+   */
   resetUnsucceededTasks(plan: PlanRecord, fenceSeq?: number): { ready: TaskDoc[]; skipped: TaskDoc[] } {
     const statuses = new Map([...plan.tasks].map(([id, t]) => [id, t.status]));
-    const targets = [...plan.tasks.values()].filter((t) => REDRIVEN_STATUSES.has(t.status)).map((t) => t.id);
+    const targets = [...plan.tasks.values()].filter((t) => REDRIVEN_STATUSES.has(t.status) || t.status === "running" || t.status === "ready").map((t) => t.id);
     for (const id of targets) {
       const arrivals = plan.arrivals.get(id);
       if (!plan.tasks.get(id)!.fanIn || arrivals === undefined) continue;
@@ -507,15 +525,24 @@ export class World {
     }
     const failed = tasks.filter((t) => t.compensationError !== null).sort((a, b) => a.id.localeCompare(b.id))[0];
     const failedCompensation = failed === undefined ? null : { taskId: failed.id, message: failed.compensationError!.message };
+    const seq = plan.state.seq;
     yield;
-    yield* this.followThrough(plan, this.applyPlanInput(plan, { kind: "rollback_finished", failedCompensation }, { actor: "orchestrator" }));
+    // Only this rollback's (the seq read with its tasks): a later rollback is not ended by it (runtime/settle.ts).
+    const guard = (p: PlanRecord) => (p.state.seq === seq ? undefined : "the rollback moved on since its tasks were read");
+    yield* this.followThrough(plan, this.applyPlanInput(plan, { kind: "rollback_finished", failedCompensation }, { actor: "orchestrator", guard }));
   }
 
   // ── locks (store/locks.ts, runtime/locks.ts) ────────────────────────────────────────────────
 
-  acquireLocks(planId: string, environments: readonly string[], starter?: string): LockAnswer {
+  /** One transaction, reading the plan too: `fence` refuses on a plan that moved on ("refused": nothing taken); each lock taken is stamped with the plan's `seq`. */
+  acquireLocks(planId: string, environments: readonly string[], starter?: string, fence?: PlanFence): LockAnswer | "refused" {
     if (environments.length === 0) return { granted: true };
     this.op(`acquire locks for ${planId}`);
+    const refusal = fence?.(this.plan(planId));
+    if (refusal !== undefined) {
+      this.log(`  ${planId} takes no lock: ${refusal}`);
+      return "refused";
+    }
     const envs = [...new Set(environments)].sort();
     for (const env of envs) {
       const lock = this.locks.get(env);
@@ -527,27 +554,29 @@ export class World {
     }
     for (const env of envs) {
       const waiters = (this.locks.get(env)?.waiters ?? []).filter((w) => w !== planId);
-      this.locks.set(env, { owner: planId, expiresAt: this.now + LOCK_LEASE_MS, acquiredAt: this.now, waiters });
+      this.locks.set(env, { owner: planId, expiresAt: this.now + LOCK_LEASE_MS, acquiredAt: this.now, waiters, seq: this.plan(planId).state.seq });
     }
     this.log(`  ${planId} locks ${envs.join(", ")}`);
     this.observer.locksGranted(this, this.plan(planId), envs, starter);
     return { granted: true };
   }
 
-  releaseLocks(planId: string): string[] {
+  /** With `fence`: the release transition `fence.seq` owes, which leaves a lock taken (or relied on) at or after it. */
+  releaseLocks(planId: string, fence?: { seq: number }): string[] {
     const woken: string[] = [];
     for (const env of [...this.locks.keys()].sort()) {
       if (this.locks.get(env)?.owner !== planId) continue;
-      woken.push(...this.freeLock(env, planId));
+      woken.push(...this.freeLock(env, planId, fence));
     }
     return [...new Set(woken)];
   }
 
-  /** Frees the lock if `owner` still holds it, unless that plan still needs it (store/locks.ts ownerIsLive: active again, or a live start). */
-  freeLock(env: string, owner: string): string[] {
+  /** Frees the lock if `owner` still holds it, unless that plan still needs it (store/locks.ts ownerIsLive: active again, or a live start) or a newer transition than `fence` took it. */
+  freeLock(env: string, owner: string, fence?: { seq: number }): string[] {
     this.op(`free lock ${env}`);
     const lock = this.locks.get(env);
     if (lock === undefined || lock.owner !== owner) return [];
+    if (fence !== undefined && lock.seq >= fence.seq) return [];
     const plan = this.plans.get(owner);
     if (plan !== undefined && this.ownerIsLive(plan)) return [];
     this.locks.delete(env);
@@ -577,8 +606,8 @@ export class World {
     return woken;
   }
 
-  *onPlanFinished(planId: string): Generator<void, void, void> {
-    for (const waiter of this.releaseLocks(planId)) {
+  *onPlanFinished(planId: string, fence?: { seq: number }): Generator<void, void, void> {
+    for (const waiter of this.releaseLocks(planId, fence)) {
       yield;
       yield* this.resumeWaitingPlan(waiter);
     }
@@ -606,21 +635,36 @@ export class World {
   *enterWithLocks(plan: PlanRecord, request: { command: "retry" | "rollback"; by: string }): Generator<void, PlanDecision, void> {
     const proc = this.currentProc;
     // Up to three rounds, as the runtime does: locks read as held may be gone by the commit.
+    // ... and the locks taken may be freed before the commit, which checks them (TransitionCause `locks`): then they are taken again.
     let decided: PlanDecision = { kind: "skip", reason: LOCKS_NO_LONGER_HELD };
-    let locks: LockAnswer | "held" = "held";
+    let asked = false;
     for (let round = 0; round < 3 && decided.kind === "skip" && decided.reason === LOCKS_NO_LONGER_HELD; round++) {
-      const read = plan.state.status;
+      const read = { ...plan.state };
       const probe = this.decide(plan, { kind: "command", ...request, locks: { granted: true } });
-      if (probe.kind === "skip") return probe;
+      if (probe.kind === "skip") {
+        // Refused on what it reads (in a later round, locks taken in an earlier one are given back below).
+        decided = probe;
+        break;
+      }
       yield;
-      locks = holdsLocks(read) ? "held" : this.acquireLocks(plan.id, this.lockKeysOf(plan));
+      let locks: LockAnswer | "held" = "held";
+      const envs = holdsLocks(read.status) ? [] : this.lockKeysOf(plan);
+      if (!holdsLocks(read.status)) {
+        // Taken only for the plan as probed (its seq): one that moved on since is read again first.
+        const taken = this.acquireLocks(plan.id, envs, undefined, (p) => (p.state.seq === read.seq ? undefined : LOCKS_NO_LONGER_HELD));
+        if (taken === "refused") continue;
+        asked = true;
+        locks = taken;
+      }
       if (locks !== "held" && locks.granted) proc?.locking.add(plan.id);
       yield;
-      decided = this.applyPlanInput(plan, { kind: "command", ...request, locks }, { actor: request.by });
+      // An answer is one for the plan as probed (its seq): a plan that moved on since is read again; a granted one must still hold.
+      const probed = (p: PlanRecord) => (p.state.seq === read.seq ? undefined : LOCKS_NO_LONGER_HELD);
+      decided = this.applyPlanInput(plan, { kind: "command", ...request, locks }, locks === "held" ? { actor: request.by } : { actor: request.by, guard: probed, ...(locks.granted ? { locks: envs } : {}) });
     }
     if (decided.kind === "transition") proc?.locking.delete(plan.id);
     const outcome = yield* this.followThrough(plan, decided);
-    if (outcome.kind === "skip" && locks !== "held" && !holdsLocks(plan.state.status)) yield* this.onPlanFinished(plan.id);
+    if (outcome.kind === "skip" && asked && !holdsLocks(plan.state.status)) yield* this.onPlanFinished(plan.id);
     proc?.locking.delete(plan.id);
     return outcome;
   }
@@ -680,36 +724,38 @@ export class World {
       yield* this.followThrough(plan, this.applyPlanInput(plan, { kind: "compiled", outcome: compile, reasons: ["generated"] }, { actor: "orchestrator", guard: holdsStartLease, also: () => ({ startLease: null }) }));
       return;
     }
-    const locks = this.acquireLocks(plan.id, plan.envs, owner);
-    // Until it moves the plan on (or undoes a lost start), the locks it took are this start's.
+    // Every write of the start is fenced by its lease, in the same atomic write: a start that lost
+    // it writes nothing more, and what it wrote before is the plan's (the cancel's effects, or the
+    // start that took over, see to it). Nothing is left to undo.
+    const locks = this.acquireLocks(plan.id, plan.envs, owner, holdsStartLease);
+    if (locks === "refused") return;
+    // Until it moves the plan on, the locks it took are this start's.
     if (locks.granted) this.currentProc?.locking.add(plan.id);
     yield;
     if (!locks.granted) {
       this.applyPlanInput(plan, { kind: "begin", locks, taskCount: plan.spec.tasks.length }, { actor: "orchestrator", guard: holdsStartLease, also: () => ({ startLease: null }) });
       return;
     }
-    this.createTasks(plan, owner);
+    if (!this.writeStartTasks(plan, owner, holdsStartLease)) return;
     yield;
-    const running = this.applyPlanInput(plan, { kind: "begin", locks: { granted: true }, taskCount: plan.spec.tasks.length }, { actor: "orchestrator", guard: holdsStartLease, also: () => ({ startLease: null, waitingFor: null }) });
-    if (running.kind === "skip") {
-      yield;
-      yield* this.undoLostStart(plan);
-      return;
-    }
+    // Its locks must still be its own (a start whose lease ran out had them freed by lock maintenance).
+    const running = this.applyPlanInput(plan, { kind: "begin", locks: { granted: true }, taskCount: plan.spec.tasks.length }, { actor: "orchestrator", guard: holdsStartLease, also: () => ({ startLease: null, waitingFor: null }), locks: plan.envs });
+    if (running.kind === "skip") return;
     yield* this.applyPlanEffects(plan, running, plan.graph.roots.map((taskId) => ({ planId: plan.id, taskId, attempt: 1, phase: "run" as const })));
   }
 
-  /** A start that lost its lease gives back what it took, unless the plan is active (or waiting) under another start. */
-  private *undoLostStart(plan: PlanRecord): Generator<void, void, void> {
-    const status = plan.state.status;
-    if (holdsLocks(status) || status === "waiting") return;
-    this.cancelOpenTasks(plan, `plan is ${status}: written by a start that lost its lease`);
-    yield* this.onPlanFinished(plan.id);
-  }
-
-  /** Creates every task document that is not there yet (never overwriting one). */
-  createTasks(plan: PlanRecord, owner: string): void {
-    this.op(`create tasks of ${plan.id}`);
+  /**
+   * store/tasks.ts writeStartTasks: only under the start lease (read in the same write), each task
+   * written whole, over whatever an earlier start left (under the lease nothing of this start has
+   * moved on). False: the lease is lost, nothing written.
+   */
+  writeStartTasks(plan: PlanRecord, owner: string, fence: PlanFence): boolean {
+    this.op(`write tasks of ${plan.id}`);
+    const refusal = fence(plan);
+    if (refusal !== undefined) {
+      this.log(`  ${owner} writes no task of ${plan.id}: ${refusal}`);
+      return false;
+    }
     const wide = new Map(plan.spec.tasks.filter((t) => t.needs.length > FAN_IN_THRESHOLD).map((t) => [t.id, new Map(t.needs.map((n, i) => [n, i]))]));
     const joinEdge = (joinId: string, needId: string) => {
       const at = wide.get(joinId)?.get(needId);
@@ -717,7 +763,6 @@ export class World {
     };
     const created: string[] = [];
     for (const spec of plan.spec.tasks) {
-      if (plan.tasks.has(spec.id)) continue;
       created.push(spec.id);
       const task = initialTask({
         planId: plan.id,
@@ -734,6 +779,7 @@ export class World {
     }
     plan.tasksWritten = true;
     if (created.length > 0) this.observer.tasksCreated(this, plan, created, owner);
+    return true;
   }
 
   // ── running a task (runtime/run-task.ts) ────────────────────────────────────────────────────
@@ -762,17 +808,25 @@ export class World {
     yield; // after_claim
     // The plan's status read after the claim committed: a stop in between ends the attempt cancelled, unrun.
     // A redrive does not reset a running task: one claimed before it runs on (runtime/run-task.ts).
-    if (msg.phase === "run" && plan.state.status !== "running" && plan.state.status !== "redriving") {
+    const read = plan.state.status;
+    if (msg.phase === "run" && !PLAN_RUNS_ATTEMPTS.has(read)) {
+      yield; // the read's round trip; then the completion, which reads the plan again with the task
       this.op(`complete ${msg.taskId} (stopped)`);
-      const stopped = decideCompletion({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, outcome: { ok: false, error: { message: `not started: the plan is ${plan.state.status}`, code: "cancelled", retryable: false } }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
-      if (stopped.kind === "skip") return;
-      const before = plan.tasks.get(msg.taskId)!;
-      const finished = this.applyTask(plan, msg.taskId, stopped.update, "complete:stopped");
-      this.observer.completed(this, plan, msg.taskId, "run", msg.attempt, worker, before);
-      yield* this.settleFinishedTask(plan, finished);
-      return;
+      const current = plan.state.status;
+      // A retry redrove the plan since (its reset passed this running task): the attempt goes on (store/tasks.ts `stopped`).
+      if (PLAN_RUNS_ATTEMPTS.has(current)) this.log(`  ${plan.id}/${msg.taskId}: the plan is ${current} again, the attempt goes on`);
+      else {
+        const stopped = decideCompletion({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, outcome: { ok: false, error: { message: `not started: the plan is ${read}`, code: "cancelled", retryable: false } }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
+        if (stopped.kind === "skip") return;
+        const before = plan.tasks.get(msg.taskId)!;
+        const finished = this.applyTask(plan, msg.taskId, stopped.update, "complete:stopped");
+        this.observer.completed(this, plan, msg.taskId, "run", msg.attempt, worker, before);
+        yield* this.settleFinishedTask(plan, finished);
+        return;
+      }
     }
     if (msg.phase === "run" && isGate(claimed.run)) {
+      yield; // the status read, then the wait's transaction
       yield* this.startWaiting(plan, msg, owner, claimed);
       return;
     }
@@ -809,7 +863,14 @@ export class World {
     return this.currentProc?.choice ?? { outcome: 0.5 };
   }
 
+  /** store/tasks.ts enterWaiting: one transaction that reads the plan too; a gate whose plan stopped meanwhile is cancelled instead of waiting. */
   *startWaiting(plan: PlanRecord, msg: MessageBody, owner: string, task: TaskDoc): Generator<void, void, void> {
+    if (!PLAN_RUNS_ATTEMPTS.has(plan.state.status)) {
+      this.op(`wait ${task.id}`);
+      const stop = decideCompletion({ task: plan.tasks.get(task.id)!, attempt: msg.attempt, owner, outcome: { ok: true }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
+      if (stop.kind === "complete") this.applyTask(plan, task.id, stop.update, "wait:stopped");
+      return;
+    }
     if (task.run === "approval") {
       this.op(`wait ${task.id}`);
       const waited = decideWait({ task: plan.tasks.get(task.id)!, attempt: msg.attempt, owner, status: "waiting_approval", tokenHash: null, heartbeatSeconds: null, now: this.now, timing: TIMING });
@@ -887,7 +948,7 @@ export class World {
     this.publish(messages);
   }
 
-  /** A wide join counts arrivals, created once; the trigger rule decides over what has arrived (store/tasks.ts releaseWideJoin). */
+  /** A wide join counts arrivals, created once; the trigger rule decides over what has arrived (store/wide-join.ts releaseWideJoin). */
   private releaseWideJoin(plan: PlanRecord, joinId: string, need: string, needStatus: TaskStatus, note: (id: string, became: "ready" | "skipped" | null, after: TaskDoc) => void): void {
     this.op(`arrival of ${need} at ${joinId}`);
     const arrivals = plan.arrivals.get(joinId) ?? new Map<string, TaskStatus>();
@@ -912,10 +973,14 @@ export class World {
    * by the generation and seq read first (a redrive in between must not let it end the new run).
    */
   *finishPlanIfDone(plan: PlanRecord): Generator<void, void, void> {
+    const open = () => [...plan.tasks.values()].some((t) => t.finishedAt === null);
+    // A first probe alone when another task is open; the one that counts follows the plan's read.
+    if (open()) return;
+    yield;
     const read = { ...plan.state };
     if (read.status !== "running") return;
     yield;
-    if ([...plan.tasks.values()].some((t) => t.finishedAt === null)) return;
+    if (open()) return;
     yield;
     const failed = [...plan.tasks.values()].filter((t) => t.status === "failed").map((t) => t.id).sort()[0] ?? null;
     yield;

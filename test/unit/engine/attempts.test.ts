@@ -18,7 +18,7 @@ import {
   intentOf,
   type EngineTiming,
   type TaskUpdate,
-} from "../../../functions/src/engine/lifecycle";
+} from "../../../functions/src/engine/task";
 import { delayExecutor } from "../../../functions/src/executors/delay";
 import { compilePlan } from "../../../functions/src/planner/compile";
 import { DEFAULT_TIMEOUT_SECONDS, EXECUTOR_KINDS, taskSpecSchema } from "../../../functions/src/schema/plan";

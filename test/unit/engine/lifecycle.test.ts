@@ -1,26 +1,26 @@
+import { arrivalOutcome, decideRelease, decideWideJoinRelease, evaluateTriggerRule, wideJoinEdge } from "../../../functions/src/engine/release";
 import {
   backoffMs,
+  creatorOf,
   decideApproval,
   decideExternalEvent,
   decideReset,
   decideStartCompensation,
   decideWait,
-  evaluateTriggerRule,
   shouldRetry,
   decideCancel,
   decideClaim,
   decideCompletion,
-  decideRelease,
   decideSweep,
+  gateRulesOf,
   initialTask,
   type GateRules,
   MAX_HISTORY_ENTRIES,
   withHistory,
   type EngineTiming,
-  wideJoinEdge,
-} from "../../../functions/src/engine/lifecycle";
+} from "../../../functions/src/engine/task";
 import type { TriggerRule } from "../../../functions/src/schema/plan";
-import type { TaskDoc } from "../../../functions/src/schema/task";
+import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
 import { person } from "../../support/principals";
 
 const timing: EngineTiming = { leaseMarginMs: 30_000, redispatchAfterMs: 60_000 };
@@ -232,6 +232,15 @@ describe("approvals and external tasks", () => {
     expect(approve({ creator, gate: { ...one(["ana@x"]), allowSelfApproval: true } })).toMatchObject({ status: "succeeded" });
   });
 
+  it("reads a gate's rules from its params, the plan's approvers standing in, and the creator from createdBy or labels.submittedBy", () => {
+    expect(gateRulesOf({}, ["ops@x"])).toEqual({ approvers: ["ops@x"], requiredApprovals: 1, allowSelfApproval: false });
+    expect(gateRulesOf({ approvers: ["ana@x"], requiredApprovals: 2, allowSelfApproval: true }, ["ops@x"])).toEqual({ approvers: ["ana@x"], requiredApprovals: 2, allowSelfApproval: true });
+    expect(gateRulesOf({ requiredApprovals: 0 }, undefined)).toEqual({ approvers: [], requiredApprovals: 1, allowSelfApproval: false });
+    expect(creatorOf({ createdBy: { uid: "u1", email: "a@x" }, labels: { submittedBy: "u2" } })).toEqual({ uid: "u1", email: "a@x" });
+    expect(creatorOf({ labels: { submittedBy: "u2" } })).toEqual({ uid: "u2", email: null });
+    expect(creatorOf({ createdBy: null, labels: {} })).toBeNull();
+  });
+
   it("refuses approvals after the gate's deadline", () => {
     expect(approve({ now: T0 + 1000 })).toMatchObject({ kind: "skip", reason: expect.stringContaining("approval deadline of gate passed") });
   });
@@ -313,6 +322,16 @@ describe("wide join arrival groups", () => {
     // Small counts both ways: no group, and no count of filled groups, much over √needs.
     expect(Math.max(...members.values())).toBeLessThanOrEqual(Math.ceil(Math.sqrt(needs)));
     expect(groups).toBeLessThanOrEqual(Math.ceil(Math.sqrt(needs)) + 1);
+  });
+
+  it("decides a join over what has arrived: a failure may decide early, successes only once all are in", () => {
+    const join = task({ id: "join", needs: Array.from({ length: 20 }, (_, i) => `n${i}`), status: "blocked" });
+    const add = (...statuses: TaskStatus[]) => statuses.map(arrivalOutcome).reduce((a, b) => ({ done: a.done + b.done, succeeded: a.succeeded + b.succeeded, failed: a.failed + b.failed }));
+    expect(arrivalOutcome("skipped")).toEqual({ done: 1, succeeded: 0, failed: 0 });
+    expect(decideWideJoinRelease(join, add(...Array<TaskStatus>(19).fill("succeeded")), "n18", T0, timing)).toBeUndefined();
+    expect(decideWideJoinRelease(join, add(...Array<TaskStatus>(20).fill("succeeded")), "n19", T0, timing)).toMatchObject({ became: "ready", update: { status: "ready", readyAt: T0 } });
+    expect(decideWideJoinRelease(join, arrivalOutcome("failed"), "n3", T0, timing)).toMatchObject({ became: "skipped", update: { status: "skipped", finishedAt: T0 } });
+    expect(decideWideJoinRelease({ ...join, status: "ready" }, arrivalOutcome("failed"), "n3", T0, timing)).toBeUndefined();
   });
 });
 

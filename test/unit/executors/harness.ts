@@ -3,7 +3,7 @@ import { startControlPlane, type ControlPlane } from "../../../local/control-pla
 import { createGoogleClients, googleClientConfigFromEnv, type GoogleClients } from "../../../functions/src/clients/google";
 import { createFirebaseExecutor } from "../../../functions/src/executors/firebase";
 import type { EnvironmentStateRecord, ExecutionContext, Executor, FirebaseProvisionOutput } from "../../../functions/src/executors/types";
-import type { ExecutionOutcome } from "../../../functions/src/engine/lifecycle";
+import type { ExecutionOutcome } from "../../../functions/src/engine/task";
 
 export interface RecordedState {
   envId: string;

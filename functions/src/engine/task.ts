@@ -9,40 +9,19 @@
  *      │                    ▲ retry (backoff)  │  └──> waiting_approval | waiting_external ──> succeeded | failed
  *      └──rule says no──> skipped              │
  *   blocked | ready | waiting_* ──cancel──> cancelled        succeeded ──rollback──> compensating ──> compensated
+ *
+ * Here: the start, claim, completion, waits and gates (approvers included), cancel, redrive,
+ * compensation and sweep. Releasing dependents (blocked → ready | skipped: trigger rules, wide
+ * joins) is engine/release.ts; the plan's own machine is engine/plan.ts.
  */
 import type { PlanStatus, RetryPolicy, TriggerRule } from "../schema/plan";
 import type { HistoryEntry, TaskDoc, TaskError, TaskStatus } from "../schema/task";
 import { TERMINAL_TASK_STATUSES } from "../schema/task";
 import { isCreator, matchesApprover, principalLabel, sameApprover, type PlanCreator, type VerifiedPrincipal } from "../trust/principals";
+import { countOutcomes, evaluateTriggerRule, FAN_IN_THRESHOLD, type WideJoinEdge } from "./release";
 
 /** Bounded so a task retried forever cannot grow its document towards Firestore's 1 MiB limit. */
 export const MAX_HISTORY_ENTRIES = 50;
-
-/**
- * A join with more needs than this records arrivals in their own documents (no hot document):
- * more needs finishing together than this would queue transactions on the join's lock.
- */
-export const FAN_IN_THRESHOLD = 8;
-
-/**
- * Where one need sits among a wide join's arrivals. Arrivals are counted in groups of about
- * √needs (decided by the need's place in the join's `needs`): an arriving need counts only its
- * group, and the arrival that fills a group counts only the filled groups, so a join of n needs
- * costs about n·√n index entries to count instead of n²/2, and each count stays small.
- */
-export interface WideJoinEdge {
-  needs: number;
-  group: number;
-  /** Needs in this group (the last group may be smaller). */
-  groupNeeds: number;
-  groups: number;
-}
-
-export function wideJoinEdge(needs: number, index: number): WideJoinEdge {
-  const size = Math.ceil(Math.sqrt(needs));
-  const group = Math.floor(index / size);
-  return { needs, group, groupNeeds: Math.min(size, needs - group * size), groups: Math.ceil(needs / size) };
-}
 
 /** Backoffs up to this long are waited out by the worker; longer ones are left to the sweeper. */
 export const IN_PROCESS_BACKOFF_MAX_MS = 10_000;
@@ -82,7 +61,8 @@ export function withHistory(task: Pick<TaskDoc, "history">, entry: HistoryEntry)
   return history.length > MAX_HISTORY_ENTRIES ? history.slice(history.length - MAX_HISTORY_ENTRIES) : history;
 }
 
-function transition(task: TaskDoc, to: TaskStatus, now: number, cause: string, attempt = task.attempt): HistoryEntry[] {
+/** The history of `task` with its move to `to` recorded (engine/release.ts records releases with it too). */
+export function transition(task: TaskDoc, to: TaskStatus, now: number, cause: string, attempt = task.attempt): HistoryEntry[] {
   return withHistory(task, { at: now, from: task.status, to, attempt, cause });
 }
 
@@ -433,6 +413,30 @@ export interface GateRules {
   allowSelfApproval: boolean;
 }
 
+/** A gate's rules as stored on its task, the plan's approvers standing in when it names none. */
+export function gateRulesOf(params: Record<string, unknown>, planApprovers: unknown): GateRules {
+  const own = Array.isArray(params.approvers) ? params.approvers.map(String) : undefined;
+  return {
+    approvers: own ?? (Array.isArray(planApprovers) ? planApprovers.map(String) : []),
+    requiredApprovals: typeof params.requiredApprovals === "number" && params.requiredApprovals >= 1 ? params.requiredApprovals : 1,
+    allowSelfApproval: params.allowSelfApproval === true,
+  };
+}
+
+/**
+ * Who wrote a plan: `createdBy` (set by the API from the caller's verified token), or the uid the
+ * security rules required in `labels.submittedBy` of a plan written from a client SDK. `plan`
+ * holds the two fields as stored (absent ones undefined).
+ */
+export function creatorOf(plan: { createdBy?: unknown; labels?: unknown }): PlanCreator | null {
+  const createdBy = plan.createdBy as { uid?: unknown; email?: unknown } | undefined;
+  if (createdBy !== undefined && createdBy !== null && typeof createdBy === "object") {
+    return { uid: typeof createdBy.uid === "string" ? createdBy.uid : null, email: typeof createdBy.email === "string" ? createdBy.email : null };
+  }
+  const labels = plan.labels as { submittedBy?: unknown } | undefined;
+  return typeof labels?.submittedBy === "string" ? { uid: labels.submittedBy, email: null } : null;
+}
+
 /**
  * waiting_approval → succeeded | failed, or one more approval of N: only a verified principal who
  * is one of the gate's approvers (no named approvers: any operator), never the plan's creator
@@ -526,84 +530,6 @@ export function decideExternalEvent(input: {
   return { kind: "complete", ...finishWaiting(task, outcome, `external system reported ${event.outcome === "succeeded" ? "succeeded" : "failed"}`, now) };
 }
 
-// ── releasing dependents, trigger rules ────────────────────────────────────────────────────────
-
-export type RuleVerdict = "wait" | "run" | "skip";
-
-/**
- * Airflow-style trigger rules over the needs' final statuses (`done` counts needs that finished).
- * `one_failed` runs as soon as one need failed; the others wait for every need.
- */
-export function evaluateTriggerRule(rule: TriggerRule, counts: { total: number; done: number; succeeded: number; failed: number }): RuleVerdict {
-  const allDone = counts.done >= counts.total;
-  switch (rule) {
-    case "all_success":
-      if (counts.done > counts.succeeded) return "skip";
-      return allDone ? "run" : "wait";
-    case "all_done":
-      return allDone ? "run" : "wait";
-    case "one_failed":
-      if (counts.failed > 0) return "run";
-      return allDone ? "skip" : "wait";
-    case "none_failed":
-      if (counts.failed > 0) return "skip";
-      return allDone ? "run" : "wait";
-  }
-}
-
-export function countOutcomes(statuses: Iterable<TaskStatus>, total: number): { total: number; done: number; succeeded: number; failed: number } {
-  let done = 0;
-  let succeeded = 0;
-  let failed = 0;
-  for (const s of statuses) {
-    done += 1;
-    if (s === "succeeded") succeeded += 1;
-    if (s === "failed") failed += 1;
-  }
-  return { total, done, succeeded, failed };
-}
-
-/** blocked → ready | skipped, once the trigger rule has its answer. */
-export function decideRuleOutcome(dependent: TaskDoc, verdict: RuleVerdict, lastNeed: string, now: number, timing: EngineTiming): TaskUpdate | undefined {
-  if (dependent.status !== "blocked" || verdict === "wait") return undefined;
-  if (verdict === "run") {
-    return {
-      status: "ready",
-      readyAt: now,
-      sweepAt: now + timing.redispatchAfterMs,
-      history: transition(dependent, "ready", now, `trigger rule ${dependent.triggerRule} met (last: ${lastNeed})`),
-    };
-  }
-  return {
-    status: "skipped",
-    finishedAt: now,
-    sweepAt: null,
-    history: transition(dependent, "skipped", now, `trigger rule ${dependent.triggerRule} cannot be met (after ${lastNeed})`),
-  };
-}
-
-export interface ReleaseInput {
-  dependent: TaskDoc;
-  need: string;
-  needStatus: TaskStatus;
-  now: number;
-  timing: EngineTiming;
-}
-
-/**
- * Records that one need of `dependent` finished. Idempotent per (need, dependent) edge: a repeat
- * is a no-op, so a redelivered completion cannot release a task twice.
- */
-export function decideRelease(input: ReleaseInput): { kind: "release"; became: "ready" | "skipped" | null; update: TaskUpdate } | Skip {
-  const { dependent, need, needStatus, now, timing } = input;
-  if (dependent.needsDone[need] !== undefined) return { kind: "skip", reason: `${need} already recorded` };
-  const needsDone = { ...dependent.needsDone, [need]: needStatus };
-  const verdict = evaluateTriggerRule(dependent.triggerRule, countOutcomes(Object.values(needsDone), dependent.needs.length));
-  const change = decideRuleOutcome(dependent, verdict, need, now, timing);
-  const became = change === undefined ? null : (change.status as "ready" | "skipped");
-  return { kind: "release", became, update: { needsDone, ...change } };
-}
-
 // ── cancel, reset, sweep ───────────────────────────────────────────────────────────────────────
 
 const CANCELLABLE: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "waiting_approval", "waiting_external"]);
@@ -618,16 +544,20 @@ export function decideCancel(task: TaskDoc, cause: string, now: number): { kind:
 }
 
 /**
- * Redrive (the `retry` command): a task that did not succeed starts again as its next attempt,
- * ready if its needs already satisfy its trigger rule, blocked otherwise.
- */
-/**
  * What a redrive runs again: everything that did not succeed, including what a rollback undid
  * (compensated, or failed while compensating): its effect is gone, so it must run again for its
  * dependents to see it.
  */
 export const REDRIVEN_STATUSES: ReadonlySet<TaskStatus> = new Set(["failed", "cancelled", "skipped", "compensated"]);
+/** What a redrive leaves to go on as part of the new run (a running attempt, a ready one not yet claimed). */
+export const STILL_OPEN_ON_REDRIVE: ReadonlySet<TaskStatus> = new Set(["running", "ready"]);
+/** Statuses in which a rollback's step waits: an attempt or a compensation is still under way. */
+export const ROLLBACK_WAITS_FOR: readonly TaskStatus[] = ["running", "compensating"];
 
+/**
+ * Redrive (the `retry` command): a task that did not succeed starts again as its next attempt,
+ * ready if its needs already satisfy its trigger rule, blocked otherwise.
+ */
 export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, TaskStatus>, by: string, now: number, timing: EngineTiming): { kind: "reset"; update: TaskUpdate } | Skip {
   if (!REDRIVEN_STATUSES.has(task.status)) return { kind: "skip", reason: `task is ${task.status}` };
   const needsDone: Record<string, TaskStatus> = {};

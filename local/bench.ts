@@ -3,9 +3,10 @@
  * `{ "<name>": { value, unit, goal } }`. Pure benchmarks run in-process; the end-to-end ones start
  * the local stack (Firestore, Pub/Sub, functions emulators) and stop it afterwards.
  *
- *   npm run bench                  everything
+ *   npm run bench                  everything but the soak
  *   npm run bench -- --pure        only benchmarks that need no emulators
- *   npm run bench -- --only stack  one group: pure | engine | stack (the others keep their last figures)
+ *   npm run bench -- --only stack  one group: pure | engine | stack | soak (the others keep their last figures)
+ *   npm run bench -- --only soak   the model-based fault test at soak size (about 15 minutes)
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { benchEngine } from "../bench/engine";
 import { benchHealth } from "../bench/health";
 import { benchPage } from "../bench/page";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
+import { benchSoak } from "../bench/soak";
 import { localFirestore } from "./admin";
 import { buildFunctions, buildPage } from "./build";
 import { ensureChromium } from "./chromium";
@@ -23,7 +25,7 @@ import { startTicker } from "./scheduler";
 
 const onlyIndex = process.argv.indexOf("--only");
 const only = process.argv.includes("--pure") ? "pure" : onlyIndex >= 0 ? process.argv[onlyIndex + 1] : undefined;
-const runs = (group: "pure" | "engine" | "stack") => only === undefined || only === group;
+const runs = (group: "pure" | "engine" | "stack" | "soak") => (group === "soak" ? only === group : only === undefined || only === group);
 const RESULTS = join(ROOT, "bench", "results.json");
 const STACK: SuiteEmulator[] = ["firestore", "pubsub", "functions", "auth", "hosting"];
 
@@ -59,6 +61,15 @@ async function main(): Promise<void> {
     console.log("› health run (in-memory store, local probe servers)…");
     Object.assign(results, await benchHealth());
     save();
+  }
+  if (runs("soak")) {
+    // The model-based fault test at soak size: the pure layer here, the live layer on Firestore + Pub/Sub.
+    await withSuite(["firestore", "pubsub"], async () => {
+      localFirestore();
+      console.log("› soak: the model-based fault test, 100,000 pure and 1,000 live sequences…");
+      Object.assign(results, await benchSoak((line) => console.log(`  ${line}`)));
+      save();
+    });
   }
   if (runs("engine") || runs("stack")) buildFunctions();
   if (runs("engine")) {

@@ -1,5 +1,5 @@
 /**
- * The demo plans. `demoEnvironmentPlan()` is what `npm start` runs: DESIGN.md §11's lang-trak
+ * The demo plans. `demoEnvironmentPlan()` is what `npm start` runs: the lang-trak
  * rollout as an environment plan (examples/lang-trak.json), provisioned by the `firebase` executor
  * against the local control plane, with the demo operator as its approver. `demoTaskPlan()` is the
  * same shape as an explicit task list of short delays, for benchmarks that measure the engine alone.
@@ -55,7 +55,7 @@ export function demoTaskPlan(stepMs = 400): { name: string; description: string;
   }
   return {
     name: "lang-trak rollout",
-    description: "dev → staging → production for lang-trak (us-central1), as in DESIGN.md §11",
+    description: "dev → staging → production for lang-trak (us-central1)",
     tasks,
   };
 }

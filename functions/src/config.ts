@@ -70,3 +70,15 @@ export const LIMITS = {
   /** Largest payload kept inline in a dead-letter record. */
   deadLetterPayloadChars: 10_000,
 } as const;
+
+/**
+ * Every function has a ceiling, so a storm (a redelivery loop, a 5,000-way fan-out, a flood of
+ * commands) is bounded in instances, in Firestore write rate and in cost rather than scaling until a
+ * quota stops it:
+ *   tasks           onTaskReady: 100 instances × 80 concurrent deliveries; beyond that Pub/Sub waits
+ *   control         plan documents, commands and task events: a few at a time is plenty
+ *   scheduled       the sweeper and the health run: one at a time (a slow one never overlaps the next)
+ *   healthRequests  on-demand health runs: a couple at once
+ *   api             the status page's API
+ */
+export const MAX_INSTANCES = { tasks: 100, control: 20, scheduled: 1, healthRequests: 2, api: 10 } as const;

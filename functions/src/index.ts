@@ -7,7 +7,7 @@ import { onDocumentCreated, onDocumentUpdated } from "firebase-functions/v2/fire
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import { REGION, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
+import { MAX_INSTANCES, REGION, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
 import { handleApiRequest } from "./triggers/api";
 import { handlePlanCommand } from "./triggers/on-plan-command";
 import { handlePlanCreated } from "./triggers/on-plan-created";
@@ -20,33 +20,34 @@ import { handleSweep } from "./triggers/sweep-stalled-tasks";
 
 setGlobalOptions({ region: REGION });
 
+
 /** A new plan document: validate, compile, write its tasks, dispatch the first ones. */
-export const onPlanCreated = onDocumentCreated({ document: "plans/{planId}", retry: true }, handlePlanCreated);
+export const onPlanCreated = onDocumentCreated({ document: "plans/{planId}", retry: true, maxInstances: MAX_INSTANCES.control }, handlePlanCreated);
 
 /** A plan's spec is immutable: edits are recorded and ignored. */
-export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}" }, handlePlanUpdated);
+export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}", maxInstances: MAX_INSTANCES.control }, handlePlanUpdated);
 
 /**
  * One attempt of one task (or its compensation). Retried by Pub/Sub on a crash; duplicates are no-ops.
  * One instance serves many deliveries at once (a task mostly waits on I/O), and their claims and
  * completions share commits (store/group-commit.ts); concurrency above 1 needs a whole vCPU.
  */
-export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: TASK_FUNCTION_TIMEOUT_SECONDS, memory: "512MiB", cpu: 1, concurrency: 80 }, handleTaskReady);
+export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: TASK_FUNCTION_TIMEOUT_SECONDS, memory: "512MiB", cpu: 1, concurrency: 80, maxInstances: MAX_INSTANCES.tasks }, handleTaskReady);
 
 /** approve / reject / cancel / retry / rollback, from other systems and the page. */
-export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true }, handlePlanCommand);
+export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true, maxInstances: MAX_INSTANCES.control }, handlePlanCommand);
 
 /** External tasks completed (or kept alive) by other systems with their task token. */
-export const onTaskEvent = onMessagePublished({ topic: TOPICS.taskEvents, retry: true }, handleTaskEvent);
+export const onTaskEvent = onMessagePublished({ topic: TOPICS.taskEvents, retry: true, maxInstances: MAX_INSTANCES.control }, handleTaskEvent);
 
 /** Recovers lost dispatches, dead workers, passed deadlines and unsettled completions. */
-export const sweepStalledTasks = onSchedule({ schedule: SWEEP_SCHEDULE, timeoutSeconds: 300 }, handleSweep);
+export const sweepStalledTasks = onSchedule({ schedule: SWEEP_SCHEDULE, timeoutSeconds: 300, maxInstances: MAX_INSTANCES.scheduled }, handleSweep);
 
 /** Checks every environment, updates goals, compliance and alerts, writes one report. */
-export const healthRun = onSchedule({ schedule: HEALTH_RUN_SCHEDULE, timeoutSeconds: 120, memory: "512MiB" }, handleScheduledHealthRun);
+export const healthRun = onSchedule({ schedule: HEALTH_RUN_SCHEDULE, timeoutSeconds: 120, memory: "512MiB", maxInstances: MAX_INSTANCES.scheduled }, handleScheduledHealthRun);
 
 /** The same run on demand (API, other systems, per-environment Scheduler jobs); runs are idempotent by id. */
-export const onHealthRunRequested = onMessagePublished({ topic: TOPICS.healthRuns, retry: false, timeoutSeconds: 120, memory: "512MiB" }, handleHealthRunRequest);
+export const onHealthRunRequested = onMessagePublished({ topic: TOPICS.healthRuns, retry: false, timeoutSeconds: 120, memory: "512MiB", maxInstances: MAX_INSTANCES.healthRequests }, handleHealthRunRequest);
 
 /** JSON API for the status page, behind the Hosting rewrite `/api/**`. */
-export const api = onRequest({ cors: false }, handleApiRequest);
+export const api = onRequest({ cors: false, maxInstances: MAX_INSTANCES.api }, handleApiRequest);

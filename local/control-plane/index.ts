@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the Google control-plane APIs the executors call (DESIGN §9): one gRPC
+ * A local stand-in for the Google control-plane APIs the executors call: one gRPC
  * server (Cloud Scheduler, Cloud Monitoring, Pub/Sub admin) and one HTTP server (Firebase Rules,
  * Hosting, Identity Toolkit, Firestore indexes), speaking the real protocols with in-memory state,
  * fault injection, a call log and a state dump, and service-account ID tokens with the certificates that verify them. Pass `env` to the functions so their client factory

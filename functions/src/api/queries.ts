@@ -32,7 +32,7 @@ export const API_QUERIES = {
   eventsByTime: shape("events", [], [["at", "asc"], ["__name__", "asc"]]),
   /** A plan's latest events (the page's history panel). */
   latestEvents: shape("events", [], [["at", "desc"], ["__name__", "desc"]]),
-  /** Environments (a bounded handful: 10+ per DESIGN §7), by id. */
+  /** Environments (a bounded handful: 10+), by id. */
   environmentsById: shape("environments", [], [["__name__", "asc"]]),
   /** Open (or resolved) alerts, most recently seen first. */
   alertsByStatus: shape("alerts", ["status"], [["lastSeen", "desc"], ["__name__", "desc"]]),

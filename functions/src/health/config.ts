@@ -6,7 +6,7 @@
 export interface HealthConfig {
   /** Upper bound of one check (ms): a check still running then is `timeout`. */
   checkTimeoutMs: number;
-  /** Upper bound of all checks of a run (ms from its start); DESIGN §7 asks a full assessment < 30 s. */
+  /** Upper bound of all checks of a run (ms from its start); a full assessment should take < 30 s. */
   runDeadlineMs: number;
   /** HTTP answers slower than this are `degraded`. */
   slowMs: number;

@@ -1,5 +1,5 @@
 /**
- * The environment form of a plan document (DESIGN.md §2): goals, constraints and environments,
+ * The environment form of a plan document: goals, constraints and environments,
  * which the planner expands into an explicit task graph. This is the canonical camelCase shape;
  * the common snake_case shape (environments and goals as maps) is normalised into it by
  * `planner/normalise.ts` before these schemas run, so there is one source of truth.

@@ -1,5 +1,5 @@
 /**
- * Shapes of everything the health runs write and read (DESIGN §3, §7): check results, the `health`
+ * Shapes of everything the health runs write and read: check results, the `health`
  * and `uptimeDays` fields of `environments/{envId}`, `reports/{runId}`, `alerts/{alertId}`, the
  * messages on `orchestrator-alerts` and `orchestrator-health-runs`, and the run's own state docs.
  * The status page reads these shapes: change them only additively. Every field is set (null, never

@@ -1,5 +1,5 @@
 /**
- * The demo plan's three environments (DESIGN §11) provisioned end to end through the executor,
+ * The demo plan's three environments provisioned end to end through the executor,
  * the control plane's exact final state asserted, then everything compensated in reverse order.
  */
 import type { ControlPlaneState } from "../../../local/control-plane";

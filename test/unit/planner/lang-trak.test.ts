@@ -1,5 +1,5 @@
 /**
- * The demo plan of DESIGN.md §11 compiled end to end: its graph, promotion order, gates, cost
+ * The lang-trak demo plan compiled end to end: its graph, promotion order, gates, cost
  * totals and compliance are the planner's reference output.
  */
 import { compilePlan } from "../../../functions/src/planner/compile";

@@ -48,13 +48,17 @@ export const successCriteriaSchema = z
   })
   .strict();
 
+const GOAL_PRIORITY = z.enum(["low", "medium", "high", "critical"]);
+const priorityOfRank = (rank: number): z.output<typeof GOAL_PRIORITY> => (rank === 1 ? "critical" : rank === 2 ? "high" : rank === 3 ? "medium" : "low");
+
 export const goalSchema = z
   .object({
     /** One of GOAL_IDS: the planner knows what each one requires. */
     id: z.string().min(1).max(64),
     name: z.string().max(200).optional(),
     description: z.string().max(2000).optional(),
-    priority: z.enum(["low", "medium", "high", "critical"]).default("medium"),
+    /** A word, or a number as many existing configs write it (1 = highest: critical, 2 high, 3 medium, 4 and up low). */
+    priority: z.union([GOAL_PRIORITY, z.number().int().min(1).max(100).transform(priorityOfRank)]).default("medium"),
     /** Environment names or tiers; absent: the goal's default (see planner/goals.ts). */
     targetEnvironments: z.array(z.string().min(1).max(64)).max(100).optional(),
     /** Absent: the goal's default integrations (see planner/goals.ts). */

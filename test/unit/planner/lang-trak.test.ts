@@ -143,6 +143,26 @@ describe("the snake_case shape", () => {
     expect(snake.report).toEqual(plan.report);
   });
 
+  it("accepts numeric goal priorities as existing configs write them (1 = highest)", () => {
+    const doc = example("lang-trak-snake-case.json");
+    const goals = doc.goals as Record<string, Record<string, unknown>>;
+    const withRank = (priority: unknown) => compilePlan({ ...doc, goals: { high_availability: { ...goals.high_availability, priority } } });
+    const ranked = [1, 2, 3, 4].map((rank) => {
+      const result = withRank(rank);
+      expect(result.ok).toBe(true);
+      return result.ok ? result.plan.report.effectiveSpec!.goals[0]!.priority : undefined;
+    });
+    expect(ranked).toEqual(["critical", "high", "medium", "low"]);
+    // The same plan as the word for it.
+    const two = withRank(2);
+    expect(two.ok && two.plan.tasks).toEqual(plan.tasks);
+    for (const bad of [0, 1.5, -1]) {
+      const result = withRank(bad);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.errors.map((e) => e.path)).toEqual(["goals.high_availability.priority"]);
+    }
+  });
+
   it("points errors at the user's own field names", () => {
     const doc = example("lang-trak-snake-case.json");
     const environments = doc.environments as Record<string, Record<string, unknown>>;

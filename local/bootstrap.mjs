@@ -16,6 +16,26 @@ if (!commands.has(command)) {
   process.exit(2);
 }
 
+// What the local stack needs and cannot install itself: say what to install, before anything else.
+const nodeMajor = Number(process.versions.node.split(".")[0]);
+if (nodeMajor < 20) {
+  console.error(`✗ Node.js ${process.versions.node} is too old: install Node.js 20 or newer (https://nodejs.org, or nvm install 22).`);
+  process.exit(1);
+}
+const onlyStage = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const needsEmulators = command === "start" || (command === "test" && !["typecheck", "lint", "unit"].includes(onlyStage)) || (command === "bench" && !args.includes("--pure") && onlyStage !== "pure");
+if (needsEmulators) {
+  // The Firestore and Pub/Sub emulators are Java programs.
+  const java = spawnSync("java", ["-version"], { encoding: "utf8" });
+  const version = /version "(\d+)(?:\.(\d+))?/.exec(`${java.stderr ?? ""}${java.stdout ?? ""}`);
+  const major = version === null ? 0 : Number(version[1]) === 1 ? Number(version[2]) : Number(version[1]);
+  if (java.error !== undefined || major < 17) {
+    const found = java.error !== undefined ? "no java on the PATH" : `Java ${major || "of an unknown version"}`;
+    console.error(`✗ the Firebase emulators need Java 17 or newer (${found}): install a JDK 17+, e.g. apt-get install openjdk-17-jre-headless, or brew install openjdk@17.`);
+    process.exit(1);
+  }
+}
+
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const lockfile = join(root, "package-lock.json");
 const stamp = join(root, "node_modules", ".orchestrator-install-stamp");

@@ -36,7 +36,10 @@ export function followPlan(db: Firestore, planId: string, options: { print?: boo
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const now = runningCount > 0 ? ` · running: ${running.join(", ")}${runningCount > running.length ? ` +${runningCount - running.length}` : ""}` : "";
     const line = `  [${secs.padStart(5)} s] ${planStatus.padEnd(9)} ${done}/${total || "?"} tasks done${now}`;
-    if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+    // On a terminal the line is redrawn in place: it must fit its width, or every redraw leaves a
+    // wrapped remnant behind.
+    const width = process.stdout.columns ?? 0;
+    if (tty) process.stdout.write(`\r\x1b[2K${width > 1 && line.length >= width ? `${line.slice(0, width - 2)}…` : line}`);
     else if (line.replace(/\[.*?s\]/, "") !== lastLine.replace(/\[.*?s\]/, "")) console.log(line);
     lastLine = line;
   };

@@ -116,6 +116,8 @@ export const MAX_ENVIRONMENTS = 100;
 
 export const environmentPlanSpecSchema = z
   .object({
+    /** The JSON schema an editor validates the file against (e.g. schema/plan.schema.json); ignored by the planner. */
+    $schema: z.string().max(2000).optional(),
     name: z.string().max(200).optional(),
     description: z.string().max(5000).optional(),
     labels: z.record(z.string().max(63), z.string().max(63)).optional(),

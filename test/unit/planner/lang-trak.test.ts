@@ -143,6 +143,18 @@ describe("the snake_case shape", () => {
     expect(snake.report).toEqual(plan.report);
   });
 
+  it("accepts the $schema key editors use, in both forms, and changes nothing else", () => {
+    const doc = example("lang-trak.json");
+    expect(doc.$schema).toBe("../schema/plan.schema.json");
+    const { $schema: _schema, ...bare } = doc;
+    expect(compiled(doc).tasks).toEqual(compiled(bare).tasks);
+    const taskPlan = compilePlan({ $schema: "https://example.com/plan.schema.json", tasks: [{ id: "a", run: "noop" }] });
+    expect(taskPlan.ok).toBe(true);
+    const notText = compilePlan({ $schema: 7, tasks: [{ id: "a", run: "noop" }] });
+    expect(notText.ok).toBe(false);
+    if (!notText.ok) expect(notText.errors.map((e) => e.path)).toContain("$schema");
+  });
+
   it("accepts numeric goal priorities as existing configs write them (1 = highest)", () => {
     const doc = example("lang-trak-snake-case.json");
     const goals = doc.goals as Record<string, Record<string, unknown>>;

@@ -5,12 +5,11 @@
  * `plans/{id}` and follows it until it ends: in the local stack's Firestore emulator (`npm start`
  * running), or with `--project` in that real project's Firestore (Application Default Credentials).
  *
- * Exit codes: 0 the plan compiles (outcome run or planned), 1 invalid (unreadable file, bad JSON,
- * or schema/graph errors, each printed with its path), 2 rejected (a hard constraint or goal fails).
- * With --apply: 0 when the plan ended succeeded (or planned), 3 when it ended any other way.
+ * Exit codes (and flags): see HELP below (`npm run plan -- --help`).
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { parseArgs } from "node:util";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { localFirestore } from "./admin";
@@ -19,20 +18,59 @@ import { hostPort } from "./project";
 import { compilePlan } from "../functions/src/planner/compile";
 import { formatErrors, formatPlan } from "../functions/src/planner/format";
 
-const USAGE = "usage: npm run plan -- <plan.json> [--json] [--apply [--id ID] [--project PROJECT]]";
+const HELP = `usage: npm run plan -- <plan.json> [flags]
 
-async function main(argv: readonly string[]): Promise<number> {
-  const json = argv.includes("--json");
-  const apply = argv.includes("--apply");
-  const valueOf = (flag: string) => (argv.indexOf(flag) >= 0 ? argv[argv.indexOf(flag) + 1] : undefined);
-  const planIdArg = valueOf("--id");
-  const project = valueOf("--project");
-  const values = new Set(["--id", "--project"].map((f) => argv.indexOf(f) + 1).filter((i) => i > 0));
-  const files = argv.filter((a, i) => !a.startsWith("--") && !values.has(i));
-  const unknown = argv.filter((a) => a.startsWith("--") && !["--json", "--apply", "--id", "--project"].includes(a));
-  if (files.length !== 1 || unknown.length > 0) {
-    console.error(USAGE);
-    return 1;
+Compiles the plan as the orchestrator will and prints what would happen (like terraform plan).
+
+flags:
+  --json               the compiled plan as JSON (summary, tasks, report), or {ok: false, errors}
+  --apply              write it to plans/{id} and follow it to its end
+  --id <id>            with --apply: the plan's id (default: the file's name and a time stamp)
+  --project <id>       with --apply: a real project's Firestore (Application Default Credentials);
+                       without it, the local stack (npm start)
+  -h, --help           this text
+
+exit codes:
+  0   compiles (outcome run or planned); with --apply: ended succeeded or planned
+  1   invalid: unreadable file, bad JSON, or schema and graph errors (each with its path)
+  2   rejected: a hard constraint or goal fails
+  3   with --apply: ended any other way (failed, rolled back, cancelled...)
+  64  usage: an unknown flag, a flag without its value, not exactly one file`;
+
+/** Exit code of a command-line mistake (sysexits' EX_USAGE), apart from the plan's own outcomes. */
+const USAGE_ERROR = 64;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(argv);
+  } catch (error) {
+    console.error(`✗ ${(error as Error).message}\n\n${HELP}`);
+    return USAGE_ERROR;
+  }
+  const { values, positionals: files } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const json = values.json === true;
+  const apply = values.apply === true;
+  const planIdArg = values.id;
+  const project = values.project;
+  if (files.length !== 1) {
+    console.error(`✗ ${files.length === 0 ? "no plan file given" : `one plan file at a time (got ${files.join(", ")})`}\n\n${HELP}`);
+    return USAGE_ERROR;
+  }
+  if (!apply && (planIdArg !== undefined || project !== undefined)) {
+    console.error(`✗ --id and --project only mean something with --apply\n\n${HELP}`);
+    return USAGE_ERROR;
+  }
+  for (const [flag, value] of [["--id", planIdArg], ["--project", project]] as const) {
+    // parseArgs takes the next word as the value, even another flag: `--project --json` is a mistake, not a project.
+    if (value !== undefined && (value === "" || value.startsWith("-"))) {
+      console.error(`✗ ${flag} needs a value\n\n${HELP}`);
+      return USAGE_ERROR;
+    }
   }
   const file = files[0]!;
   let doc: unknown;
@@ -61,6 +99,16 @@ async function main(argv: readonly string[]): Promise<number> {
   if (plan.outcome === "rejected") return 2;
   if (!apply) return 0;
   return applyPlan(doc as Record<string, unknown>, planIdArg ?? `${basename(file).replace(/\.json$/, "").replace(/[^A-Za-z0-9_-]/g, "-")}-${Date.now().toString(36)}`, project);
+}
+
+/** Strict: an unknown flag or a flag without its value throws, with what was wrong. */
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { json: { type: "boolean" }, apply: { type: "boolean" }, id: { type: "string" }, project: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
 }
 
 /** Writes the plan where the orchestrator watches and follows it to its end. */

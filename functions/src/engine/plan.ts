@@ -238,6 +238,14 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
 }
 
 /** Whether a plan in `status` must hold its locks (used by lock maintenance: a lock whose owner is not active is freed). */
+/**
+ * A guard for a compare-and-set on the plan: it applies only while the plan is still at transition
+ * `seq` (what the caller read, or the transition whose effects it owes); otherwise `refusal`.
+ */
+export function atTransition(seq: number, refusal?: string): (plan: { seq: number }) => string | undefined {
+  return (plan) => (plan.seq === seq ? undefined : (refusal ?? `the plan moved on since transition ${seq} (now ${plan.seq})`));
+}
+
 export function holdsLocks(status: PlanStatus): boolean {
   return ACTIVE_PLAN_STATUSES.has(status);
 }

@@ -12,7 +12,7 @@
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { PlanCommand } from "../schema/messages";
-import { decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer } from "../engine/plan";
+import { atTransition, decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer } from "../engine/plan";
 import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
 import { applyPlanInput, machineState, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
@@ -125,14 +125,14 @@ export async function enterWithLocks(
     if (!holdsLocks(plan.status)) {
       environments = await lockKeysOf(db, planId);
       // Taken only for the plan as probed: one that moved on since is read again first.
-      const taken = await acquireLocks(db, planId, environments, now(), (p) => (p.seq === plan.seq ? undefined : LOCKS_NO_LONGER_HELD));
+      const taken = await acquireLocks(db, planId, environments, now(), atTransition(plan.seq, LOCKS_NO_LONGER_HELD));
       if (taken.kind === "refused") continue;
       asked = true;
       locks = lockAnswer(taken);
     }
     // An answer is one for the plan as probed: a plan that moved on since (its tasks written, say,
     // when the answer was "granted" for none) is read again; a granted one must still hold, too.
-    const probed: TransitionCause["guard"] = (p) => cause.guard?.(p) ?? (p.seq === plan.seq ? undefined : LOCKS_NO_LONGER_HELD);
+    const probed: TransitionCause["guard"] = (p) => cause.guard?.(p) ?? atTransition(plan.seq, LOCKS_NO_LONGER_HELD)(p);
     outcome = await applyPlanInput(db, planId, { kind: "command", ...request, locks }, now(), locks === "held" ? cause : { ...cause, guard: probed, ...(locks.granted ? { locks: environments } : {}) });
   }
   await followThrough(db, planId, outcome, now);

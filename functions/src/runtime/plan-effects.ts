@@ -8,7 +8,7 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
-import type { PlanEffect } from "../engine/plan";
+import { atTransition, type PlanEffect } from "../engine/plan";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
 import type { PlanStatus } from "../schema/plan";
@@ -53,7 +53,7 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
         const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING, { seq: t.seq });
         // Only this redrive's: a later one (cancelled, then retried again) resets its tasks itself,
         // and must not find the plan running before its resets.
-        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator", guard: stillAt(t.seq) });
+        const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator", guard: atTransition(t.seq) });
         await clearPlanEffects(db, planId, t.seq, now());
         if (running.kind !== "transition") return;
         await applyPlanEffects(db, planId, running, now);
@@ -78,9 +78,6 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
   }
   await clearPlanEffects(db, planId, t.seq, now());
 }
-
-/** A guard: the plan is still at transition `seq` (its effects are still the ones it owes). */
-const stillAt = (seq: number) => (plan: { seq: number }): string | undefined => (plan.seq === seq ? undefined : `the plan moved on since transition ${seq} (now ${plan.seq})`);
 
 /** Applies a decision's effects when it was a transition; says why not otherwise. */
 export async function followThrough(db: Firestore, planId: string, outcome: PlanOutcome, now: () => number): Promise<PlanOutcome> {

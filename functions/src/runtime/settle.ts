@@ -13,6 +13,7 @@ import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import type { TaskReadyMessage } from "../schema/messages";
 import { failurePolicySchema } from "../schema/plan";
+import { atTransition } from "../engine/plan";
 import type { TaskDoc } from "../schema/task";
 import { advanceRollback, applyPlanInput, markStallChecked, readFailurePolicy } from "../store/plans";
 import { anyUnfinishedTask, firstTaskIn, lastFinishOf, readTaskOf, releaseDependent, releaseDependentsTogether, taskOutline, type ReleasedDependent } from "../store/tasks";
@@ -133,7 +134,7 @@ export async function continueRollback(db: Firestore, planId: string, now: () =>
   if (step.kind === "finished") {
     // Only the rollback its tasks were read in: one that ended meanwhile (and a retry and a second
     // rollback followed) must not be ended by this step, read before its compensations were queued.
-    const guard = (plan: { seq: number }) => (plan.seq === step.seq ? undefined : "the rollback moved on since its tasks were read");
+    const guard = atTransition(step.seq, "the rollback moved on since its tasks were read");
     await followThrough(db, planId, await applyPlanInput(db, planId, { kind: "rollback_finished", failedCompensation: step.failedCompensation }, now(), { actor: "orchestrator", guard }), now);
   }
 }

@@ -47,8 +47,8 @@ export async function acquireLocks(db: Firestore, planId: string, environments: 
   if (environments.length === 0) return { kind: "acquired" };
   const refs = lockRefs(db, environments);
   return db.runTransaction(async (tx): Promise<LockResult> => {
-    const snaps = await tx.getAll(...refs);
-    const [planSnap] = await tx.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
+    // One read: the locks and the plan's state together.
+    const [planSnap, ...snaps] = await tx.getAll(planRef(db, planId), ...refs, { fieldMask: [...new Set([...PLAN_STATE_FIELDS, ...LOCK_FIELDS])] });
     const plan = readPlanState(planSnap!);
     if (fence !== undefined) {
       const refusal = plan === undefined ? `unknown plan ${planId}` : fence(plan);

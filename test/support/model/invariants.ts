@@ -97,10 +97,10 @@ const TASK_EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
 };
 
 /** Statuses in which a plan uses its environments: it must hold their locks (planning only once granted, so not checked). */
-const USING_ENVIRONMENTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving", "rolling_back"]);
+export const USING_ENVIRONMENTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving", "rolling_back"]);
 const CANCELLABLE_TASK: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "waiting_approval", "waiting_external"]);
 const TERMINAL_TASK: ReadonlySet<TaskStatus> = new Set(["succeeded", "failed", "skipped", "cancelled", "compensated"]);
-const OPEN_TASK: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"]);
+export const OPEN_TASK: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"]);
 
 /** Trigger rules over the needs recorded so far, written out again: may the task run / be skipped now? */
 export function ruleAllows(rule: TriggerRule, recorded: readonly TaskStatus[], total: number): { run: boolean; skip: boolean } {

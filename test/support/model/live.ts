@@ -44,8 +44,8 @@ import type { PlanStatus } from "../../../functions/src/schema/plan";
 import { prng } from "../prng";
 import { person, operator, RULES } from "../principals";
 import { CRASH_BELOW, describeEvent, environmentsOf, generateScenario, nextEvent, type Offer, type Scenario, type SimEvent, type SimPlanSpec } from "./generator";
-import { PLAN_EDGES } from "./invariants";
-import { DRAIN_SWEEP_EVERY_MS, MAX_DRAIN_SWEEPS } from "./run";
+import { OPEN_TASK, PLAN_EDGES, USING_ENVIRONMENTS } from "./invariants";
+import { at, DRAIN_SWEEP_EVERY_MS, MAX_DRAIN_SWEEPS } from "./run";
 
 /** Events per live sequence: fewer than the pure layer's, each is a real round trip or several. */
 export const LIVE_MIN_EVENTS = 8;
@@ -53,8 +53,7 @@ export const LIVE_MAX_EVENTS = 32;
 const MAX_DRAIN_SWEEPS_WITH_GATES = 200;
 const MAX_DRAIN_DELIVERIES = 2_000;
 const APPROVERS = ["op0@example.com", "op1@example.com"] as const;
-const OPEN_TASK: ReadonlySet<string> = new Set(["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"]);
-const USING_ENVIRONMENTS: ReadonlySet<string> = new Set(["running", "redriving", "rolling_back"]);
+const OPEN: ReadonlySet<string> = OPEN_TASK;
 
 export class LiveViolation extends Error {
   constructor(
@@ -476,7 +475,6 @@ export class LiveHarness {
 }
 
 const sorted = <T>(items: T[], key: (t: T) => string) => [...items].sort((a, b) => key(a).localeCompare(key(b)));
-const at = <T>(items: readonly T[], fraction: number): T | undefined => (items.length === 0 ? undefined : items[Math.min(items.length - 1, Math.floor(fraction * items.length))]);
 
 function waitingGates(view: WorldView): Array<[string, string]> {
   return view.plans.flatMap((p) => sorted([...p.tasks].filter(([, t]) => t.status === "waiting_approval"), ([id]) => id).map(([id]) => [p.id, id] as [string, string]));
@@ -659,7 +657,7 @@ function checkStep(seq: Sequence, view: WorldView): void {
 function openItems(view: WorldView): string[] {
   const open: string[] = [];
   for (const plan of view.plans) {
-    const tasks = [...plan.tasks].filter(([, t]) => OPEN_TASK.has(t.status)).map(([id, t]) => `${id}:${t.status}`);
+    const tasks = [...plan.tasks].filter(([, t]) => OPEN.has(t.status)).map(([id, t]) => `${id}:${t.status}`);
     if (!FINAL_PLAN_STATUSES.has(plan.status) || plan.effectsPending || tasks.length > 0) open.push(`${plan.id}: ${plan.status}${plan.effectsPending ? " (effects pending)" : ""}${tasks.length > 0 ? ` [${tasks.join(", ")}]` : ""}`);
   }
   for (const [env, owner] of view.locks) {

@@ -76,7 +76,8 @@ function offer(world: World): Offer {
   return { queued: world.queue.length, runnable: world.runnable().length, gates: waitingGates(world).length, externals: knownExternals(world).length, plans: world.plans.size };
 }
 
-const at = <T>(items: readonly T[], fraction: number): T | undefined => (items.length === 0 ? undefined : items[Math.min(items.length - 1, Math.floor(fraction * items.length))]);
+/** The item a fraction of an event picks among what is there (a sequence with events removed still replays). */
+export const at = <T>(items: readonly T[], fraction: number): T | undefined => (items.length === 0 ? undefined : items[Math.min(items.length - 1, Math.floor(fraction * items.length))]);
 const budgetOf = (crash: number, most: number): number | null => (crash < CRASH_BELOW ? 1 + Math.floor((crash / CRASH_BELOW) * most) : null);
 
 export function applyEvent(world: World, checker: Checker, e: SimEvent): void {

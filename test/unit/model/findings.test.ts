@@ -23,6 +23,16 @@ function started(world: World, p: PlanRecord): void {
   expect(p.state.status).toBe("running");
 }
 
+/** A two-task chain under policy continue whose first task failed: b is skipped, the plan failed. */
+function failedChain(): { world: World; p: PlanRecord } {
+  const world = scriptedWorld([plan("p", "continue", [task("a", "noop"), task("b", "noop", ["a"])])]);
+  const p = world.plan("p");
+  started(world, p);
+  step(world, deliver(world, taskMessage("a"))!, FAIL, 10);
+  expect(p.state.status).toBe("failed");
+  return { world, p };
+}
+
 describe("defects in lock answers, lost starts and stop checks (fixed; regression tests)", () => {
   // runtime/commands.ts enterWithLocks reads the plan, decides "held" when it is active, then
   // applies the command in a later compare-and-set; engine/plan.ts withLocks took "held" at its
@@ -147,11 +157,7 @@ describe("defects in lock answers, lost starts and stop checks (fixed; regressio
   // (CANCELLABLE_FROM has redriving) cancels what is open then; the resets that followed reopened
   // tasks of the cancelled plan, and one left blocked was never settled.
   it("a redrive cancelled midway reopens no task (effects-unfenced)", () => {
-    const world = scriptedWorld([plan("p", "continue", [task("a", "noop"), task("b", "noop", ["a"])])]);
-    const p = world.plan("p");
-    started(world, p);
-    step(world, deliver(world, taskMessage("a"))!, FAIL, 10); // a fails, b is skipped: the plan fails
-    expect(p.state.status).toBe("failed");
+    const { world, p } = failedChain();
     const retry = world.spawn("retry", world.command(p, "retry"));
     step(world, retry, SUCCEED, 3); // redriving, its effects' seq read, about to reset
     expect(p.state.status).toBe("redriving");
@@ -167,11 +173,7 @@ describe("defects in lock answers, lost starts and stop checks (fixed; regressio
   // redrive's `redriven` commit on the second one's `redriving`, before the second reset anything:
   // its resets then stopped (the plan had moved on) and the new run began on the old run's tasks.
   it("a redrive superseded by a cancel and another retry does not begin the new run before its resets (effects-unfenced)", () => {
-    const world = scriptedWorld([plan("p", "continue", [task("a", "noop"), task("b", "noop", ["a"])])]);
-    const p = world.plan("p");
-    started(world, p);
-    step(world, deliver(world, taskMessage("a"))!, FAIL, 10); // a fails, b is skipped: the plan fails
-    expect(p.state.status).toBe("failed");
+    const { world, p } = failedChain();
     const first = world.spawn("retry 1", world.command(p, "retry"));
     step(world, first, SUCCEED, 3); // redriving, about to reset
     command(world, p, "cancel");

@@ -7,6 +7,13 @@ export interface FaultSpec {
   protocol?: "grpc" | "rest";
   /** How many matching calls fail (default 1). */
   times?: number;
+  /** Let this many matching calls through first (default 0): "fail the third CreateJob" is skip 2. */
+  skip?: number;
+  /**
+   * Apply the call, then answer with the error: the change lands but the caller never hears of it,
+   * like a crash right after a mutating call or a lost answer.
+   */
+  after?: boolean;
   /** Fail with this gRPC status code (REST calls get the matching HTTP status). */
   grpcCode?: number;
   /** Fail with this HTTP status (gRPC calls get the matching status code). */
@@ -60,6 +67,7 @@ export class ApiError extends Error {
 
 interface ActiveFault extends FaultSpec {
   remaining: number;
+  skipping: number;
 }
 
 export class FaultBook {
@@ -70,7 +78,7 @@ export class FaultBook {
   inject(spec: FaultSpec | FaultSpec[]): void {
     for (const f of Array.isArray(spec) ? spec : [spec]) {
       if (f.grpcCode === undefined && f.httpStatus === undefined && f.latencyMs === undefined) throw new Error("a fault needs grpcCode, httpStatus or latencyMs");
-      this.faults.push({ ...f, remaining: f.times ?? 1 });
+      this.faults.push({ ...f, remaining: f.times ?? 1, skipping: f.skip ?? 0 });
     }
   }
 
@@ -79,7 +87,7 @@ export class FaultBook {
   }
 
   pending(): FaultSpec[] {
-    return this.faults.map(({ remaining, ...f }) => ({ ...f, times: remaining }));
+    return this.faults.map(({ remaining, skipping, skip: _skip, ...f }) => ({ ...f, times: remaining, ...(skipping > 0 ? { skip: skipping } : {}) }));
   }
 
   /** Takes the first matching fault (consuming one of its `times`), if any. */
@@ -87,6 +95,10 @@ export class FaultBook {
     const index = this.faults.findIndex((f) => (f.protocol === undefined || f.protocol === protocol) && matches(f.match, method));
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
+    if (fault.skipping > 0) {
+      fault.skipping -= 1;
+      return undefined;
+    }
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.faults.splice(index, 1);
     return fault;
@@ -105,6 +117,12 @@ export class FaultBook {
     this.log = [];
   }
 }
+
+/** Matches every call that changes state (REST POST/PATCH/DELETE, gRPC Create/Update/Delete/Pause/Resume). */
+export const MUTATING_CALLS = "/^(POST|PATCH|PUT|DELETE) |\\/(Create|Update|Delete|Pause|Resume)[A-Za-z]*$/";
+
+/** Whether a logged call changed state (see MUTATING_CALLS). */
+export const isMutating = (call: Pick<CallRecord, "method">): boolean => matches(MUTATING_CALLS, call.method);
 
 function matches(pattern: string | undefined, method: string): boolean {
   if (pattern === undefined || pattern === "") return true;

@@ -75,6 +75,8 @@ function wrap(ctx: GrpcContext, service: string, method: string, handler: Handle
       if (call.cancelled) return;
       if (fault && (fault.grpcCode !== undefined || fault.httpStatus !== undefined)) {
         const code = fault.grpcCode ?? codeOfHttp(fault.httpStatus!);
+        // `after`: the call applies, and only its answer is lost.
+        if (fault.after === true) await Promise.resolve(handler(request)).catch(() => undefined);
         ctx.faults.record({ at: started, protocol: "grpc", method: full, resource, status: GRPC_CODE_NAMES[code] ?? String(code), injected: true, durationMs: Date.now() - started });
         callback({ code, details: fault.message ?? `injected ${GRPC_CODE_NAMES[code] ?? code} for ${method}` });
         return;

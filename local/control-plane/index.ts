@@ -10,13 +10,14 @@
  *   cp.inject({ match: "CreateJob", grpcCode: 7 });  // next CreateJob: PERMISSION_DENIED
  *   await cp.stop();
  */
-import { FaultBook, type CallRecord, type FaultSpec } from "./faults";
+import { FaultBook, isMutating, MUTATING_CALLS, type CallRecord, type FaultSpec } from "./faults";
 import { LocalGoogleAccounts, type IdTokenRequest } from "./google-accounts";
 import { startGrpcServer } from "./grpc-server";
 import { startRestServer } from "./rest-server";
 import { ProbeSites, type ChaosApplied, type ChaosRequest, type EndpointBehaviour } from "./sites";
 import { clone, emptyState, type ControlPlaneState, type UptimeOutage } from "./state";
 
+export { isMutating, MUTATING_CALLS };
 export type { CallRecord, ChaosApplied, ChaosRequest, ControlPlaneState, EndpointBehaviour, FaultSpec, UptimeOutage };
 
 export interface ControlPlaneOptions {

@@ -317,6 +317,20 @@ function defaultAuthConfig(name: string, projectId: string): Resource {
   };
 }
 
+/** Runs a call's handler for its effect alone (a fault that lets the call land); its error is dropped. */
+function applyQuietly(table: Route[], method: string, path: string, query: URLSearchParams, body: Resource): void {
+  for (const route of table) {
+    const m = route.method === method ? route.pattern.exec(path) : null;
+    if (m === null) continue;
+    try {
+      route.handle({ method, path, query, body }, m.slice(1));
+    } catch {
+      // The caller hears the injected error either way.
+    }
+    return;
+  }
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
@@ -409,6 +423,8 @@ export async function startRestServer(ctx: RestContext, port: number): Promise<{
         if (fault && (fault.httpStatus !== undefined || fault.grpcCode !== undefined)) {
           const status = fault.httpStatus ?? httpStatusOfCode(fault.grpcCode!);
           const code = fault.grpcCode ?? codeOfHttpStatus(status);
+          // `after`: the call applies, and only its answer is lost.
+          if (fault.after === true) applyQuietly(table, method, path, url.searchParams, method === "GET" || method === "DELETE" ? {} : await readBody(req));
           ctx.faults.record({ at: started, protocol: "rest", method: call, resource: path, status: GRPC_CODE_NAMES[code] ?? String(code), httpStatus: status, injected: true, durationMs: Date.now() - started });
           return send(res, status, errorBody(status, code, fault.message ?? `injected HTTP ${status} for ${call}`));
         }

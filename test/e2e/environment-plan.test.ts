@@ -9,7 +9,9 @@ import { TOPICS } from "../../functions/src/config";
 import { createDemoAccounts, idToken, type DemoAccount } from "../../local/demo-accounts";
 import { demoEnvironmentPlan } from "../../local/demo-plan";
 import { followPlan } from "../../local/progress";
+import type { ControlPlaneState } from "../../local/control-plane";
 import { testFirestore, uniqueId, waitFor } from "../support/emulators";
+import { comparable } from "../support/control-plane-state";
 
 const db = testFirestore();
 const controlPlane = process.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT;
@@ -122,5 +124,60 @@ describe("a failure in production under failure policy rollback", () => {
       const left = Object.keys(after[group]).filter((k) => !(k in before[group]));
       expect({ group, left }).toEqual({ group, left: [] });
     }
+  });
+});
+
+/** Production's resources in the control plane, as a user compares them (change-sets.ts `comparable`). */
+async function production(): Promise<Record<string, unknown>> {
+  const all = comparable((await state()) as unknown as ControlPlaneState);
+  return Object.fromEntries(
+    Object.entries(all).map(([group, resources]) => [group, Object.fromEntries(Object.entries(resources as Record<string, unknown>).filter(([name]) => name.includes("lang-trak-prod") || name === "sites/lang-trak-prod"))]),
+  );
+}
+
+describe("a second plan over the provisioned production, failing under policy rollback", () => {
+  it("leaves production exactly as it was, and the next health run finds it ok", async () => {
+    const before = await production();
+    expect(Object.keys(before.hostingSites as object)).toContain("projects/lang-trak-prod/sites/lang-trak-prod");
+    const planId = uniqueId("prod-change");
+    const prod = { environment: "production", projectId: "lang-trak-prod", region: "us-central1" };
+    await db.collection("plans").doc(planId).set({
+      name: "a production change whose last step fails",
+      failurePolicy: "rollback",
+      approvers: [operator.email],
+      tasks: [
+        { id: "hosting", run: "firebase", params: { ...prod, integration: "hosting", settings: { config: { cleanUrls: false, trailingSlashBehavior: "ADD" } } } },
+        { id: "database", run: "firebase", params: { ...prod, integration: "database", settings: { rules: "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /{document=**} {\n      allow read: if true;\n    }\n  }\n}\n" } } },
+        // Refused before any call (its schedule is not a cron expression): the step that fails last.
+        { id: "last", run: "firebase", needs: ["hosting", "database"], params: { ...prod, integration: "backup", settings: { schedule: "whenever" } } },
+      ],
+    });
+    const outcome = followPlan(db, planId, { print: false, timeoutMs: 120_000 });
+    // A protection policy may put a gate in front of production: approve whatever waits.
+    let ended = false;
+    void outcome.finally(() => (ended = true));
+    while (!ended) {
+      const waiting = await db.collection("plans").doc(planId).collection("tasks").where("status", "==", "waiting_approval").get();
+      for (const gate of waiting.docs) await approveAs(planId, gate.id, "e2e: second plan");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await outcome).toMatchObject({ status: "rolled_back", failedTask: "last" });
+    const tasks = new Map((await db.collection("plans").doc(planId).collection("tasks").get()).docs.map((d) => [d.id, d.data()]));
+    expect(tasks.get("hosting")).toMatchObject({ status: "compensated" });
+    expect(tasks.get("database")).toMatchObject({ status: "compensated" });
+    // The journal saw each change applied and undone.
+    const journal = (await db.collection("plans").doc(planId).collection("changes").get()).docs.map((d) => d.data());
+    expect(journal.length).toBeGreaterThan(0);
+    expect(journal.every((e) => e.status === "undone")).toBe(true);
+
+    expect(await production()).toEqual(before);
+
+    const asked = Date.now();
+    await publishJson(TOPICS.healthRuns, [{ requestedBy: "e2e", reason: "after the rollback" }]);
+    const health = await waitFor("a health run of lang-trak-prod", async () => {
+      const h = (await db.collection("environments").doc("lang-trak-prod").get()).get("health") as { status: string; checkedAt: number } | undefined;
+      return h !== undefined && h.checkedAt >= asked ? h : undefined;
+    }, 60_000);
+    expect(health.status).toBe("ok");
   });
 });

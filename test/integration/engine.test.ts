@@ -166,7 +166,7 @@ describe("trigger rules and failure policies", () => {
     expect((await task(planId, "a")).status).toBe("compensated");
   });
 
-  it("rollback with a failing compensation ends failed with the compensation error, not hiding the original failure", async () => {
+  it("rollback with a failing compensation ends rollback_failed with the compensation error, not hiding the original failure", async () => {
     const name = uniqueId("rbf");
     const planId = await start({
       failurePolicy: "rollback",
@@ -175,10 +175,10 @@ describe("trigger rules and failure policies", () => {
         { id: "boom", run: "http", params: { url: harness.web.url(`reject/${name}`) }, needs: ["a"] },
       ],
     });
-    expect(await harness.pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("rollback_failed");
     expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_400" } });
     expect(await task(planId, "boom")).toMatchObject({ status: "failed", error: { code: "http_400" } });
-    expect((await plans.doc(planId).get()).get("failedTask")).toBe("boom");
+    expect((await plans.doc(planId).get()).data()).toMatchObject({ failedTask: "boom", rollbackError: { taskId: "a" } });
   });
 });
 

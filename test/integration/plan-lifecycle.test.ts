@@ -117,7 +117,7 @@ describe("retry", () => {
         { id: "c", run: "http", params: { url: harness.web.url(`flaky/${name}-c/1`) }, needs: ["b"] },
       ],
     });
-    expect(await harness.pump.run(db, planId)).toBe("failed");
+    expect(await harness.pump.run(db, planId)).toBe("rollback_failed");
     expect(await task(planId, "a")).toMatchObject({ status: "failed", compensationError: { code: "http_503" } });
     expect(await task(planId, "b")).toMatchObject({ status: "compensated" });
     expect(await command(planId, "retry")).toMatchObject({ applied: true });

@@ -9,9 +9,10 @@
  *      │                │  │                 │ └──task failed (stop)──> failed
  *      │                │  └─invalid / rejected / planned (dry run)     └──task failed (rollback)──> rolling_back
  *      │                └─locks busy─> waiting ─locks free─> planning | redriving | rolling_back
- *   failed | cancelled | rolled_back ─retry─> redriving ─tasks reset─> running
- *   failed | cancelled | succeeded   ─rollback─> rolling_back ─compensations done─> rolled_back | failed
+ *   failed | cancelled | rolled_back | rollback_failed ─retry─> redriving ─tasks reset─> running
+ *   failed | cancelled | succeeded   ─rollback─> rolling_back ─compensations done─> rolled_back | rollback_failed
  *   pending | planning | waiting | running | redriving ─cancel─> cancelled
+ *   running ─a provision found its state moved since the plan's refresh─> stale   (whatever the policy)
  *
  * Locks: a plan holds its environments' locks exactly while it is active (planning after the locks
  * were granted, running, redriving, rolling_back). Entering running, redriving or rolling_back from
@@ -41,7 +42,7 @@ export interface PlanMachineState {
   started: boolean;
 }
 
-export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "cancelled", "invalid", "rejected", "planned"]);
+export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "stale", "cancelled", "invalid", "rejected", "planned"]);
 /** Statuses in which a plan holds its environments' locks (`planning` holds them once granted). */
 export const ACTIVE_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["planning", "running", "redriving", "rolling_back"]);
 /** Statuses in which a plan waits for something outside itself, explicitly: never stuck. */
@@ -56,8 +57,8 @@ export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "
  */
 export const PLAN_RUNS_ATTEMPTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving"]);
 /** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
-export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back"];
-export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running"];
+export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"];
+export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
 /** Statuses of a plan not compiled yet (or that never will be): it has no compile report to show. */
 export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "invalid"]);
@@ -80,7 +81,8 @@ export type PlanInput =
   | { kind: "cancel"; by: string }
   /** Every task of a redrive was reset. */
   | { kind: "redriven"; ready: number }
-  | { kind: "task_failed"; taskId: string; policy: FailurePolicy; message: string }
+  /** `stale`: a provision refused to run because its state moved since the plan's refresh. */
+  | { kind: "task_failed"; taskId: string; policy: FailurePolicy; message: string; stale?: boolean }
   /** No task is open: with a failure, the plan's failure policy decides (rollback compensates). */
   | { kind: "all_finished"; failedTask: string | null; policy: FailurePolicy }
   | { kind: "rollback_finished"; failedCompensation: { taskId: string; message: string } | null }
@@ -132,6 +134,8 @@ export function effectsOf(status: PlanStatus): PlanEffect[] {
     case "cancelled":
     case "succeeded":
     case "rolled_back":
+    case "rollback_failed":
+    case "stale":
       return ["cancel_open_tasks", "release_locks"];
     // Decided before any lock is asked for: nothing to release.
     case "invalid":
@@ -218,6 +222,8 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
 
     case "task_failed":
       if (status !== "running") return skip(`plan is ${status}`);
+      // Like Terraform refusing a saved plan whose state moved: nothing more runs, whatever the policy.
+      if (input.stale === true) return go(state, "stale", "plan.stale", input.message, { failedTask: input.taskId, finishedAt: now });
       if (input.policy === "continue") return skip("failure policy continue: the plan goes on");
       if (input.policy === "rollback") return go(state, "rolling_back", "plan.rolling_back", `${input.message}; rolling back`, { failedTask: input.taskId });
       return go(state, "failed", "plan.failed", input.message, { failedTask: input.taskId, finishedAt: now });
@@ -233,7 +239,11 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       if (status !== "rolling_back") return skip(`plan is ${status}, not rolling back`);
       return input.failedCompensation === null
         ? go(state, "rolled_back", "plan.rolled_back", "rolled back: every compensation succeeded", { finishedAt: now })
-        : go(state, "failed", "plan.failed", `rollback incomplete: compensation of ${input.failedCompensation.taskId} failed (${input.failedCompensation.message})`, { finishedAt: now });
+        : // The plan's cause (failedTask) stays what made it roll back; the rollback's own failure is beside it.
+          go(state, "rollback_failed", "plan.rollback_failed", `rollback did not finish: compensation of ${input.failedCompensation.taskId} failed (${input.failedCompensation.message})`, {
+            finishedAt: now,
+            rollbackError: input.failedCompensation,
+          });
   }
 }
 

@@ -9,9 +9,10 @@ import { googleClients, type GoogleClients } from "../clients/google";
 import type { ExecutionOutcome } from "../engine/task";
 import { firebaseParamsSchema } from "../schema/plan";
 import type { TaskError } from "../schema/task";
-import { createIntegrationIo, InvalidSettingsError, type FirebaseParams, type IntegrationModule } from "./firebase/context";
+import { changesSomething, movedSince, summarise, type Change, type ChangeJournal, type JournalEntry, type Made, type UndoOutcome } from "./firebase/change-set";
+import { createIntegrationIo, InvalidSettingsError, type FirebaseParams, type IntegrationIo, type IntegrationModule, type IntegrationPlan } from "./firebase/context";
 import { INTEGRATION_NAMES, INTEGRATIONS } from "./firebase/index";
-import type { DriftReport, ExecutionContext, Executor, FirebaseProvisionOutput, VerifyOutcome } from "./types";
+import type { AppliedChange, DriftItem, DriftReport, ExecutionContext, Executor, FirebaseProvisionOutput, VerifyOutcome } from "./types";
 
 /** The pseudo-integration of the planner's per-environment verify task (planner/catalogue.ts VERIFY_INTEGRATION). */
 export const ENVIRONMENT_INTEGRATION = "environment";
@@ -44,9 +45,13 @@ function toTaskError(error: unknown, ctx: ExecutionContext): TaskError {
   return { message: error instanceof Error ? error.message : String(error), code: "executor_error", retryable: false };
 }
 
-async function record(ctx: ExecutionContext, p: FirebaseParams, action: string, desired: unknown, observed: unknown, drift: DriftReport["drift"]): Promise<void> {
-  await ctx.recordEnvironmentState?.(environmentIdOf(p), p.integration, { desired, observed, drift, action, at: Date.now() });
+async function record(ctx: ExecutionContext, p: FirebaseParams, action: string, desired: unknown, observed: unknown, drift: DriftReport["drift"], changes?: AppliedChange[]): Promise<void> {
+  await ctx.recordEnvironmentState?.(environmentIdOf(p), p.integration, { desired, observed, drift, action, at: Date.now(), ...(changes === undefined ? {} : { changeSet: changes }) });
 }
+
+const NO_RECORD = "no change set was recorded for this task, so nothing was changed (nothing it applied is known)";
+
+const rawSummary = (raw: Record<string, unknown>): Record<string, unknown> => ({ integration: raw.integration ?? null, environment: raw.environment ?? null, projectId: raw.projectId ?? null });
 
 const summary = (p: FirebaseParams): Pick<FirebaseProvisionOutput, "integration" | "environment" | "projectId"> => ({
   integration: p.integration,
@@ -54,15 +59,106 @@ const summary = (p: FirebaseParams): Pick<FirebaseProvisionOutput, "integration"
   projectId: p.projectId,
 });
 
+/** A change set read as drift: every resource that is not as desired, field by field. */
+export function driftOf(changes: readonly Change[]): DriftItem[] {
+  return changes.flatMap((c): DriftItem[] => {
+    if (c.action === "noop" || c.supports !== undefined) return [];
+    if (c.action === "create") return [{ resource: c.resource, field: "(resource)", desired: "present", observed: "absent" }];
+    return c.fields.map((f) => ({ resource: c.resource, field: f.field, desired: f.after, observed: f.before }));
+  });
+}
+
+/** What one integration would change now, read with its one reader: the refresh's and verify's diff. */
+export async function planIntegration(raw: Record<string, unknown>, io: IntegrationIo): Promise<{ ok: true; params: FirebaseParams; plan: IntegrationPlan } | { ok: false; error: TaskError }> {
+  const r = resolve(raw);
+  if (!r.ok) return r;
+  return { ok: true, params: r.params, plan: await r.module.plan(r.params, io) };
+}
+
+/**
+ * Applies a change set write-ahead: each change that is not a noop is recorded in the journal
+ * before its mutating call and its result after, so a crash between the two leaves an intent a
+ * compensation can still undo.
+ */
+async function applyChanges(module: IntegrationModule, p: FirebaseParams, plan: IntegrationPlan, io: IntegrationIo, journal: ChangeJournal | undefined): Promise<{ applied: AppliedChange[]; made: Map<string, Made> }> {
+  const made = new Map<string, Made>();
+  const applied: AppliedChange[] = [];
+  for (const [index, change] of plan.changes.entries()) {
+    if (change.action === "noop") {
+      applied.push(publicChange(change));
+      continue;
+    }
+    const entryId = await journal?.intend(change, index);
+    const result = await module.apply(p, change, io, made);
+    made.set(change.resource, result);
+    if (entryId !== undefined) await journal!.applied(entryId, result);
+    applied.push(publicChange(change, result.name));
+  }
+  return { applied, made };
+}
+
+/** Longest value kept per field in outputs and `environments/{id}` (the journal keeps it whole). */
+const SHOWN_VALUE_CHARS = 4_000;
+const shown = (v: unknown): unknown => {
+  const text = typeof v === "string" ? v : JSON.stringify(v ?? null);
+  return text.length <= SHOWN_VALUE_CHARS ? v : `${text.slice(0, SHOWN_VALUE_CHARS)}… (${text.length} chars)`;
+};
+
+/**
+ * A change as outputs and the environment document show it: the fields before → after, without
+ * the whole before- and after-images (a rules source can be 256 kB; the journal keeps them).
+ */
+export function publicChange(c: Change, name?: string): AppliedChange {
+  return {
+    resource: c.resource,
+    type: c.type,
+    action: c.action,
+    fields: c.fields.map((f) => ({ field: f.field, before: shown(f.before), after: shown(f.after) })),
+    existed: c.before !== null,
+    ...(c.supports === undefined ? {} : { supports: c.supports }),
+    ...(name === undefined ? {} : { name }),
+  };
+}
+
+
+
+/**
+ * Replays the journal backwards. A conflict (someone changed the resource after the apply) is
+ * left as it is and fails the compensation once everything else is undone; so does an undo that
+ * throws, after recording which resource it was.
+ */
+async function undoChanges(module: IntegrationModule, p: FirebaseParams, io: IntegrationIo, entries: readonly JournalEntry[], ctx: ExecutionContext): Promise<ExecutionOutcome> {
+  const journal = ctx.journal!;
+  const undone: UndoOutcome[] = [];
+  for (const entry of [...entries].reverse()) {
+    let outcome: UndoOutcome;
+    try {
+      outcome = await module.undo(p, entry, io);
+    } catch (error) {
+      const failed = toTaskError(error, ctx);
+      await journal.settle(entry.id, "failed", { resource: entry.change.resource, result: "left", detail: failed.message });
+      return { ok: false, error: { ...failed, message: `rollback of ${entry.change.resource} failed: ${failed.message}` } };
+    }
+    await journal.settle(entry.id, outcome.result === "conflict" ? "conflict" : "undone", outcome);
+    undone.push(outcome);
+  }
+  const conflicts = undone.filter((u) => u.result === "conflict");
+  if (conflicts.length > 0) {
+    const named = conflicts.map((c) => `${c.resource}${c.detail ? ` (${c.detail})` : ""}`).join("; ");
+    return { ok: false, error: { message: `changed by someone else after this plan applied it, so left as it is: ${named}`, code: "conflict", retryable: false } };
+  }
+  return { ok: true, output: { ...summary(p), changed: undone.some((u) => u.result === "deleted" || u.result === "restored"), undone } };
+}
+
 export function createFirebaseExecutor(clients: () => GoogleClients = () => googleClients()): Executor {
   async function verify(raw: Record<string, unknown>, ctx: ExecutionContext): Promise<VerifyOutcome> {
-    const r = resolve(raw);
-    if (!r.ok) return r;
     try {
-      const io = createIntegrationIo(clients(), ctx);
-      const seen = await r.module.observe(r.params, io);
-      await record(ctx, r.params, "verify", seen.desired, seen.observed, seen.drift);
-      return { ok: true, report: { ...summary(r.params), inSync: seen.drift.length === 0, drift: seen.drift, desired: seen.desired, observed: seen.observed } };
+      const planned = await planIntegration(raw, createIntegrationIo(clients(), ctx));
+      if (!planned.ok) return planned;
+      const { params, plan } = planned;
+      const drift = driftOf(plan.changes);
+      await record(ctx, params, "verify", plan.desired, plan.observed, drift);
+      return { ok: true, report: { ...summary(params), inSync: drift.length === 0, drift, desired: plan.desired, observed: plan.observed } };
     } catch (error) {
       return { ok: false, error: toTaskError(error, ctx) };
     }
@@ -108,13 +204,29 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
       }
       try {
         const io = createIntegrationIo(clients(), ctx);
-        const result = await r.module.provision(r.params, io);
-        await record(ctx, r.params, "provision", result.desired, result.observed, []);
+        const plan = await r.module.plan(r.params, io);
+        const moved = r.params.expect === undefined ? [] : movedSince(r.params.expect.resources, plan.changes);
+        if (moved.length > 0 && r.params.expect?.onStale !== "replan") {
+          return {
+            ok: false,
+            error: {
+              message: `${r.params.projectId} ${r.params.integration} changed since the plan was refreshed, so this plan is stale and nothing was changed: ${moved.slice(0, 5).join(", ")}${moved.length > 5 ? ` and ${moved.length - 5} more` : ""}. Refresh the plan again (npm run plan -- <file> --refresh), or set onStale: "replan".`,
+              code: "stale",
+              retryable: false,
+            },
+          };
+        }
+        const { applied, made } = await applyChanges(r.module, r.params, plan, io, ctx.journal);
+        // What the resources look like now: the plan's desired state, where something changed.
+        await record(ctx, r.params, "provision", plan.desired, plan.observed, [], applied);
         const output: FirebaseProvisionOutput = {
           ...summary(r.params),
-          changed: result.changes.some((c) => c.kind !== "unchanged"),
-          changes: result.changes,
-          outputs: result.outputs,
+          changed: changesSomething(plan.changes),
+          summary: summarise(plan.changes),
+          changeSet: applied,
+          // onStale replan: the state had moved; this change set was diffed again against it.
+          ...(moved.length > 0 ? { replanned: moved } : {}),
+          outputs: r.module.outputs(r.params, plan, made),
         };
         return { ok: true, output };
       } catch (error) {
@@ -125,13 +237,16 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
     async compensate(raw, ctx): Promise<ExecutionOutcome> {
       // Verifying changed nothing, so there is nothing to undo.
       if (raw.integration === ENVIRONMENT_INTEGRATION) return { ok: true, output: null };
-      const r = resolve(raw);
-      if (!r.ok) return r;
       try {
-        const changes = await r.module.compensate(r.params, createIntegrationIo(clients(), ctx));
-        await record(ctx, r.params, "compensate", null, null, []);
-        const output: FirebaseProvisionOutput = { ...summary(r.params), changed: changes.some((c) => c.kind !== "unchanged"), changes };
-        return { ok: true, output };
+        // The record decides, not the params: a run that applied nothing (bad params, a crash before
+        // its first intent) has nothing to undo.
+        const entries = (await ctx.journal?.pending()) ?? [];
+        if (entries.length === 0) return { ok: true, output: { ...rawSummary(raw), changed: false, undone: [], note: NO_RECORD } };
+        const r = resolve(raw);
+        if (!r.ok) return r;
+        const outcome = await undoChanges(r.module, r.params, createIntegrationIo(clients(), ctx), entries, ctx);
+        if (outcome.ok) await record(ctx, r.params, "compensate", null, null, []);
+        return outcome;
       } catch (error) {
         return { ok: false, error: toTaskError(error, ctx) };
       }

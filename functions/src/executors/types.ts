@@ -1,6 +1,7 @@
 /** The one interface every executor implements: the engine decides, executors act. */
 import type { ExecutionOutcome } from "../engine/task";
 import type { TaskError } from "../schema/task";
+import type { Change, ChangeJournal, ChangeSummary } from "./firebase/change-set";
 
 /** What one integration of one environment should look like, what it looks like, and when that was seen. */
 export interface EnvironmentStateRecord {
@@ -12,6 +13,8 @@ export interface EnvironmentStateRecord {
   drift?: DriftItem[];
   /** `provision`, `verify` or `compensate`: which action produced the record. */
   action?: string;
+  /** A provision's change set. */
+  changeSet?: AppliedChange[];
 }
 
 export interface ExecutionContext {
@@ -32,6 +35,12 @@ export interface ExecutionContext {
    * Stores desired and observed state of one integration at `environments/{envId}`
    * (see store/environments.ts). Optional: executors work without it.
    */
+  /**
+   * The attempt's write-ahead change journal (Firestore `plans/{planId}/changes`): a provision
+   * records each change before its call, a compensation replays them backwards. Optional: without
+   * it a provision still works, and a compensation changes nothing.
+   */
+  journal?: ChangeJournal;
   recordEnvironmentState?(envId: string, integration: string, record: EnvironmentStateRecord): Promise<void>;
 }
 
@@ -69,17 +78,26 @@ export type FirebaseOutputs =
   | { integration: "backup"; schedulerJobName: string; schedule: string; outputUriPrefix: string }
   | { integration: "health"; schedulerJobName: string; topicName: string; schedule: string };
 
-export type ResourceChange = { kind: "created" | "updated" | "deleted" | "unchanged"; resource: string };
+/**
+ * One change of a provision's change set as outputs and `environments/{id}` show it: the fields
+ * before → after (long values cut), whether the resource existed, and the name the server gave a
+ * created one. The whole before-image stays in the journal.
+ */
+export type AppliedChange = Pick<Change, "resource" | "type" | "action" | "fields" | "supports"> & { existed: boolean; name?: string };
 
 /** `output` of a successful firebase `provision`/`compensate`. */
 export interface FirebaseProvisionOutput {
   integration: string;
   environment: string;
   projectId: string;
-  /** False when a second run found everything already as desired. */
+  /** False when the run found everything already as desired (an empty change set). */
   changed: boolean;
-  changes: ResourceChange[];
-  outputs?: FirebaseOutputs;
+  summary: ChangeSummary;
+  /** Every managed resource: created, updated (fields before → after) or left alone. */
+  changeSet: AppliedChange[];
+  /** With `onStale: "replan"`: the resources whose state had moved since the plan's refresh. */
+  replanned?: string[];
+  outputs: FirebaseOutputs;
 }
 
 export interface Executor {

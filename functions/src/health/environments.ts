@@ -16,7 +16,7 @@ import { backupJobName } from "../executors/firebase/backup";
 import { healthJobName } from "../executors/firebase/health";
 import { INTEGRATION_NAMES } from "../executors/firebase/index";
 import { INTEGRATIONS as CATALOGUE } from "../planner/catalogue";
-import type { EffectiveEnvironment, EffectiveEnvironmentPlan, EffectiveGoal } from "../schema/environment-plan";
+import { integrationSettingsOf, type EffectiveEnvironment, type EffectiveEnvironmentPlan, type EffectiveGoal } from "../schema/environment-plan";
 import type { CheckResult, EnvironmentHealth, UptimeDay } from "../schema/health";
 import type { CheckSpec } from "./checks";
 import type { HealthConfig } from "./config";
@@ -94,7 +94,7 @@ export function planEnvironmentChecks(env: EnvironmentInput, config: HealthConfi
     environment: plan?.environment.name ?? env.id,
     projectId: env.id,
     region: plan?.environment.region ?? DEFAULT_REGION,
-    settings: CATALOGUE[integration]?.settings(plan?.environment.tier ?? "production") ?? {},
+    settings: integrationSettingsOf(CATALOGUE[integration]?.settings(plan?.environment.tier ?? "production") ?? {}, plan?.environment, integration),
   });
 
   for (const integration of present) {

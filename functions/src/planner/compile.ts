@@ -5,6 +5,7 @@
  * the graph, schedule, cost, assess risks and compliance, and describe the result.
  * Pure: no Firebase, no clock, no randomness.
  */
+import { applyExpectedState } from "./expected-state";
 import { analyseGraph, type TaskGraph } from "../engine/graph";
 import { environmentPlanSpecSchema, type EffectiveEnvironmentPlan } from "../schema/environment-plan";
 import { parseWith, type FieldError } from "../schema/issues";
@@ -122,14 +123,16 @@ function compileTaskPlan(input: Record<string, unknown>, policy: ProtectionPolic
   if (!authored.ok) return authored;
   const protectedPlan = applyProtection(spec.tasks, policy);
   if (!protectedPlan.ok) return protectedPlan;
-  const { tasks } = protectedPlan;
+  const expected = applyExpectedState(protectedPlan.tasks, spec.expectedState, spec.onStale);
+  if (!expected.ok) return expected;
+  const { tasks } = expected;
   const analysed = analyseGraph(tasks);
   if (!analysed.ok) return analysed;
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const schedule = scheduleTasks(tasks, analysed.graph, (id) => taskDurationSeconds(byId.get(id)!));
   const outcome: PlanOutcome = spec.dryRun ? "planned" : "run";
   const compliance = protectionCompliance(protectedPlan.gates);
-  const report = buildReport({ form: "tasks", outcome, outcomeReasons: [], tasks, graph: analysed.graph, schedule, meta: null, catalogue: INTEGRATIONS, effectiveSpec: null, cost: null, risks: [], compliance, recommendations: [] });
+  const report = buildReport({ form: "tasks", outcome, outcomeReasons: [], tasks, graph: analysed.graph, schedule, meta: null, catalogue: INTEGRATIONS, effectiveSpec: null, cost: null, risks: [], compliance, recommendations: [], changeSets: expected.report });
   return { ok: true, plan: finish("tasks", spec, tasks, analysed.graph, report) };
 }
 
@@ -157,7 +160,9 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
   };
   const protectedPlan = applyProtection(tasksParsed.value, policy, { ownGate, pathPrefix: "(generated tasks)" });
   if (!protectedPlan.ok) return protectedPlan;
-  const { tasks } = protectedPlan;
+  const expected = applyExpectedState(protectedPlan.tasks, spec.expectedState, spec.onStale);
+  if (!expected.ok) return { ok: false, errors: expected.errors.map((e) => ({ path: normalised.originalPath(e.path), message: e.message })) };
+  const { tasks } = expected;
   for (const gate of protectedPlan.gates.filter((g) => g.inserted)) {
     const first = expansion.meta.get(gate.gated[0]!);
     expansion.meta.set(gate.taskId, { environment: first?.environment ?? gate.projectId, integration: null, role: "approval", durationSeconds: APPROVAL_WAIT_SECONDS });
@@ -194,6 +199,7 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
     risks,
     compliance,
     recommendations,
+    changeSets: expected.report,
   });
   return { ok: true, plan: finish("environments", spec, tasks, graph, report) };
 }

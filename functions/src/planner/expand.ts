@@ -18,7 +18,7 @@ import type {
   EnvironmentSpec,
   EnvironmentTier,
 } from "../schema/environment-plan";
-import { ENVIRONMENT_TIERS } from "../schema/environment-plan";
+import { ENVIRONMENT_TIERS, integrationSettingsOf } from "../schema/environment-plan";
 import { APPROVAL_WAIT_SECONDS, VERIFY_DURATION_SECONDS, VERIFY_INTEGRATION, type IntegrationEntry } from "./catalogue";
 import { GOALS, allowedDowntimeMinutes, isGoalId } from "./goals";
 import { MAX_IN_INVOCATION_SECONDS } from "../config";
@@ -135,6 +135,7 @@ function baseEnvironment(env: EnvironmentSpec, tier: EnvironmentTier): Effective
     monitoring: false,
     backup: false,
     approvers: [...env.approvers],
+    settings: structuredClone(env.settings),
   };
   if (env.monitoring === true) addIntegration(effective, "monitoring", "monitoring: true");
   if (env.backup === true) addIntegration(effective, "backup", "backup: true");
@@ -198,7 +199,7 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
         id: id(integration),
         name: `${env.projectId}: provision ${integration}`,
         run: "firebase",
-        params: { integration, action: "provision", ...target, settings: item.settings(env.tier) },
+        params: { integration, action: "provision", ...target, settings: integrationSettingsOf(item.settings(env.tier), env, integration) },
         needs: needs.length > 0 ? needs.map(id) : entry,
         // Provisioning calls Google APIs: transient failures are expected, so retry; the attempt
         // limit is generous next to the estimate because API latency varies widely, but an attempt
@@ -221,7 +222,7 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
         settings: {
           integrations: env.integrations,
           // Verify compares against what provision asked for, integration by integration.
-          integrationSettings: Object.fromEntries(env.integrations.map((i) => [i, catalogue[i]!.settings(env.tier)])),
+          integrationSettings: Object.fromEntries(env.integrations.map((i) => [i, integrationSettingsOf(catalogue[i]!.settings(env.tier), env, i)])),
           healthChecks: env.integrations.flatMap((i) => catalogue[i]!.healthChecks),
         },
       },

@@ -3,6 +3,7 @@
  * `npm run plan -- --json` prints. Per-task arrays live here, never in the bounded summary, so
  * a 10,000-task report stays serialisable and the caller decides where to store it.
  */
+import type { ChangeSetReport } from "./expected-state";
 import type { TaskGraph } from "../engine/graph";
 import type { EffectiveEnvironmentPlan } from "../schema/environment-plan";
 import type { TaskSpec } from "../schema/plan";
@@ -63,6 +64,8 @@ export interface PlanReport {
   risks: Risk[];
   compliance: ComplianceItem[];
   recommendations: Recommendation[];
+  /** What the plan's refresh found it would change, per environment (null: compiled without a refresh). */
+  changeSets: ChangeSetReport | null;
 }
 
 export const DURATION_ASSUMPTIONS: readonly string[] = [
@@ -104,6 +107,7 @@ export interface ReportInput {
   risks: Risk[];
   compliance: ComplianceItem[];
   recommendations: Recommendation[];
+  changeSets?: ChangeSetReport | null;
 }
 
 /** Seconds rounded to milliseconds: float noise from fractional delays never reaches the report. */
@@ -163,5 +167,6 @@ export function buildReport(input: ReportInput): PlanReport {
     risks: input.risks,
     compliance: input.compliance,
     recommendations: input.recommendations,
+    changeSets: input.changeSets ?? null,
   };
 }

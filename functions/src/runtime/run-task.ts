@@ -17,6 +17,7 @@ import type { TaskReadyMessage } from "../schema/messages";
 import { externalParamsSchema } from "../schema/plan";
 import type { TaskDoc } from "../schema/task";
 import { PLAN_RUNS_ATTEMPTS } from "../engine/plan";
+import { changeJournal } from "../store/changes";
 import { environmentStateRecorder } from "../store/environments";
 import { planStatusNow, watchPlanCancelled } from "../store/plans";
 import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
@@ -106,6 +107,8 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
     attempt: msg.attempt,
     // The attempt's intent, not its number: a lost worker's attempt run again sends the same key.
     idempotencyKey: idempotencyKey(task, msg.phase),
+    // One journal per task: a compensation undoes what every run of the task applied.
+    journal: changeJournal(db, msg.planId, msg.taskId, idempotencyKey(task, msg.phase), d.now),
     recordEnvironmentState: environmentStateRecorder(() => db),
   };
   // A long delay claimed after its wake-up has slept already: it succeeds without running.

@@ -117,11 +117,13 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
     return 0;
   }
   const policy = failurePolicySchema.catch("stop").parse(read.policy ?? "stop");
-  if (policy === "continue") return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
+  // A stale provision stops the plan whatever the policy (engine/plan.ts task_failed).
+  const stale = task.error?.code === "stale";
+  if (policy === "continue" && !stale) return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);
   const message = `task ${task.id} failed: ${task.error?.message ?? "unknown error"}`;
   // stop: the plan fails and what has not started is cancelled; rollback: compensation begins.
   // Both are effects of the transition (engine/plan.ts), applied again by the sweeper if this dies.
-  await followThrough(db, task.planId, await applyPlanInput(db, task.planId, { kind: "task_failed", taskId: task.id, policy, message }, now(), { actor: "orchestrator", taskId: task.id }), now);
+  await followThrough(db, task.planId, await applyPlanInput(db, task.planId, { kind: "task_failed", taskId: task.id, policy, message, stale }, now(), { actor: "orchestrator", taskId: task.id }), now);
   return 0;
 }
 

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { approverEntrySchema } from "../trust/principals";
-import { failurePolicySchema } from "./plan";
+import { expectedStateSchema, failurePolicySchema, onStaleSchema } from "./plan";
 
 /** Environment names become task-id prefixes (`staging.functions`), so no dots and bounded length. */
 export const environmentNameSchema = z
@@ -108,6 +108,11 @@ export const environmentSchema = z
     backup: z.boolean().optional(),
     /** Who may approve this environment's gate; empty: the plan's approvers. */
     approvers: z.array(principalSchema).max(100).default([]),
+    /**
+     * Per integration, settings over the catalogue's defaults for this tier, e.g.
+     * `{ "backup": { "schedule": "0 4 * * *" }, "hosting": { "config": { "cleanUrls": false } } }`.
+     */
+    settings: z.record(integrationIdSchema, z.record(z.string(), z.unknown())).default({}),
   })
   .strict();
 export type EnvironmentSpec = z.output<typeof environmentSchema>;
@@ -128,6 +133,10 @@ export const environmentPlanSpecSchema = z
     approvers: z.array(principalSchema).max(100).default([]),
     failurePolicy: failurePolicySchema.default("stop"),
     dryRun: z.boolean().default(false),
+    /** Written by `npm run plan -- --refresh --apply`: the observed state the plan was diffed against. */
+    expectedState: expectedStateSchema.optional(),
+    /** When that state moved by the time a provision runs: `stop` the plan as `stale`, or `replan` (diff again and go on). */
+    onStale: onStaleSchema.default("stop"),
   })
   .strict();
 export type EnvironmentPlanSpec = z.output<typeof environmentPlanSpecSchema>;
@@ -147,6 +156,13 @@ export interface EffectiveEnvironment {
   monitoring: boolean;
   backup: boolean;
   approvers: string[];
+  /** The environment's own settings per integration (over the catalogue's defaults). */
+  settings: Record<string, Record<string, unknown>>;
+}
+
+/** What an integration of an environment is provisioned with: the catalogue's defaults for its tier, then the environment's own. */
+export function integrationSettingsOf(defaults: Record<string, unknown>, env: Pick<EffectiveEnvironment, "settings"> | undefined, integration: string): Record<string, unknown> {
+  return { ...defaults, ...(env?.settings?.[integration] ?? {}) };
 }
 
 export interface EffectiveGoal {

@@ -82,6 +82,33 @@ export const externalParamsSchema = z
   })
   .strict();
 /** Provisions or verifies one integration of one Firebase environment through Google's APIs. */
+/** A change-set summary: how many resources a provision creates, changes, replaces and leaves alone. */
+export const changeSummarySchema = z
+  .object({ create: z.number().int().min(0), update: z.number().int().min(0), replace: z.number().int().min(0), noop: z.number().int().min(0) })
+  .strict();
+
+/** What a provision does when the live state moved since the plan's refresh: stop the plan as `stale`, or diff again and go on. */
+export const onStaleSchema = z.enum(["stop", "replan"]);
+
+/** Per managed resource, a digest of its observed state at the refresh (`npm run plan -- --refresh`). */
+const resourceDigestsSchema = z.record(z.string().min(1).max(1500), z.string().min(1).max(128)).refine((r) => Object.keys(r).length <= 500, "at most 500 resources per task");
+
+/**
+ * What `npm run plan -- --refresh --apply` saw, written into the plan document: per provision
+ * task, the digest of every resource it manages and the change-set summary. A provision whose
+ * live state no longer matches stops the plan as `stale` (Terraform refuses a saved plan whose
+ * state moved); with `onStale: "replan"` it diffs again and goes on.
+ */
+export const expectedStateSchema = z
+  .object({
+    refreshedAt: z.number().int().min(0),
+    tasks: z
+      .record(taskIdSchema, z.object({ resources: resourceDigestsSchema, summary: changeSummarySchema }).strict())
+      .refine((t) => Object.keys(t).length <= MAX_TASKS_PER_PLAN, `at most ${MAX_TASKS_PER_PLAN} tasks`),
+  })
+  .strict();
+export type ExpectedState = z.output<typeof expectedStateSchema>;
+
 export const firebaseParamsSchema = z
   .object({
     integration: z.string().min(1).max(64),
@@ -90,6 +117,8 @@ export const firebaseParamsSchema = z
     projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a Google Cloud project id: 6-30 lowercase letters, digits and hyphens"),
     region: z.string().min(1).max(64),
     settings: z.record(z.string(), z.unknown()).default({}),
+    /** Set by the planner from the plan's `expectedState`: the observed state this provision was planned against. */
+    expect: z.object({ resources: resourceDigestsSchema, onStale: onStaleSchema }).strict().optional(),
   })
   .strict();
 
@@ -167,6 +196,8 @@ export const taskPlanSpecSchema = z
     approvers: z.array(approverEntrySchema).max(100).default([]),
     /** Plan only: compile, store the result, run nothing (like `terraform plan`). */
     dryRun: z.boolean().default(false),
+    expectedState: expectedStateSchema.optional(),
+    onStale: onStaleSchema.default("stop"),
     tasks: z.array(taskSpecSchema).min(1, "a plan needs at least one task").max(MAX_TASKS_PER_PLAN),
   })
   .strict();
@@ -188,6 +219,8 @@ export const PLAN_STATUSES = [
   "failed",
   "rolling_back",
   "rolled_back",
+  "rollback_failed",
+  "stale",
   "cancelled",
 ] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];

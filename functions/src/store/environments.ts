@@ -29,6 +29,7 @@ export function environmentStateRecorder(db: () => Firestore = firestore): Recor
             drift: plain(record.drift ?? []),
             inSync: (record.drift ?? []).length === 0,
             action: record.action ?? null,
+            ...(record.changeSet === undefined ? {} : { changeSet: plain(record.changeSet) }),
             at: record.at,
           },
         },

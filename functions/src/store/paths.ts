@@ -11,6 +11,7 @@ export const COLLECTIONS = {
   locks: "locks",
   outputs: "outputs",
   outbox: "outbox",
+  changes: "changes",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
@@ -20,3 +21,5 @@ export const eventsOf = (db: Firestore, planId: string): CollectionReference => 
 export const deadLetters = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.deadLetters);
 /** Task outputs, apart from the tasks: the security rules let only operators read them. */
 export const outputRef = (db: Firestore, planId: string, taskId: string): DocumentReference => planRef(db, planId).collection(COLLECTIONS.outputs).doc(taskId);
+/** The firebase executor's write-ahead change journal (store/changes.ts): operators only. */
+export const changesOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.changes);

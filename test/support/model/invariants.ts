@@ -68,14 +68,16 @@ export const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   pending: ["planning", "invalid", "cancelled", "failed"],
   planning: ["planning", "invalid", "planned", "rejected", "running", "waiting", "cancelled", "failed"],
   waiting: ["planning", "redriving", "rolling_back", "waiting", "cancelled"],
-  running: ["succeeded", "failed", "rolling_back", "cancelled"],
+  running: ["succeeded", "failed", "rolling_back", "cancelled", "stale"],
   redriving: ["running", "cancelled"],
   // ... and a retry of a plan that never started (no task written) starts it afresh: back to pending.
   failed: ["redriving", "rolling_back", "waiting", "pending"],
   cancelled: ["redriving", "rolling_back", "waiting", "pending"],
   rolled_back: ["redriving", "waiting", "pending"],
+  rollback_failed: ["redriving", "waiting", "pending"],
+  stale: ["redriving", "rolling_back", "waiting", "pending"],
   succeeded: ["rolling_back", "waiting"],
-  rolling_back: ["rolled_back", "failed"],
+  rolling_back: ["rolled_back", "rollback_failed"],
   invalid: [],
   rejected: [],
   planned: [],
@@ -125,9 +127,9 @@ export function commandApplies(command: CommandKind, from: PlanStatus, resume: s
     case "cancel":
       return ["pending", "planning", "waiting", "running", "redriving"].includes(from);
     case "retry":
-      return ["failed", "cancelled", "rolled_back"].includes(from) || (from === "waiting" && resume === "redrive");
+      return ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"].includes(from) || (from === "waiting" && resume === "redrive");
     case "rollback":
-      return ["failed", "cancelled", "succeeded", "running"].includes(from) || (from === "waiting" && resume === "rollback");
+      return ["failed", "cancelled", "succeeded", "running", "stale"].includes(from) || (from === "waiting" && resume === "rollback");
   }
 }
 
@@ -537,7 +539,7 @@ export function checkReference(world: World, plan: PlanRecord, checker: Checker)
     case "stop":
       return expect(`failed with one of ${runFailed.join(", ")}`, status === "failed" && plan.failedTask !== null && runFailed.includes(plan.failedTask));
     case "rollback": {
-      if (compensationFailed.length > 0) return expect(`failed (compensation of ${compensationFailed.join(", ")} failed)`, status === "failed");
+      if (compensationFailed.length > 0) return expect(`rollback_failed (compensation of ${compensationFailed.join(", ")} failed)`, status === "rollback_failed");
       const left = tasks.filter((t) => t.status === "succeeded" && t.compensable).map((t) => t.id);
       return expect("rolled_back, every compensable success compensated", status === "rolled_back" && left.length === 0, left.length > 0 ? `not compensated: ${left.join(", ")}` : "");
     }

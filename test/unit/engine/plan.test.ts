@@ -38,8 +38,12 @@ describe("the plan state machine", () => {
     }
     step({ kind: "task_failed", taskId: "t", policy: "rollback", message: "boom" });
     step({ kind: "rollback_finished", failedCompensation: { taskId: "t", message: "nope" } });
-    step({ kind: "command", command: "rollback", locks: granted, by: "ops" });
+    expect(s.status).toBe("rollback_failed");
+    step({ kind: "command", command: "retry", locks: granted, by: "ops" });
+    step({ kind: "redriven", ready: 1 });
+    step({ kind: "task_failed", taskId: "t", policy: "rollback", message: "boom" });
     step({ kind: "rollback_finished", failedCompensation: null });
+    expect(s.status).toBe("rolled_back");
     step({ kind: "command", command: "retry", locks: granted, by: "ops" });
     expect(new Set(ids).size).toBe(ids.length);
     expect(s.seq).toBe(ids.length);
@@ -87,10 +91,10 @@ describe("the plan state machine", () => {
 
   it("owes effects exactly for what a status must do, and final statuses release their locks", () => {
     // A final status leaves nothing open and holds no lock, whatever an earlier transition left undone.
-    for (const status of ["succeeded", "failed", "rolled_back", "cancelled"] as const) expect(effectsOf(status)).toEqual(["cancel_open_tasks", "release_locks"]);
+    for (const status of ["succeeded", "failed", "rolled_back", "rollback_failed", "stale", "cancelled"] as const) expect(effectsOf(status)).toEqual(["cancel_open_tasks", "release_locks"]);
     // Decided before any lock was asked for.
     for (const status of ["invalid", "rejected", "planned"] as const) expect(effectsOf(status)).toEqual([]);
-    expect([...FINAL_PLAN_STATUSES].sort()).toEqual(["cancelled", "failed", "invalid", "planned", "rejected", "rolled_back", "succeeded"]);
+    expect([...FINAL_PLAN_STATUSES].sort()).toEqual(["cancelled", "failed", "invalid", "planned", "rejected", "rollback_failed", "rolled_back", "stale", "succeeded"]);
     expect(effectsOf("redriving")).toEqual(["reset_tasks"]);
     expect(effectsOf("rolling_back")).toEqual(["cancel_open_tasks", "advance_rollback"]);
     expect(effectsOf("waiting")).toEqual([]);
@@ -109,6 +113,26 @@ describe("the plan state machine", () => {
   it("retries a plan that never started by starting it: there is nothing to redrive", () => {
     expect(decidePlan(state("cancelled", { started: false }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "pending", effects: ["start"] });
     expect(decidePlan(state("cancelled", { started: true }), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
+  });
+});
+
+describe("rollback_failed and stale", () => {
+  it("a compensation that failed ends the plan rollback_failed, naming it, and the plan's cause stays the task that failed", () => {
+    const d = decidePlan(state("rolling_back"), { kind: "rollback_finished", failedCompensation: { taskId: "prod.hosting", message: "PERMISSION_DENIED" } }, T);
+    expect(d).toMatchObject({ kind: "transition", to: "rollback_failed", type: "plan.rollback_failed", update: { rollbackError: { taskId: "prod.hosting", message: "PERMISSION_DENIED" } } });
+    expect((d as PlanTransition).message).toContain("rollback did not finish: compensation of prod.hosting failed (PERMISSION_DENIED)");
+    // failedTask is not touched: it stays the task whose failure started the rollback.
+    expect((d as PlanTransition).update).not.toHaveProperty("failedTask");
+    expect(FINAL_PLAN_STATUSES.has("rollback_failed")).toBe(true);
+    expect(effectsOf("rollback_failed")).toEqual(["cancel_open_tasks", "release_locks"]);
+    expect(decidePlan(state("rollback_failed"), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
+  });
+
+  it.each(["stop", "continue", "rollback"] as const)("a stale provision stops the plan as stale whatever the policy (%s)", (policy) => {
+    const d = decidePlan(state("running"), { kind: "task_failed", taskId: "prod.hosting", policy, message: "changed since the plan was refreshed", stale: true }, T);
+    expect(d).toMatchObject({ kind: "transition", to: "stale", type: "plan.stale", update: { failedTask: "prod.hosting" }, effects: ["cancel_open_tasks", "release_locks"] });
+    expect(FINAL_PLAN_STATUSES.has("stale")).toBe(true);
+    expect(decidePlan(state("stale"), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
   });
 });
 

@@ -1,5 +1,5 @@
 /** The local control plane itself: admin endpoints, paging, uptime time series, reset. */
-import { startControlPlane, type ControlPlane } from "../../../local/control-plane";
+import { isMutating, MUTATING_CALLS, startControlPlane, type ControlPlane } from "../../../local/control-plane";
 import { createGoogleClients, googleClientConfigFromEnv, type GoogleClients } from "../../../functions/src/clients/google";
 
 let cp: ControlPlane;
@@ -60,6 +60,18 @@ describe("local control plane", () => {
       ["/google.cloud.scheduler.v1.CloudScheduler/GetJob", "PERMISSION_DENIED", true],
       ["/google.cloud.scheduler.v1.CloudScheduler/GetJob", "NOT_FOUND", false],
     ]);
+  });
+
+  it("a fault can let calls through first (skip) and let its call land before failing (after): a lost answer", async () => {
+    await admin("POST", "/__control/faults", { match: MUTATING_CALLS, skip: 1, after: true, grpcCode: 13 });
+    const job = (id: string) => ({ parent: "projects/p2/locations/us-central1", job: { name: `projects/p2/locations/us-central1/jobs/${id}`, schedule: "* * * * *", pubsubTarget: { topicName: "projects/p2/topics/t" } } });
+    await clients.scheduler().getJob({ name: "projects/p2/locations/us-central1/jobs/none" }, opts).catch(() => undefined);
+    await clients.scheduler().createJob(job("first"), opts);
+    await expect(clients.scheduler().createJob(job("second"), opts)).rejects.toMatchObject({ code: 13 });
+    // The second create failed for its caller, and yet it applied.
+    expect(Object.keys(cp.state().schedulerJobs).filter((n) => n.startsWith("projects/p2/"))).toEqual(["projects/p2/locations/us-central1/jobs/first", "projects/p2/locations/us-central1/jobs/second"]);
+    expect(cp.calls().filter(isMutating).map((c) => [c.method.split("/").pop(), c.status])).toEqual([["CreateJob", "OK"], ["CreateJob", "INTERNAL"]]);
+    await admin("POST", "/__control/reset");
   });
 
   it("dumps state over HTTP with timestamps as {seconds, nanos}", async () => {

@@ -139,12 +139,14 @@ describe("bad params and failing compensation", () => {
   });
 
   it("returns a failing compensation as an error (never throws) and succeeds once the fault clears", async () => {
-    outputOf(await h.executor.execute(firebaseParams("backup"), h.ctx()));
+    const task = { taskId: "backup-rollback", idempotencyKey: "plan-1/backup-rollback/1" };
+    outputOf(await h.executor.execute(firebaseParams("backup"), h.ctx(task)));
     h.cp.inject({ match: "DeleteJob", grpcCode: 7 });
-    const failed = await h.executor.compensate!(firebaseParams("backup"), h.ctx());
+    const failed = await h.executor.compensate!(firebaseParams("backup"), h.ctx(task));
     expect(errorOf(failed)).toMatchObject({ code: "permission_denied", retryable: false });
+    expect(errorOf(failed).message).toMatch(/^rollback of projects\/lang-trak-dev\/locations\/us-central1\/jobs\/orchestrator-firestore-backup failed: /);
     expect(Object.keys(h.cp.state().schedulerJobs)).toHaveLength(1);
-    expect(outputOf(await h.executor.compensate!(firebaseParams("backup"), h.ctx())).changed).toBe(true);
+    expect((outputOf(await h.executor.compensate!(firebaseParams("backup"), h.ctx(task))) as unknown as { changed: boolean }).changed).toBe(true);
     expect(h.cp.state().schedulerJobs).toEqual({});
   });
 

@@ -1,7 +1,7 @@
 /**
  * Each integration of the `firebase` executor against the local control plane: creates what it
  * should, changes nothing on a second run, reports drift made behind its back, converges it, and
- * removes what it created on compensation.
+ * a rollback removes what it created (change-sets.ts covers the other starting states).
  */
 import type { ControlPlaneState } from "../../../local/control-plane";
 import { LOCKED_FIRESTORE_RULES, LOCKED_STORAGE_RULES } from "../../../functions/src/executors/firebase/rules";
@@ -76,7 +76,7 @@ const CASES: Case[] = [
       const rulesetName = s.rulesReleases[FIRESTORE_RELEASE]!.rulesetName as string;
       (s.rulesets[rulesetName]!.source as { files: Array<{ content: string }> }).files[0]!.content = LOCKED_FIRESTORE_RULES;
     },
-    driftField: "ruleset.source.firestore.rules",
+    driftField: "source",
   },
   {
     integration: "storage",
@@ -132,7 +132,7 @@ const CASES: Case[] = [
       const rulesetName = s.rulesReleases[FIRESTORE_RELEASE]!.rulesetName as string;
       (s.rulesets[rulesetName]!.source as { files: Array<{ content: string }> }).files[0]!.content = "service cloud.firestore { match /{d=**} { allow read, write: if true; } }";
     },
-    driftField: "ruleset.source.firestore.rules",
+    driftField: "source",
   },
   {
     integration: "health",
@@ -171,7 +171,7 @@ describe.each(CASES)("firebase $integration", (c) => {
     h.cp.clearCalls();
     const out = outputOf(await h.executor.execute(params(), h.ctx()));
     expect(out.changed).toBe(false);
-    expect(out.changes.every((ch) => ch.kind === "unchanged")).toBe(true);
+    expect(out.changeSet.every((ch) => ch.action === "noop")).toBe(true);
     expect(h.cp.state()).toEqual(before);
     // Reads only: no create, update or delete went out.
     expect(h.cp.calls().filter((call) => /Create|Update|Delete|POST|PATCH|DELETE/.test(call.method))).toEqual([]);
@@ -194,18 +194,22 @@ describe.each(CASES)("firebase $integration", (c) => {
     expect(await h.executor.verify!(params("verify"), h.ctx())).toMatchObject({ ok: true, report: { inSync: true } });
   });
 
-  it("compensation removes what provision created, and a second compensation changes nothing", async () => {
-    const out = outputOf(await h.executor.compensate!(params(), h.ctx()));
+  it("a rollback of a provision from nothing removes what it created, and a second rollback changes nothing", async () => {
+    h.cp.reset();
+    for (const s of c.setup ?? []) outputOf(await h.executor.execute(firebaseParams(s), h.ctx()));
+    const ctx = (suffix: string) => h.ctx({ taskId: `${c.integration}-rollback`, idempotencyKey: `plan-1/${c.integration}-rollback/1${suffix}` });
+    outputOf(await h.executor.execute(params(), ctx("")));
+    const out = outputOf(await h.executor.compensate!(params(), ctx("/compensate"))) as unknown as { changed: boolean };
     expect(out.changed).toBe(true);
     const s = h.cp.state();
     if (c.integration === "security") {
-      // Back to locked mode, the safe state, on both services.
+      // Back to what database and storage had released: locked mode, on both services.
       expect(rulesSourceOf(s, FIRESTORE_RELEASE)).toBe(LOCKED_FIRESTORE_RULES);
       expect(rulesSourceOf(s, STORAGE_RELEASE)).toBe(LOCKED_STORAGE_RULES);
       expect(Object.keys(s.rulesets)).toHaveLength(2);
     } else {
       expect(inventory(s)).toEqual(EMPTY);
     }
-    expect(outputOf(await h.executor.compensate!(params(), h.ctx())).changed).toBe(false);
+    expect((outputOf(await h.executor.compensate!(params(), ctx("/compensate"))) as unknown as { changed: boolean }).changed).toBe(false);
   });
 });

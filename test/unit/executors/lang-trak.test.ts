@@ -1,8 +1,9 @@
 /**
  * The demo plan's three environments provisioned end to end through the executor,
- * the control plane's exact final state asserted, then everything compensated in reverse order.
+ * the control plane's exact final state asserted, a second pass makes no mutating call, then
+ * everything rolled back in reverse order leaves the control plane as it was before.
  */
-import type { ControlPlaneState } from "../../../local/control-plane";
+import { isMutating, type ControlPlaneState } from "../../../local/control-plane";
 import { HARDENED_FIRESTORE_RULES, HARDENED_STORAGE_RULES, LOCKED_FIRESTORE_RULES, LOCKED_STORAGE_RULES } from "../../../functions/src/executors/firebase/rules";
 import { firebaseParams, outputOf, startHarness, type Harness } from "./harness";
 
@@ -19,19 +20,23 @@ const TASKS = ENVIRONMENTS.flatMap((e) =>
   e.integrations.map((integration) => firebaseParams(integration, { environment: e.environment, projectId: e.projectId, settings: settingsFor(integration) })),
 );
 
+/** The first pass's task of an integration: its rollback shares the task's journal. */
+const taskIdOf = (params: Record<string, unknown>): string => `${String(params.projectId)}.${String(params.integration)}`;
+
 const sorted = (r: Record<string, unknown>): string[] => Object.keys(r).sort();
 const sourceOf = (s: ControlPlaneState, release: string): string | undefined =>
   ((s.rulesets[String(s.rulesReleases[release]?.rulesetName)]?.source as { files?: Array<{ content: string }> } | undefined)?.files ?? [])[0]?.content;
 
 describe("lang-trak dev, staging and production", () => {
   let h: Harness;
+  const ctxOf = (params: Record<string, unknown>, suffix = "") => h.ctx({ taskId: taskIdOf(params), idempotencyKey: `plan-1/${taskIdOf(params)}/1${suffix}` });
   beforeAll(async () => {
     h = await startHarness();
   });
   afterAll(async () => h.stop());
 
   it("provisions every integration of the three environments into exactly the expected state", async () => {
-    for (const params of TASKS) outputOf(await h.executor.execute(params, h.ctx()));
+    for (const params of TASKS) outputOf(await h.executor.execute(params, ctxOf(params)));
     const s = h.cp.state();
 
     expect(sorted(s.schedulerJobs)).toEqual([
@@ -74,8 +79,8 @@ describe("lang-trak dev, staging and production", () => {
 
     const projects = ["lang-trak-dev", "lang-trak-prod", "lang-trak-staging"];
     expect(sorted(s.rulesReleases)).toEqual(projects.flatMap((p) => [`projects/${p}/releases/cloud.firestore`, `projects/${p}/releases/firebase.storage/${p}.firebasestorage.app`]));
-    // One ruleset per release: replaced ones are cleaned up, none is left behind.
-    expect(Object.keys(s.rulesets)).toHaveLength(6);
+    // One ruleset per release, and in production the two locked ones security replaced: a rollback re-releases them.
+    expect(Object.keys(s.rulesets)).toHaveLength(8);
     for (const p of ["lang-trak-dev", "lang-trak-staging"]) {
       expect(sourceOf(s, `projects/${p}/releases/cloud.firestore`)).toBe(LOCKED_FIRESTORE_RULES);
       expect(sourceOf(s, `projects/${p}/releases/firebase.storage/${p}.firebasestorage.app`)).toBe(LOCKED_STORAGE_RULES);
@@ -95,7 +100,9 @@ describe("lang-trak dev, staging and production", () => {
 
   it("a second pass over the whole plan changes nothing", async () => {
     const before = h.cp.state();
+    h.cp.clearCalls();
     for (const params of TASKS) expect(outputOf(await h.executor.execute(params, h.ctx())).changed).toBe(false);
+    expect(h.cp.calls().filter(isMutating)).toEqual([]);
     expect(h.cp.state()).toEqual(before);
   });
 
@@ -107,7 +114,7 @@ describe("lang-trak dev, staging and production", () => {
   });
 
   it("compensating everything in reverse order leaves nothing behind", async () => {
-    for (const params of [...TASKS].reverse()) expect(outputOf(await h.executor.compensate!(params, h.ctx())).changed).toBe(true);
+    for (const params of [...TASKS].reverse()) expect(outputOf(await h.executor.compensate!(params, ctxOf(params, "/compensate"))).changed).toBe(true);
     const s = h.cp.state();
     expect({ ...s, authConfigs: {} }).toEqual({
       schedulerJobs: {}, uptimeCheckConfigs: {}, alertPolicies: {}, topics: {}, subscriptions: {}, rulesets: {}, rulesReleases: {},

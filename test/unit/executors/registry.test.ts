@@ -2,9 +2,9 @@
 import { startControlPlane, type ControlPlane } from "../../../local/control-plane";
 import { googleClients } from "../../../functions/src/clients/google";
 import { compensateAttempt, executeAttempt } from "../../../functions/src/executors/registry";
-import { errorOf, firebaseParams, outputOf } from "./harness";
+import { errorOf, firebaseParams, MemoryJournals, outputOf } from "./harness";
 
-const ctx = { planId: "p", taskId: "prod.backup", attempt: 1, idempotencyKey: "p/prod.backup/1" };
+const ctx = { planId: "p", taskId: "prod.backup", attempt: 1, idempotencyKey: "p/prod.backup/1", journal: new MemoryJournals().for("prod.backup", "p/prod.backup/1") };
 let cp: ControlPlane;
 const saved = { ...process.env };
 

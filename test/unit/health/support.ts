@@ -35,6 +35,7 @@ export function planContext(projectId: string, name: string, integrations: strin
       monitoring: integrations.includes("monitoring"),
       backup: integrations.includes("backup"),
       approvers: name === "production" ? ["ops@example.com"] : [],
+      settings: {},
     },
     goals: [
       {

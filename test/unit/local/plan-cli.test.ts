@@ -19,7 +19,9 @@ describe("npm run plan (command line)", () => {
     [[EXAMPLE, "--apply", "--project", "--json"], /--project/],
     [[], /no plan file given/],
     [[EXAMPLE, EXAMPLE], /one plan file at a time/],
-    [[EXAMPLE, "--id", "x"], /only mean something with --apply/],
+    [[EXAMPLE, "--id", "x"], /--id only means something with --apply/],
+    [[EXAMPLE, "--project", "p"], /--project only means something with --apply or --refresh/],
+    [[EXAMPLE, "--detailed-exitcode"], /--detailed-exitcode only means something with --refresh/],
   ])("%j is a usage error (64), never a silent default", (args, message) => {
     const out = plan(...args);
     expect(out.status).toBe(64);

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { parseSettings, type FirebaseParams, type IntegrationModule } from "./context";
-import { ensureJob, getJob, jobDrift, jobView, removeJob, type DesiredJob } from "./scheduler-jobs";
+import { applyJob, getJob, jobChange, jobView, undoJob, type DesiredJob } from "./scheduler-jobs";
 
 const backupSettingsSchema = z
   .object({
@@ -42,24 +42,15 @@ function desiredBackupJob(p: FirebaseParams): { job: DesiredJob; outputUriPrefix
 }
 
 export const backupIntegration: IntegrationModule = {
-  async observe(p, io) {
+  async plan(p, io) {
     const { job } = desiredBackupJob(p);
     const observed = await getJob(io, job.name);
-    return { desired: jobView(job), observed: observed === undefined ? null : jobView(observed), drift: jobDrift(job, observed) };
+    return { changes: [jobChange(job, observed)], desired: jobView(job), observed: observed === undefined ? null : jobView(observed) };
   },
-
-  async provision(p, io) {
+  apply: (p, change, io) => applyJob(io, desiredBackupJob(p).job, change),
+  undo: (_p, entry, io) => undoJob(io, entry),
+  outputs(p) {
     const { job, outputUriPrefix } = desiredBackupJob(p);
-    const result = await ensureJob(io, job);
-    return {
-      changes: [result.change],
-      desired: jobView(job),
-      observed: jobView(result.job),
-      outputs: { integration: "backup", schedulerJobName: job.name, schedule: job.schedule, outputUriPrefix },
-    };
-  },
-
-  async compensate(p, io) {
-    return [await removeJob(io, backupJobName(p))];
+    return { integration: "backup", schedulerJobName: job.name, schedule: job.schedule, outputUriPrefix };
   },
 };

@@ -1,13 +1,14 @@
 /**
  * What every integration module shares: the call wrapper that bounds each Google API call by the
- * attempt's deadline and signal and names the failing call, the module interface, and drift helpers.
+ * attempt's deadline and signal and names the failing call, the module interface, and value helpers.
  */
 import type { CallOptions } from "google-gax";
 import type { z } from "zod";
 import { ApiCallError, isNotFound, type ApiCallSite } from "../../clients/errors";
 import type { CallLimits, GoogleClients, RestRequest } from "../../clients/google";
 import type { firebaseParamsSchema } from "../../schema/plan";
-import type { DriftItem, FirebaseOutputs, ResourceChange } from "../types";
+import type { FirebaseOutputs } from "../types";
+import type { Change, JournalEntry, Made, UndoOutcome } from "./change-set";
 import { abortable } from "../../runtime/abortable";
 
 export type FirebaseParams = z.output<typeof firebaseParamsSchema>;
@@ -74,24 +75,25 @@ export function createIntegrationIo(clients: GoogleClients, limits: CallLimits):
   };
 }
 
-export interface Observation {
-  desired: unknown;
-  observed: unknown;
-  drift: DriftItem[];
-}
-
-export interface ProvisionResult {
-  changes: ResourceChange[];
-  outputs: FirebaseOutputs;
+/** What an integration's one reader found, diffed against what the plan wants. */
+export interface IntegrationPlan {
+  /** Every managed resource, in the order a provision applies them (a compensation goes backwards). */
+  changes: Change[];
   desired: unknown;
   observed: unknown;
 }
 
-/** One integration: provision (create-if-absent, converge), observe (drift only), compensate (remove). */
+/**
+ * One integration. `plan` is its only reader: provision, verify, the plan's refresh and the health
+ * drift check all call it, so there is one copy of the API reads. `apply` makes one change of the
+ * set (never a noop), `undo` reverses one recorded change, `outputs` names what other tasks use.
+ */
 export interface IntegrationModule {
-  provision(p: FirebaseParams, io: IntegrationIo): Promise<ProvisionResult>;
-  observe(p: FirebaseParams, io: IntegrationIo): Promise<Observation>;
-  compensate(p: FirebaseParams, io: IntegrationIo): Promise<ResourceChange[]>;
+  plan(p: FirebaseParams, io: IntegrationIo): Promise<IntegrationPlan>;
+  /** `earlier`: what the changes applied before this one made, by resource. */
+  apply(p: FirebaseParams, change: Change, io: IntegrationIo, earlier: ReadonlyMap<string, Made>): Promise<Made>;
+  undo(p: FirebaseParams, entry: JournalEntry, io: IntegrationIo): Promise<UndoOutcome>;
+  outputs(p: FirebaseParams, plan: IntegrationPlan, made: ReadonlyMap<string, Made>): FirebaseOutputs;
 }
 
 /** Key-order-independent equality for JSON-like values (API answers reorder object keys). */
@@ -107,17 +109,6 @@ export function canonicalJson(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-
-/** Drift of the listed fields between a desired resource and what the API returned (absent → one item). */
-export function fieldDrift(resource: string, desired: Record<string, unknown>, observed: Record<string, unknown> | undefined): DriftItem[] {
-  if (observed === undefined) return [{ resource, field: "(resource)", desired: "present", observed: "absent" }];
-  const drift: DriftItem[] = [];
-  for (const [field, want] of Object.entries(desired)) {
-    const have = observed[field];
-    if (!sameValue(want, have)) drift.push({ resource, field, desired: want, observed: have ?? null });
-  }
-  return drift;
 }
 
 export function lastSegment(name: string): string {

@@ -1,12 +1,14 @@
 /**
  * `database`: Firestore Security Rules (release `cloud.firestore`) and composite indexes.
  * Without `settings.rules`, any released rules are fine and locked mode is released when none are.
+ * Indexes are immutable: one that exists is left as it is, one that is absent is created, and a
+ * rollback deletes only an index this plan created.
  */
 import { z } from "zod";
 import type { ApiCallSite } from "../../clients/errors";
-import type { DriftItem, ResourceChange } from "../types";
+import { diffResource, undoChange, type Change, type JournalEntry, type Made, type UndoOutcome, type View } from "./change-set";
 import { canonicalJson, parseSettings, type FirebaseParams, type IntegrationIo, type IntegrationModule } from "./context";
-import { ensureRules, firestoreTarget, LOCKED_FIRESTORE_RULES, observeRules, releaseName, removeRules, rulesDrift } from "./rules";
+import { applyRules, firestoreTarget, isRulesChange, LOCKED_FIRESTORE_RULES, releaseChangeOf, releasedRuleset, releaseName, rulesChanges, undoRules } from "./rules";
 
 const indexFieldSchema = z
   .object({
@@ -30,12 +32,19 @@ const databaseSettingsSchema = z
   .passthrough();
 type DesiredIndex = z.output<typeof indexSchema>;
 
+interface ApiIndexField {
+  fieldPath: string;
+  order?: string;
+  arrayConfig?: string;
+}
 interface ApiIndex {
   name: string;
   queryScope?: string;
-  fields?: Array<{ fieldPath: string; order?: string; arrayConfig?: string }>;
+  fields?: ApiIndexField[];
   state?: string;
 }
+
+export const FIRESTORE_INDEX = "firestore.index";
 
 const indexSite = (operation: string, resource: string): ApiCallSite => ({
   operation: `Firestore ${operation}`,
@@ -47,14 +56,15 @@ const indexSite = (operation: string, resource: string): ApiCallSite => ({
 const databasePath = (projectId: string): string => `projects/${projectId}/databases/(default)`;
 const collectionGroupOf = (indexName: string): string => /collectionGroups\/([^/]+)\/indexes/.exec(indexName)?.[1] ?? "";
 
-/** Index identity: collection group, scope and fields (the `__name__` field Firestore appends ignored). */
-function indexKey(collectionGroup: string, queryScope: string | undefined, fields: ApiIndex["fields"]): string {
+/** An index's identity and view: collection group, scope and fields (the `__name__` field Firestore appends ignored). */
+function indexView(collectionGroup: string, queryScope: string | undefined, fields: readonly ApiIndexField[] | undefined): View {
   const own = (fields ?? []).filter((f) => f.fieldPath !== "__name__").map((f) => ({ fieldPath: f.fieldPath, order: f.order ?? null, arrayConfig: f.arrayConfig ?? null }));
-  return canonicalJson({ collectionGroup, queryScope: queryScope ?? "COLLECTION", fields: own });
+  return { collectionGroup, queryScope: queryScope ?? "COLLECTION", fields: own };
 }
+const viewOfIndex = (i: ApiIndex): View => indexView(collectionGroupOf(i.name), i.queryScope, i.fields);
 
-async function listIndexes(io: IntegrationIo, projectId: string): Promise<ApiIndex[]> {
-  const parent = `${databasePath(projectId)}/collectionGroups/-`;
+async function listIndexes(io: IntegrationIo, projectId: string, collectionGroup = "-"): Promise<ApiIndex[]> {
+  const parent = `${databasePath(projectId)}/collectionGroups/${collectionGroup}`;
   const all: ApiIndex[] = [];
   let pageToken: string | undefined;
   do {
@@ -70,79 +80,72 @@ async function listIndexes(io: IntegrationIo, projectId: string): Promise<ApiInd
   return all;
 }
 
-function matchIndexes(desired: DesiredIndex[], observed: ApiIndex[]): Array<{ want: DesiredIndex; have?: ApiIndex }> {
-  const byKey = new Map(observed.map((i) => [indexKey(collectionGroupOf(i.name), i.queryScope, i.fields), i]));
-  return desired.map((want) => ({ want, have: byKey.get(indexKey(want.collectionGroup, want.queryScope, want.fields)) }));
+/** An index's change: noop when one with the same identity exists, else create. */
+function indexChange(projectId: string, want: DesiredIndex, observed: readonly ApiIndex[]): Change {
+  const view = indexView(want.collectionGroup, want.queryScope, want.fields);
+  const have = observed.find((i) => canonicalJson(viewOfIndex(i)) === canonicalJson(view));
+  if (have !== undefined) return { resource: have.name, type: FIRESTORE_INDEX, action: "noop", fields: [], before: viewOfIndex(have), after: viewOfIndex(have) };
+  const fields = want.fields.map((f) => `${f.fieldPath} ${f.order ?? f.arrayConfig ?? ""}`.trim()).join(", ");
+  return diffResource(FIRESTORE_INDEX, `${databasePath(projectId)}/collectionGroups/${want.collectionGroup}/indexes/(new ${want.queryScope}: ${fields})`, view, undefined);
 }
 
-function indexDrift(projectId: string, matched: Array<{ want: DesiredIndex; have?: ApiIndex }>): DriftItem[] {
-  return matched
-    .filter((m) => m.have === undefined)
-    .map((m) => ({
-      resource: `${databasePath(projectId)}/collectionGroups/${m.want.collectionGroup}/indexes`,
-      field: `(index ${m.want.fields.map((f) => f.fieldPath).join(",")})`,
-      desired: m.want,
-      observed: "absent",
-    }));
+async function applyIndex(io: IntegrationIo, change: Change): Promise<Made> {
+  const view = change.after as { collectionGroup: string; queryScope: string; fields: Array<{ fieldPath: string; order: string | null; arrayConfig: string | null }> };
+  const parent = change.resource.slice(0, change.resource.lastIndexOf("/indexes/"));
+  const fields = view.fields.map((f) => ({ fieldPath: f.fieldPath, ...(f.order === null ? {} : { order: f.order }), ...(f.arrayConfig === null ? {} : { arrayConfig: f.arrayConfig }) }));
+  const op = await io.rest<{ metadata?: { index?: string }; response?: { name?: string } }>(indexSite("CreateIndex", parent), {
+    service: "firestore",
+    method: "POST",
+    path: `/v1/${parent}/indexes`,
+    body: { queryScope: view.queryScope, fields },
+  });
+  // Index builds are long-running; the name is known at once, the build finishes on its own.
+  const name = op.metadata?.index ?? op.response?.name;
+  return { ...(name === undefined ? {} : { name }), version: null, view: change.after };
+}
+
+/** Deletes an index this plan created: by the name it was given, or (answer lost) by its identity. */
+async function undoIndex(io: IntegrationIo, projectId: string, entry: JournalEntry): Promise<UndoOutcome> {
+  const name = entry.made?.name;
+  const current =
+    name !== undefined
+      ? await io.restOrAbsent<ApiIndex>(indexSite("GetIndex", name), { service: "firestore", method: "GET", path: `/v1/${name}` })
+      : (await listIndexes(io, projectId, String(entry.change.after.collectionGroup))).find((i) => canonicalJson(viewOfIndex(i)) === canonicalJson(entry.change.after));
+  return undoChange(entry, current === undefined ? undefined : { view: viewOfIndex(current) }, {
+    remove: () => io.restOrAbsent(indexSite("DeleteIndex", current!.name), { service: "firestore", method: "DELETE", path: `/v1/${current!.name}` }),
+  });
+}
+
+function desired(p: FirebaseParams): { rules: string | undefined; indexes: DesiredIndex[] } {
+  const s = parseSettings(databaseSettingsSchema, p);
+  return { rules: s.rules, indexes: s.indexes };
 }
 
 export const databaseIntegration: IntegrationModule = {
-  async observe(p: FirebaseParams, io: IntegrationIo) {
-    const s = parseSettings(databaseSettingsSchema, p);
+  async plan(p, io) {
+    const s = desired(p);
     const target = firestoreTarget(p.projectId);
-    const rules = await observeRules(io, target);
-    const matched = matchIndexes(s.indexes, s.indexes.length === 0 ? [] : await listIndexes(io, p.projectId));
+    const [rules, observedIndexes] = await Promise.all([
+      rulesChanges(io, target, s.rules ?? LOCKED_FIRESTORE_RULES, s.rules === undefined ? "present" : "exact"),
+      s.indexes.length === 0 ? Promise.resolve([]) : listIndexes(io, p.projectId),
+    ]);
+    const indexes = s.indexes.map((want) => indexChange(p.projectId, want, observedIndexes));
+    const release = releaseChangeOf(rules, target);
     return {
+      changes: [...rules, ...indexes],
       desired: { rules: s.rules ?? "(any released rules)", indexes: s.indexes },
-      observed: { release: rules.release ?? null, rules: rules.source ?? null, indexes: matched.map((m) => m.have ?? null) },
-      drift: [...rulesDrift(target, rules, s.rules), ...indexDrift(p.projectId, matched)],
+      observed: { release: release?.before ?? null, indexes: indexes.map((c) => (c.action === "noop" ? { name: c.resource, ...c.before } : null)) },
     };
   },
-
-  async provision(p, io) {
-    const s = parseSettings(databaseSettingsSchema, p);
+  apply: (_p, change, io, earlier) => (isRulesChange(change) ? applyRules(io, change, earlier) : applyIndex(io, change)),
+  undo: (p, entry, io) => (isRulesChange(entry.change) ? undoRules(io, entry) : undoIndex(io, p.projectId, entry)),
+  outputs(p, plan, made) {
     const target = firestoreTarget(p.projectId);
-    const rules = await ensureRules(io, target, s.rules ?? LOCKED_FIRESTORE_RULES, s.rules === undefined ? "present" : "exact");
-    const changes: ResourceChange[] = [...rules.changes];
-    const indexNames: string[] = [];
-    const matched = matchIndexes(s.indexes, s.indexes.length === 0 ? [] : await listIndexes(io, p.projectId));
-    for (const { want, have } of matched) {
-      if (have !== undefined) {
-        indexNames.push(have.name);
-        changes.push({ kind: "unchanged", resource: have.name });
-        continue;
-      }
-      const parent = `${databasePath(p.projectId)}/collectionGroups/${want.collectionGroup}`;
-      const op = await io.rest<{ name?: string; metadata?: { index?: string }; response?: { name?: string } }>(indexSite("CreateIndex", parent), {
-        service: "firestore",
-        method: "POST",
-        path: `/v1/${parent}/indexes`,
-        body: { queryScope: want.queryScope, fields: want.fields },
-      });
-      // Index builds are long-running; the name is known at once, the build finishes on its own.
-      const name = op.metadata?.index ?? op.response?.name ?? `${parent}/indexes/(building)`;
-      indexNames.push(name);
-      changes.push({ kind: "created", resource: name });
-    }
     return {
-      changes,
-      desired: { rules: s.rules ?? "(any released rules)", indexes: s.indexes },
-      observed: { release: rules.observed.release ?? null, rules: rules.observed.source ?? null, indexNames },
-      outputs: { integration: "database", firestoreReleaseName: releaseName(target), rulesetName: rules.rulesetName, indexNames },
+      integration: "database",
+      firestoreReleaseName: releaseName(target),
+      rulesetName: releasedRuleset(plan.changes, made, target),
+      indexNames: plan.changes.filter((c) => c.type === FIRESTORE_INDEX).map((c) => made.get(c.resource)?.name ?? c.resource),
     };
-  },
-
-  async compensate(p, io) {
-    const s = parseSettings(databaseSettingsSchema, p);
-    const changes: ResourceChange[] = [];
-    if (s.indexes.length > 0) {
-      for (const { have } of matchIndexes(s.indexes, await listIndexes(io, p.projectId))) {
-        if (have === undefined) continue;
-        const gone = await io.restOrAbsent(indexSite("DeleteIndex", have.name), { service: "firestore", method: "DELETE", path: `/v1/${have.name}` });
-        if (gone !== undefined) changes.push({ kind: "deleted", resource: have.name });
-      }
-    }
-    changes.push(...(await removeRules(io, firestoreTarget(p.projectId))));
-    return changes;
   },
 };

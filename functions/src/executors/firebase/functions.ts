@@ -3,9 +3,8 @@
  * functions themselves ship with `firebase deploy`; what must exist before they can is their plumbing.
  */
 import { z } from "zod";
-import type { ResourceChange } from "../types";
 import { parseSettings, type FirebaseParams, type IntegrationModule } from "./context";
-import { ensureSubscription, ensureTopic, removeSubscription, removeTopic, subscriptionDrift, subscriptionName, topicExists, topicName } from "./pubsub-topics";
+import { applySubscription, applyTopic, PUBSUB_TOPIC, subscriptionChange, subscriptionName, topicChange, topicName, undoSubscription, undoTopic } from "./pubsub-topics";
 
 const idPattern = /^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/;
 const functionsSettingsSchema = z
@@ -46,38 +45,18 @@ export const envLabels = (p: FirebaseParams): Record<string, string> => ({
 });
 
 export const functionsIntegration: IntegrationModule = {
-  async observe(p, io) {
+  async plan(p, io) {
     const desired = desiredPlumbing(p);
-    const topicPresence = await Promise.all(desired.topics.map((t) => topicExists(io, t)));
-    const subDrift = await Promise.all(desired.subscriptions.map((s) => subscriptionDrift(io, s)));
-    return {
-      desired,
-      observed: { topics: desired.topics.filter((_, i) => topicPresence[i]), subscriptionDrift: subDrift.flat() },
-      drift: [
-        ...desired.topics.filter((_, i) => !topicPresence[i]).map((t) => ({ resource: t, field: "(resource)", desired: "present", observed: "absent" })),
-        ...subDrift.flat(),
-      ],
-    };
+    const changes = [
+      ...(await Promise.all(desired.topics.map((t) => topicChange(io, t, envLabels(p))))),
+      ...(await Promise.all(desired.subscriptions.map((s) => subscriptionChange(io, s)))),
+    ];
+    return { changes, desired, observed: { resources: changes.filter((c) => c.before !== null).map((c) => ({ name: c.resource, ...c.before })) } };
   },
-
-  async provision(p, io) {
+  apply: (p, change, io) => (change.type === PUBSUB_TOPIC ? applyTopic(io, change) : applySubscription(io, change, envLabels(p))),
+  undo: (_p, entry, io) => (entry.change.type === PUBSUB_TOPIC ? undoTopic(io, entry) : undoSubscription(io, entry)),
+  outputs(p) {
     const desired = desiredPlumbing(p);
-    const changes: ResourceChange[] = [];
-    for (const topic of desired.topics) changes.push(await ensureTopic(io, topic, envLabels(p)));
-    for (const sub of desired.subscriptions) changes.push(await ensureSubscription(io, sub, envLabels(p)));
-    return {
-      changes,
-      desired,
-      observed: desired,
-      outputs: { integration: "functions", topicNames: desired.topics, subscriptionNames: desired.subscriptions.map((s) => s.name) },
-    };
-  },
-
-  async compensate(p, io) {
-    const desired = desiredPlumbing(p);
-    const changes: ResourceChange[] = [];
-    for (const sub of desired.subscriptions) changes.push(await removeSubscription(io, sub.name));
-    for (const topic of desired.topics) changes.push(await removeTopic(io, topic));
-    return changes;
+    return { integration: "functions", topicNames: desired.topics, subscriptionNames: desired.subscriptions.map((s) => s.name) };
   },
 };

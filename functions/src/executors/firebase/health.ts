@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { parseSettings, type FirebaseParams, type IntegrationModule } from "./context";
 import { envLabels } from "./functions";
-import { ensureTopic, removeTopic, topicExists, topicName } from "./pubsub-topics";
-import { ensureJob, getJob, jobDrift, jobView, removeJob, type DesiredJob } from "./scheduler-jobs";
+import { applyTopic, PUBSUB_TOPIC, topicChange, topicName, undoTopic } from "./pubsub-topics";
+import { applyJob, getJob, jobChange, jobView, undoJob, type DesiredJob } from "./scheduler-jobs";
 
 const healthSettingsSchema = z
   .object({
@@ -35,32 +35,21 @@ function desiredHealthJob(p: FirebaseParams): DesiredJob {
 }
 
 export const healthIntegration: IntegrationModule = {
-  async observe(p, io) {
+  async plan(p, io) {
     const job = desiredHealthJob(p);
     const topic = topicName(p.projectId, HEALTH_TOPIC);
-    const [observed, hasTopic] = await Promise.all([getJob(io, job.name), topicExists(io, topic)]);
-    return {
-      desired: { job: jobView(job), topic },
-      observed: { job: observed === undefined ? null : jobView(observed), topic: hasTopic ? topic : null },
-      drift: [...(hasTopic ? [] : [{ resource: topic, field: "(resource)", desired: "present", observed: "absent" }]), ...jobDrift(job, observed)],
-    };
-  },
-
-  async provision(p, io) {
-    const job = desiredHealthJob(p);
-    const topic = topicName(p.projectId, HEALTH_TOPIC);
+    const [observed, topicPlan] = await Promise.all([getJob(io, job.name), topicChange(io, topic, envLabels(p))]);
     // The topic first: Scheduler accepts a job whose topic is missing, and then every run fails.
-    const topicChange = await ensureTopic(io, topic, envLabels(p));
-    const result = await ensureJob(io, job);
     return {
-      changes: [topicChange, result.change],
+      changes: [topicPlan, jobChange(job, observed)],
       desired: { job: jobView(job), topic },
-      observed: { job: jobView(result.job), topic },
-      outputs: { integration: "health", schedulerJobName: job.name, topicName: topic, schedule: job.schedule },
+      observed: { job: observed === undefined ? null : jobView(observed), topic: topicPlan.action === "create" ? null : topic },
     };
   },
-
-  async compensate(p, io) {
-    return [await removeJob(io, healthJobName(p)), await removeTopic(io, topicName(p.projectId, HEALTH_TOPIC))];
+  apply: (p, change, io) => (change.type === PUBSUB_TOPIC ? applyTopic(io, change) : applyJob(io, desiredHealthJob(p), change)),
+  undo: (_p, entry, io) => (entry.change.type === PUBSUB_TOPIC ? undoTopic(io, entry) : undoJob(io, entry)),
+  outputs(p) {
+    const job = desiredHealthJob(p);
+    return { integration: "health", schedulerJobName: job.name, topicName: topicName(p.projectId, HEALTH_TOPIC), schedule: job.schedule };
   },
 };

@@ -1,7 +1,7 @@
-/** Pub/Sub topics and subscriptions an environment needs: create if absent, delete on compensation. */
+/** Pub/Sub topics and subscriptions an environment needs: each one's change, applied, and undone. */
 import type { ApiCallSite } from "../../clients/errors";
-import type { DriftItem, ResourceChange } from "../types";
-import type { IntegrationIo } from "./context";
+import { diffResource, undoChange, type Change, type JournalEntry, type Made, type UndoOutcome } from "./change-set";
+import { InvalidSettingsError, type IntegrationIo } from "./context";
 
 const pubsubSite = (operation: string, resource: string): ApiCallSite => ({
   operation: `Pub/Sub ${operation}`,
@@ -13,15 +13,41 @@ const pubsubSite = (operation: string, resource: string): ApiCallSite => ({
 export const topicName = (projectId: string, topic: string): string => `projects/${projectId}/topics/${topic}`;
 export const subscriptionName = (projectId: string, subscription: string): string => `projects/${projectId}/subscriptions/${subscription}`;
 
-export async function topicExists(io: IntegrationIo, name: string): Promise<boolean> {
-  const topic = await io.grpcOrAbsent(pubsubSite("GetTopic", name), (o) => io.clients.publisher().getTopic({ topic: name }, o));
-  return topic !== undefined;
+export const PUBSUB_TOPIC = "pubsub.topic";
+export const PUBSUB_SUBSCRIPTION = "pubsub.subscription";
+
+interface Topic {
+  name?: string | null;
+  labels?: Record<string, string> | null;
 }
 
-export async function ensureTopic(io: IntegrationIo, name: string, labels: Record<string, string>): Promise<ResourceChange> {
-  if (await topicExists(io, name)) return { kind: "unchanged", resource: name };
-  await io.grpc(pubsubSite("CreateTopic", name), (o) => io.clients.publisher().createTopic({ name, labels }, o));
-  return { kind: "created", resource: name };
+async function getTopic(io: IntegrationIo, name: string): Promise<Topic | undefined> {
+  const found = await io.grpcOrAbsent(pubsubSite("GetTopic", name), (o) => io.clients.publisher().getTopic({ topic: name }, o));
+  return found?.[0] ?? undefined;
+}
+
+/**
+ * A topic is managed for its presence only: one that exists is left as it is (its labels are its
+ * owner's). One this plan creates carries its labels, which is how a rollback recognises it.
+ */
+export async function topicChange(io: IntegrationIo, name: string, labels: Record<string, string>): Promise<Change> {
+  const observed = await getTopic(io, name);
+  if (observed !== undefined) return { resource: name, type: PUBSUB_TOPIC, action: "noop", fields: [], before: { labels: { ...(observed.labels ?? {}) } }, after: { labels: { ...(observed.labels ?? {}) } } };
+  return diffResource(PUBSUB_TOPIC, name, { labels }, undefined);
+}
+
+export async function applyTopic(io: IntegrationIo, change: Change): Promise<Made> {
+  const labels = change.after.labels as Record<string, string>;
+  const [topic] = await io.grpc(pubsubSite("CreateTopic", change.resource), (o) => io.clients.publisher().createTopic({ name: change.resource, labels }, o));
+  return { name: topic.name ?? change.resource, version: null, view: { labels: { ...(topic.labels ?? {}) } } };
+}
+
+export async function undoTopic(io: IntegrationIo, entry: JournalEntry): Promise<UndoOutcome> {
+  const name = entry.change.resource;
+  const current = await getTopic(io, name);
+  return undoChange(entry, current === undefined ? undefined : { view: { labels: { ...(current.labels ?? {}) } } }, {
+    remove: () => io.grpcOrAbsent(pubsubSite("DeleteTopic", name), (o) => io.clients.publisher().deleteTopic({ topic: name }, o)),
+  });
 }
 
 export interface DesiredSubscription {
@@ -35,44 +61,40 @@ async function getSubscription(io: IntegrationIo, name: string): Promise<{ topic
   return found?.[0];
 }
 
-export async function subscriptionDrift(io: IntegrationIo, desired: DesiredSubscription): Promise<DriftItem[]> {
+const subscriptionView = (s: { topic?: string | null; ackDeadlineSeconds?: number | null }): Record<string, unknown> => ({ topic: s.topic ?? null, ackDeadlineSeconds: s.ackDeadlineSeconds ?? null });
+
+export async function subscriptionChange(io: IntegrationIo, desired: DesiredSubscription): Promise<Change> {
   const observed = await getSubscription(io, desired.name);
-  if (observed === undefined) return [{ resource: desired.name, field: "(resource)", desired: "present", observed: "absent" }];
-  const drift: DriftItem[] = [];
-  if (observed.topic !== desired.topic) drift.push({ resource: desired.name, field: "topic", desired: desired.topic, observed: observed.topic ?? null });
-  if (observed.ackDeadlineSeconds !== desired.ackDeadlineSeconds) {
-    drift.push({ resource: desired.name, field: "ackDeadlineSeconds", desired: desired.ackDeadlineSeconds, observed: observed.ackDeadlineSeconds ?? null });
-  }
-  return drift;
+  return diffResource(PUBSUB_SUBSCRIPTION, desired.name, subscriptionView(desired), observed === undefined ? undefined : subscriptionView(observed));
 }
 
-export async function ensureSubscription(io: IntegrationIo, desired: DesiredSubscription, labels: Record<string, string>): Promise<ResourceChange> {
-  const observed = await getSubscription(io, desired.name);
-  if (observed === undefined) {
-    await io.grpc(pubsubSite("CreateSubscription", desired.name), (o) =>
-      io.clients.subscriber().createSubscription({ name: desired.name, topic: desired.topic, ackDeadlineSeconds: desired.ackDeadlineSeconds, labels }, o),
+async function setAckDeadline(io: IntegrationIo, name: string, topic: string, ackDeadlineSeconds: number): Promise<Made> {
+  const [sub] = await io.grpc(pubsubSite("UpdateSubscription", name), (o) =>
+    io.clients.subscriber().updateSubscription({ subscription: { name, topic, ackDeadlineSeconds }, updateMask: { paths: ["ack_deadline_seconds"] } }, o),
+  );
+  return { name, version: null, view: subscriptionView(sub) };
+}
+
+export async function applySubscription(io: IntegrationIo, change: Change, labels: Record<string, string>): Promise<Made> {
+  const want = change.after as { topic: string; ackDeadlineSeconds: number };
+  if (change.action === "create") {
+    const [sub] = await io.grpc(pubsubSite("CreateSubscription", change.resource), (o) =>
+      io.clients.subscriber().createSubscription({ name: change.resource, topic: want.topic, ackDeadlineSeconds: want.ackDeadlineSeconds, labels }, o),
     );
-    return { kind: "created", resource: desired.name };
+    return { name: change.resource, version: null, view: subscriptionView(sub) };
   }
-  if (observed.ackDeadlineSeconds !== desired.ackDeadlineSeconds) {
-    await io.grpc(pubsubSite("UpdateSubscription", desired.name), (o) =>
-      io.clients.subscriber().updateSubscription(
-        { subscription: { name: desired.name, topic: desired.topic, ackDeadlineSeconds: desired.ackDeadlineSeconds }, updateMask: { paths: ["ack_deadline_seconds"] } },
-        o,
-      ),
-    );
-    return { kind: "updated", resource: desired.name };
+  if (change.fields.some((f) => f.field === "topic")) {
+    const observed = change.fields.find((f) => f.field === "topic")!.before;
+    throw new InvalidSettingsError(`${change.resource} is attached to ${String(observed)}, not ${want.topic}; a subscription's topic cannot change: name another subscription`);
   }
-  // A subscription's topic cannot change; one on another topic is drift that `verify` reports.
-  return { kind: "unchanged", resource: desired.name };
+  return setAckDeadline(io, change.resource, want.topic, want.ackDeadlineSeconds);
 }
 
-export async function removeSubscription(io: IntegrationIo, name: string): Promise<ResourceChange> {
-  const removed = await io.grpcOrAbsent(pubsubSite("DeleteSubscription", name), (o) => io.clients.subscriber().deleteSubscription({ subscription: name }, o));
-  return { kind: removed === undefined ? "unchanged" : "deleted", resource: name };
-}
-
-export async function removeTopic(io: IntegrationIo, name: string): Promise<ResourceChange> {
-  const removed = await io.grpcOrAbsent(pubsubSite("DeleteTopic", name), (o) => io.clients.publisher().deleteTopic({ topic: name }, o));
-  return { kind: removed === undefined ? "unchanged" : "deleted", resource: name };
+export async function undoSubscription(io: IntegrationIo, entry: JournalEntry): Promise<UndoOutcome> {
+  const name = entry.change.resource;
+  const current = await getSubscription(io, name);
+  return undoChange(entry, current === undefined ? undefined : { view: subscriptionView(current) }, {
+    remove: () => io.grpcOrAbsent(pubsubSite("DeleteSubscription", name), (o) => io.clients.subscriber().deleteSubscription({ subscription: name }, o)),
+    restore: (before) => setAckDeadline(io, name, String(before.topic), Number(before.ackDeadlineSeconds)),
+  });
 }

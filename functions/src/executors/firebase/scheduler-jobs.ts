@@ -1,8 +1,8 @@
-/** Cloud Scheduler jobs owned by an integration: converge one job to its desired shape, or remove it. */
+/** Cloud Scheduler jobs owned by an integration: one job's change, applied, and undone. */
 import type { protos } from "@google-cloud/scheduler";
 import type { ApiCallSite } from "../../clients/errors";
-import type { DriftItem, ResourceChange } from "../types";
-import { fieldDrift, type IntegrationIo } from "./context";
+import { diffResource, undoChange, type Change, type JournalEntry, type Made, type UndoOutcome, type View } from "./change-set";
+import type { IntegrationIo } from "./context";
 
 type Job = protos.google.cloud.scheduler.v1.IJob;
 
@@ -86,28 +86,52 @@ export async function getJob(io: IntegrationIo, name: string): Promise<Job | und
   return io.grpcOrAbsent(schedulerSite("GetJob", name), async (o) => (await io.clients.scheduler().getJob({ name }, o))[0]);
 }
 
-export function jobDrift(desired: DesiredJob, observed: Job | undefined): DriftItem[] {
-  return fieldDrift(desired.name, jobView(desired), observed === undefined ? undefined : jobView(observed));
+export const SCHEDULER_JOB = "scheduler.job";
+
+const versionOf = (job: Job): string | null => (job.userUpdateTime ? `${String(job.userUpdateTime.seconds ?? 0)}.${job.userUpdateTime.nanos ?? 0}` : null);
+const made = (job: Job): Made => ({ name: job.name ?? "", version: versionOf(job), view: jobView(job) });
+
+/** The job's change: create when absent, update the fields that differ, else noop. */
+export const jobChange = (desired: DesiredJob, observed: Job | undefined): Change =>
+  diffResource(SCHEDULER_JOB, desired.name, jobView(desired), observed === undefined ? undefined : jobView(observed));
+
+/** A job as its view describes it (a before-image put back). */
+function jobOfView(name: string, view: View): Job {
+  const http = view.httpTarget as DesiredJob["httpTarget"] | null;
+  const pubsub = view.pubsubTarget as DesiredJob["pubsubTarget"] | null;
+  return toApiJob({
+    name,
+    description: String(view.description ?? ""),
+    schedule: String(view.schedule ?? ""),
+    timeZone: String(view.timeZone ?? ""),
+    attemptDeadlineSeconds: Number(view.attemptDeadline ?? 0),
+    ...(http ? { httpTarget: http } : {}),
+    ...(pubsub ? { pubsubTarget: pubsub } : {}),
+  });
 }
 
-/** Create if absent; update only the fields that differ; leave an equal job alone. */
-export async function ensureJob(io: IntegrationIo, desired: DesiredJob): Promise<{ change: ResourceChange; job: Job }> {
-  const observed = await getJob(io, desired.name);
-  if (observed === undefined) {
+async function updateJob(io: IntegrationIo, job: Job, fields: readonly string[]): Promise<Job> {
+  const paths = fields.map((f) => MASK_FIELDS[f]).filter((f): f is string => f !== undefined);
+  const [updated] = await io.grpc(schedulerSite("UpdateJob", job.name ?? ""), (o) => io.clients.scheduler().updateJob({ job, updateMask: { paths } }, o));
+  return updated;
+}
+
+/** Makes the job's change: create, or update only the changed fields. */
+export async function applyJob(io: IntegrationIo, desired: DesiredJob, change: Change): Promise<Made> {
+  if (change.action === "create") {
     const parent = desired.name.slice(0, desired.name.lastIndexOf("/jobs/"));
     const [job] = await io.grpc(schedulerSite("CreateJob", desired.name), (o) => io.clients.scheduler().createJob({ parent, job: toApiJob(desired) }, o));
-    return { change: { kind: "created", resource: desired.name }, job };
+    return made(job);
   }
-  const drift = jobDrift(desired, observed);
-  if (drift.length === 0) return { change: { kind: "unchanged", resource: desired.name }, job: observed };
-  const paths = drift.map((d) => MASK_FIELDS[d.field]!).filter((f) => f !== undefined);
-  const [job] = await io.grpc(schedulerSite("UpdateJob", desired.name), (o) =>
-    io.clients.scheduler().updateJob({ job: toApiJob(desired), updateMask: { paths } }, o),
-  );
-  return { change: { kind: "updated", resource: desired.name }, job };
+  return made(await updateJob(io, toApiJob(desired), change.fields.map((f) => f.field)));
 }
 
-export async function removeJob(io: IntegrationIo, name: string): Promise<ResourceChange> {
-  const removed = await io.grpcOrAbsent(schedulerSite("DeleteJob", name), (o) => io.clients.scheduler().deleteJob({ name }, o));
-  return { kind: removed === undefined ? "unchanged" : "deleted", resource: name };
+/** Deletes a job this plan created, or puts an updated one's before-image back. */
+export async function undoJob(io: IntegrationIo, entry: JournalEntry): Promise<UndoOutcome> {
+  const name = entry.change.resource;
+  const current = await getJob(io, name);
+  return undoChange(entry, current === undefined ? undefined : { view: jobView(current), version: versionOf(current) }, {
+    remove: () => io.grpcOrAbsent(schedulerSite("DeleteJob", name), (o) => io.clients.scheduler().deleteJob({ name }, o)),
+    restore: (before) => updateJob(io, jobOfView(name, before), entry.change.fields.map((f) => f.field)),
+  });
 }

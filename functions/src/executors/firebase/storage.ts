@@ -1,7 +1,7 @@
 /** `storage`: Cloud Storage for Firebase Security Rules, released for the environment's bucket. */
 import { z } from "zod";
 import { parseSettings, type FirebaseParams, type IntegrationModule } from "./context";
-import { ensureRules, LOCKED_STORAGE_RULES, observeRules, releaseName, removeRules, rulesDrift, storageTarget } from "./rules";
+import { applyRules, LOCKED_STORAGE_RULES, releaseChangeOf, releasedRuleset, releaseName, rulesChanges, storageTarget, undoRules } from "./rules";
 
 const storageSettingsSchema = z
   .object({
@@ -16,33 +16,24 @@ export function storageBucketOf(p: FirebaseParams): string {
   return bucket ?? `${p.projectId}.firebasestorage.app`;
 }
 
+/** Without `settings.rules`, any released rules are fine and locked mode is released when none are. */
 export const storageIntegration: IntegrationModule = {
-  async observe(p, io) {
-    const s = parseSettings(storageSettingsSchema, p);
-    const target = storageTarget(p.projectId, storageBucketOf(p));
-    const rules = await observeRules(io, target);
-    return {
-      desired: { bucket: storageBucketOf(p), rules: s.rules ?? "(any released rules)" },
-      observed: { release: rules.release ?? null, rules: rules.source ?? null },
-      drift: rulesDrift(target, rules, s.rules),
-    };
-  },
-
-  async provision(p, io) {
+  async plan(p, io) {
     const s = parseSettings(storageSettingsSchema, p);
     const bucket = storageBucketOf(p);
     const target = storageTarget(p.projectId, bucket);
-    const rules = await ensureRules(io, target, s.rules ?? LOCKED_STORAGE_RULES, s.rules === undefined ? "present" : "exact");
+    const changes = await rulesChanges(io, target, s.rules ?? LOCKED_STORAGE_RULES, s.rules === undefined ? "present" : "exact");
     return {
-      changes: rules.changes,
+      changes,
       desired: { bucket, rules: s.rules ?? "(any released rules)" },
-      observed: { release: rules.observed.release ?? null, rules: rules.observed.source ?? null },
-      outputs: { integration: "storage", storageReleaseName: releaseName(target), rulesetName: rules.rulesetName, bucket },
+      observed: { release: releaseChangeOf(changes, target)?.before ?? null },
     };
   },
-
-  async compensate(p, io) {
-    parseSettings(storageSettingsSchema, p);
-    return removeRules(io, storageTarget(p.projectId, storageBucketOf(p)));
+  apply: (_p, change, io, earlier) => applyRules(io, change, earlier),
+  undo: (_p, entry, io) => undoRules(io, entry),
+  outputs(p, plan, made) {
+    const bucket = storageBucketOf(p);
+    const target = storageTarget(p.projectId, bucket);
+    return { integration: "storage", storageReleaseName: releaseName(target), rulesetName: releasedRuleset(plan.changes, made, target), bucket };
   },
 };

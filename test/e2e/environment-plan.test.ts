@@ -175,9 +175,10 @@ describe("a second plan over the provisioned production, failing under policy ro
     const asked = Date.now();
     await publishJson(TOPICS.healthRuns, [{ requestedBy: "e2e", reason: "after the rollback" }]);
     const health = await waitFor("a health run of lang-trak-prod", async () => {
-      const h = (await db.collection("environments").doc("lang-trak-prod").get()).get("health") as { status: string; checkedAt: number } | undefined;
+      const h = (await db.collection("environments").doc("lang-trak-prod").get()).get("health") as { status: string; checkedAt: number; integrations: Record<string, { status: string }> } | undefined;
       return h !== undefined && h.checkedAt >= asked ? h : undefined;
     }, 60_000);
-    expect(health.status).toBe("ok");
+    expect(health).toMatchObject({ status: "ok" });
+    for (const [name, check] of Object.entries(health.integrations)) expect({ name, status: check.status }).toEqual({ name, status: "ok" });
   });
 });

@@ -244,8 +244,15 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
         if (entries.length === 0) return { ok: true, output: { ...rawSummary(raw), changed: false, undone: [], note: NO_RECORD } };
         const r = resolve(raw);
         if (!r.ok) return r;
-        const outcome = await undoChanges(r.module, r.params, createIntegrationIo(clients(), ctx), entries, ctx);
-        if (outcome.ok) await record(ctx, r.params, "compensate", null, null, []);
+        const io = createIntegrationIo(clients(), ctx);
+        const outcome = await undoChanges(r.module, r.params, io, entries, ctx);
+        if (outcome.ok) {
+          // What is there now, read again: a rollback that restored what existed before leaves the
+          // integration in place (`rollback`); one that removed everything it made leaves nothing (`compensate`).
+          const now = await r.module.plan(r.params, io);
+          const present = now.changes.some((c) => c.supports === undefined && c.action !== "create");
+          await record(ctx, r.params, present ? "rollback" : "compensate", now.desired, now.observed, driftOf(now.changes));
+        }
         return outcome;
       } catch (error) {
         return { ok: false, error: toTaskError(error, ctx) };

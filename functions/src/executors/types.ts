@@ -11,7 +11,11 @@ export interface EnvironmentStateRecord {
   at: number;
   /** Differences between desired and observed at `at` (empty when in sync). */
   drift?: DriftItem[];
-  /** `provision`, `verify` or `compensate`: which action produced the record. */
+  /**
+   * Which action produced the record: `provision`, `verify`, `rollback` (a compensation that
+   * restored what was there before: the integration is still in place) or `compensate` (one that
+   * removed everything the integration had: nothing of it is left).
+   */
   action?: string;
   /** A provision's change set. */
   changeSet?: AppliedChange[];

@@ -7,6 +7,7 @@ import { isMutating, startControlPlane, type ControlPlane } from "../../local/co
 import { googleClients } from "../../functions/src/clients/google";
 import { refreshPlan } from "../../functions/src/executors/refresh";
 import { compilePlan } from "../../functions/src/planner/compile";
+import { comparable } from "../support/control-plane-state";
 import { uniqueId } from "../support/emulators";
 import { db, deliverPlanCreated } from "../support/functions";
 import { engineHarness } from "../support/engine-harness";
@@ -112,6 +113,25 @@ describe("a rollback through the journal", () => {
     const after = cp.state().schedulerJobs[JOB(projectId)]!;
     expect({ ...after, userUpdateTime: null }).toEqual({ ...before, userUpdateTime: null, attemptDeadline: after.attemptDeadline, httpTarget: after.httpTarget });
     expect(after).toMatchObject({ schedule: "0 1 * * *", timeZone: "Europe/Berlin", description: "theirs" });
+  });
+
+  it("a provision that failed halfway is undone by the rollback too: the state is as before", async () => {
+    const projectId = `half-${Math.random().toString(36).slice(2, 8)}`;
+    const before = comparable(cp.state());
+    // Hosting creates the site and a version, then its release is refused (not retryable): the task fails halfway.
+    cp.inject({ match: "/^POST .*\\/releases$/", protocol: "rest", grpcCode: 7, times: 100, message: "injected: permission denied" });
+    const planId = await start({
+      failurePolicy: "rollback",
+      tasks: [{ id: "hosting", run: "firebase", params: { integration: "hosting", action: "provision", environment: "production", projectId, region: "us-central1", settings: {} } }],
+    });
+    try {
+      expect(await harness.pump.run(db, planId)).toBe("rolled_back");
+    } finally {
+      cp.clearFaults();
+    }
+    expect((await plans.doc(planId).collection("tasks").doc("hosting").get()).data()).toMatchObject({ status: "compensated", error: { code: "permission_denied" } });
+    expect(cp.state().hostingSites[`projects/${projectId}/sites/${projectId}`]).toBeUndefined();
+    expect(comparable(cp.state())).toEqual(before);
   });
 
   it("a compensation that fails ends the plan rollback_failed, naming it; the failed task stays the cause", async () => {

@@ -8,7 +8,8 @@
  *   blocked ──needs met──> ready ──claim──> running ──> succeeded | failed
  *      │                    ▲ retry (backoff)  │  └──> waiting_approval | waiting_external ──> succeeded | failed
  *      └──rule says no──> skipped              │
- *   blocked | ready | waiting_* ──cancel──> cancelled        succeeded ──rollback──> compensating ──> compensated
+ *   blocked | ready | waiting_* ──cancel──> cancelled        succeeded ──rollback──> compensating ──> compensated | failed
+ *                                                            failed ──rollback (compensatesFailure)──> compensating
  *
  * Here: the start, claim, completion, waits and gates (approvers included), cancel, redrive,
  * compensation and sweep. Releasing dependents (blocked → ready | skipped: trigger rules, wide
@@ -129,6 +130,8 @@ export function initialTask(input: {
     triggerRule: spec.triggerRule ?? "all_success",
     retry: spec.retry ?? null,
     compensable: spec.compensate !== undefined || input.executorCompensates === true,
+    // An explicit compensation step undoes a success only; the executor's own replays what was applied.
+    compensatesFailure: spec.compensate === undefined && input.executorCompensates === true,
     compensate: spec.compensate ?? null,
     compensationError: null,
     notBefore: null,
@@ -593,9 +596,19 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
   };
 }
 
-/** succeeded → compensating (queued, no lease yet), when its plan rolls back. */
+/**
+ * Whether a rollback compensates the task now: it succeeded and can be undone, or its run failed
+ * and its executor undoes what the run applied (`compensatesFailure`), unless that compensation
+ * failed already in this rollback.
+ */
+export function rollbackCompensates(task: Pick<TaskDoc, "status" | "compensable" | "compensatesFailure" | "compensationError">): boolean {
+  if (task.status === "succeeded") return task.compensable;
+  return task.status === "failed" && task.compensatesFailure && task.compensationError === null;
+}
+
+/** succeeded (or failed, see rollbackCompensates) → compensating (queued, no lease yet), when its plan rolls back. */
 export function decideStartCompensation(task: TaskDoc, now: number, timing: EngineTiming): { kind: "compensate"; update: TaskUpdate } | Skip {
-  if (task.status !== "succeeded" || !task.compensable) return { kind: "skip", reason: `task is ${task.status}` };
+  if (!rollbackCompensates(task)) return { kind: "skip", reason: `task is ${task.status}` };
   return {
     kind: "compensate",
     update: { status: "compensating", lease: null, sweepAt: now + timing.redispatchAfterMs, history: transition(task, "compensating", now, "rolling back") },

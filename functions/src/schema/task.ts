@@ -57,6 +57,12 @@ export const taskDocSchema = z.object({
   retry: retryPolicySchema.nullable().default(null),
   /** Whether rollback has something to undo for this task (an explicit step or the executor's own). */
   compensable: z.boolean().default(false),
+  /**
+   * Whether a rollback also compensates this task when its run failed: its executor's compensation
+   * replays the journal of what the run applied (the firebase executor), so a run that failed
+   * halfway is undone too, and one that applied nothing changes nothing.
+   */
+  compensatesFailure: z.boolean().default(false),
   compensate: compensationSchema.nullable().default(null),
   compensationError: taskErrorSchema.nullable().default(null),
   /** A retry waits until then (backoff); null: at once. */

@@ -184,11 +184,16 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
     if (plan?.status !== "rolling_back") return { kind: "skip" };
     const busy = await tx.get(tasks.where("status", "in", [...ROLLBACK_WAITS_FOR]).limit(1));
     if (!busy.empty) return { kind: "wait" };
-    const next = await tx.get(tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc").limit(batchLimit));
-    if (!next.empty) {
-      const level = next.docs[0]!.get("level") as number;
+    // What succeeded, and what failed after its run may have applied part of its changes (engine/task.ts rollbackCompensates).
+    const [succeeded, failedRuns] = await Promise.all([
+      tx.get(tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc").limit(batchLimit)),
+      tx.get(tasks.where("status", "==", "failed").where("compensatesFailure", "==", true).where("compensationError", "==", null).orderBy("level", "desc").limit(batchLimit)),
+    ]);
+    const next = [...succeeded.docs, ...failedRuns.docs];
+    if (next.length > 0) {
+      const level = Math.max(...next.map((d) => d.get("level") as number));
       const queued: Array<{ id: string; attempt: number }> = [];
-      for (const doc of next.docs) {
+      for (const doc of next) {
         const task = readTask(doc);
         if (task === undefined || task.level !== level) continue;
         const decision = decideStartCompensation(task, now, timing);

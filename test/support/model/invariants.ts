@@ -92,7 +92,8 @@ const TASK_EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   waiting_external: ["succeeded", "failed", "cancelled"],
   succeeded: ["compensating"],
   compensating: ["compensated", "failed"],
-  failed: ["ready", "blocked", "skipped"],
+  // ... and a run that failed, when its executor undoes what it applied (compensatesFailure).
+  failed: ["ready", "blocked", "skipped", "compensating"],
   cancelled: ["ready", "blocked", "skipped"],
   skipped: ["ready", "blocked"],
   compensated: ["ready", "blocked", "skipped"],
@@ -512,7 +513,8 @@ export function checkReference(world: World, plan: PlanRecord, checker: Checker)
   if (!plan.tasksWritten) return expect("tasks written", false, "a plan that ran has no tasks");
 
   const tasks = [...plan.tasks.values()];
-  const runFailed = tasks.filter((t) => t.status === "failed" && t.compensationError === null).map((t) => t.id).sort();
+  // A run that failed, including one a rollback then compensated (its error stays on the task).
+  const runFailed = tasks.filter((t) => (t.status === "failed" && t.compensationError === null) || (t.status === "compensated" && t.error !== null)).map((t) => t.id).sort();
   const compensationFailed = tasks.filter((t) => t.compensationError !== null).map((t) => t.id);
   /** Each task as its trigger rule over its needs' final statuses says it must have ended (all needs settle under `continue` or without failures). */
   const propagation = (): string[] => {
@@ -540,7 +542,7 @@ export function checkReference(world: World, plan: PlanRecord, checker: Checker)
       return expect(`failed with one of ${runFailed.join(", ")}`, status === "failed" && plan.failedTask !== null && runFailed.includes(plan.failedTask));
     case "rollback": {
       if (compensationFailed.length > 0) return expect(`rollback_failed (compensation of ${compensationFailed.join(", ")} failed)`, status === "rollback_failed");
-      const left = tasks.filter((t) => t.status === "succeeded" && t.compensable).map((t) => t.id);
+      const left = tasks.filter((t) => (t.status === "succeeded" && t.compensable) || (t.status === "failed" && t.compensatesFailure && t.compensationError === null)).map((t) => t.id);
       return expect("rolled_back, every compensable success compensated", status === "rolled_back" && left.length === 0, left.length > 0 ? `not compensated: ${left.join(", ")}` : "");
     }
   }

@@ -22,6 +22,7 @@ import {
   decideExternalEvent,
   decideReset,
   decideStartCompensation,
+  rollbackCompensates,
   decideSweep,
   decideTokenPublished,
   decideWait,
@@ -507,7 +508,7 @@ export class World {
     if (plan.state.status !== "rolling_back") return;
     const tasks = [...plan.tasks.values()];
     if (tasks.some((t) => t.status === "running" || t.status === "compensating")) return;
-    const next = tasks.filter((t) => t.status === "succeeded" && t.compensable);
+    const next = tasks.filter(rollbackCompensates);
     if (next.length > 0) {
       const level = Math.max(...next.map((t) => t.level));
       const queued: MessageBody[] = [];

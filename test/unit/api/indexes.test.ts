@@ -19,6 +19,10 @@ const OTHER_QUERIES: Record<string, QueryShape> = {
   "engine: a plan's latest finish": { collection: "tasks", scope: "COLLECTION", equals: [], orderBy: [["finishedAt", "desc"]] },
   // store/plans.ts advanceRollback: tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc")
   "engine: the next rollback level": { collection: "tasks", scope: "COLLECTION", equals: ["status", "compensable"], orderBy: [["level", "desc"]] },
+  // store/plans.ts advanceRollback: tasks.where("status", "==", "failed").where("compensatesFailure", "==", true).where("compensationError", "==", null).orderBy("level", "desc")
+  "engine: failed runs a rollback undoes": { collection: "tasks", scope: "COLLECTION", equals: ["status", "compensatesFailure", "compensationError"], orderBy: [["level", "desc"]] },
+  // store/changes.ts pending: changesOf(plan).where("taskId", "==", task)
+  "executors: a task's change journal": { collection: "changes", scope: "COLLECTION", equals: ["taskId"], orderBy: [] },
   // store/plans.ts advanceRollback: tasks.where("compensationError", "!=", null) (a range on one field)
   "engine: a failed compensation": { collection: "tasks", scope: "COLLECTION", equals: [], orderBy: [["compensationError", "asc"]] },
   // store/locks.ts: locks.where("owner", "==", plan) and locks.where("expiresAt", "<=", soon)

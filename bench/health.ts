@@ -8,11 +8,8 @@
  * alone, by the same probe code, just before each run: 1.0 would be perfect parallelism with no
  * overhead. Figures are the median of several runs after a warm-up.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
+import { serveControlPlane } from "./control-plane";
 import { createFirebaseExecutor } from "../functions/src/executors/firebase";
 import { DEFAULT_HEALTH_CONFIG, type HealthConfig } from "../functions/src/health/config";
 import type { EnvironmentInput } from "../functions/src/health/environments";
@@ -20,21 +17,6 @@ import { MemoryHealthStore } from "../functions/src/health/memory-store";
 import { httpProbe, liveProbes } from "../functions/src/health/probes";
 import { performHealthRun } from "../functions/src/health/run";
 import { createGoogleClients, googleClientConfigFromEnv } from "../functions/src/clients/google";
-
-interface ServedControlPlane {
-  env: Record<string, string>;
-  probeEnv: Record<string, string>;
-  child: ChildProcess;
-}
-
-async function serveControlPlane(): Promise<ServedControlPlane> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "local", "control-plane", "serve.ts")], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, "line")) as [string];
-  lines.close();
-  const { env, probeEnv } = JSON.parse(line) as { env: Record<string, string>; probeEnv: Record<string, string> };
-  return { env, probeEnv, child };
-}
 
 export interface BenchFigure {
   value: number;

@@ -15,6 +15,7 @@ import { benchEngine } from "../bench/engine";
 import { benchHealth } from "../bench/health";
 import { benchPage } from "../bench/page";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
+import { benchRefresh } from "../bench/refresh";
 import { benchSoak } from "../bench/soak";
 import { localFirestore } from "./admin";
 import { buildFunctions, buildPage } from "./build";
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     Object.assign(results, await benchPlanner());
     console.log("› health run (in-memory store, local probe servers)…");
     Object.assign(results, await benchHealth());
+    console.log("› plan refresh (10 environments × 50 provisions against the local control plane, 20–200 ms per call)…");
+    Object.assign(results, await benchRefresh());
     save();
   }
   if (runs("soak")) {

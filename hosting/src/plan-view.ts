@@ -7,6 +7,7 @@
 import { collection, doc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
 import { FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
 import { TASK_STATUSES, TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
+import { summaryLine } from "../../functions/src/planner/format-changes";
 import type { PlanReport } from "../../functions/src/planner/report";
 import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
@@ -121,6 +122,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       el("div", { id: "task-detail", "aria-live": "polite" }),
     ),
     el("section", { "aria-labelledby": "timeline-heading" }, el("h2", { id: "timeline-heading" }, "Timeline (planned vs actual)"), el("div", { id: "gantt", class: "scroll gantt-box" })),
+    el("section", { "aria-labelledby": "changes-heading" }, el("h2", { id: "changes-heading" }, "What it changes"), el("div", { id: "changes" })),
     el("section", { "aria-labelledby": "cost-heading" }, el("h2", { id: "cost-heading" }, "Cost estimate"), el("div", { id: "cost" })),
     el("section", { "aria-labelledby": "risks-heading" }, el("h2", { id: "risks-heading" }, "Risks and compliance"), el("div", { id: "risks" }), el("div", { id: "compliance" })),
     el("section", { "aria-labelledby": "history-heading" }, el("h2", { id: "history-heading" }, "History"), el("ol", { id: "events", class: "events", reversed: true })),
@@ -159,6 +161,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     $("graph").dataset.renderMs = String(Math.round(performance.now() - t0));
     $("graph").dataset.tasks = String(r.graph.nodes.length);
     $("critical-path").textContent = `Critical path: ${r.criticalPath.taskIds.length} tasks, ${duration(r.criticalPath.durationSeconds)} expected (${r.criticalPath.taskIds.slice(0, 8).join(" → ")}${r.criticalPath.taskIds.length > 8 ? " → …" : ""}).`;
+    renderChanges(r);
     renderCost(r);
     renderRisks(r);
     scheduleLive();
@@ -360,6 +363,38 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       if (pending !== undefined) clearTimeout(pending);
     },
   };
+}
+
+/** The refresh's change sets, per environment (written by `npm run plan -- <file> --refresh --apply`). */
+function renderChanges(r: PlanReport): void {
+  const sets = r.changeSets ?? null;
+  if (sets === null) {
+    $("changes").replaceChildren(el("p", { class: "muted" }, "Compiled without a refresh, so what it changes was not diffed beforehand: `npm run plan -- <file> --refresh --apply` shows the diff and pins it."));
+    return;
+  }
+  $("changes").replaceChildren(
+    el("p", {}, `Diffed against the live state ${new Date(sets.refreshedAt).toISOString().replace("T", " ").slice(0, 19)} UTC: ${summaryLine(sets.total)}. A provision whose state moved since stops the plan as stale.`),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ...["Environment", "To create", "To change", "Unchanged", "Integrations that change"].map((h) => el("th", { scope: "col" }, h)))),
+      el(
+        "tbody",
+        {},
+        ...sets.environments.map((env) =>
+          el(
+            "tr",
+            {},
+            el("td", {}, `${env.environment} (${env.projectId})`),
+            el("td", { class: "num" }, String(env.summary.create)),
+            el("td", { class: "num" }, String(env.summary.update + env.summary.replace)),
+            el("td", { class: "num" }, String(env.summary.noop)),
+            el("td", {}, env.tasks.filter((t) => t.summary.create + t.summary.update + t.summary.replace > 0).map((t) => t.integration).join(", ") || "none"),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function renderCost(r: PlanReport): void {

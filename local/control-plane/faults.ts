@@ -20,6 +20,8 @@ export interface FaultSpec {
   httpStatus?: number;
   /** Delay before answering (or failing), in ms. */
   latencyMs?: number;
+  /** With latencyMs: each matching call waits between latencyMs and this, spread evenly by the call's order (deterministic). */
+  latencyMaxMs?: number;
   message?: string;
 }
 
@@ -68,6 +70,15 @@ export class ApiError extends Error {
 interface ActiveFault extends FaultSpec {
   remaining: number;
   skipping: number;
+  taken: number;
+}
+
+/** How long a call that took `fault` waits (see FaultSpec.latencyMaxMs). */
+export function latencyOf(fault: FaultSpec & { taken?: number }): number {
+  const min = fault.latencyMs ?? 0;
+  const max = fault.latencyMaxMs ?? min;
+  if (max <= min) return min;
+  return min + (((fault.taken ?? 0) * 37) % (max - min + 1));
 }
 
 export class FaultBook {
@@ -78,7 +89,7 @@ export class FaultBook {
   inject(spec: FaultSpec | FaultSpec[]): void {
     for (const f of Array.isArray(spec) ? spec : [spec]) {
       if (f.grpcCode === undefined && f.httpStatus === undefined && f.latencyMs === undefined) throw new Error("a fault needs grpcCode, httpStatus or latencyMs");
-      this.faults.push({ ...f, remaining: f.times ?? 1, skipping: f.skip ?? 0 });
+      this.faults.push({ ...f, remaining: f.times ?? 1, skipping: f.skip ?? 0, taken: 0 });
     }
   }
 
@@ -87,7 +98,7 @@ export class FaultBook {
   }
 
   pending(): FaultSpec[] {
-    return this.faults.map(({ remaining, skipping, skip: _skip, ...f }) => ({ ...f, times: remaining, ...(skipping > 0 ? { skip: skipping } : {}) }));
+    return this.faults.map(({ remaining, skipping, taken: _taken, skip: _skip, ...f }) => ({ ...f, times: remaining, ...(skipping > 0 ? { skip: skipping } : {}) }));
   }
 
   /** Takes the first matching fault (consuming one of its `times`), if any. */
@@ -100,8 +111,9 @@ export class FaultBook {
       return undefined;
     }
     fault.remaining -= 1;
+    fault.taken += 1;
     if (fault.remaining <= 0) this.faults.splice(index, 1);
-    return fault;
+    return { ...fault };
   }
 
   record(entry: Omit<CallRecord, "seq">): void {

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { ApiError, GRPC_CODE_NAMES, sleep, type FaultBook } from "./faults";
+import { ApiError, GRPC_CODE_NAMES, latencyOf, sleep, type FaultBook } from "./faults";
 import { applyMask, clone, page, timestamp, type ControlPlaneState, type Resource } from "./state";
 
 const requireFromFunctions = createRequire(path.join(__dirname, "../../functions/package.json"));
@@ -71,7 +71,7 @@ function wrap(ctx: GrpcContext, service: string, method: string, handler: Handle
     const resource = str(request.name) || str(request.parent) || str(request.topic) || str(request.subscription) || undefined;
     void (async () => {
       const fault = ctx.faults.take("grpc", full);
-      if (fault?.latencyMs) await sleep(fault.latencyMs);
+      if (fault?.latencyMs) await sleep(latencyOf(fault));
       if (call.cancelled) return;
       if (fault && (fault.grpcCode !== undefined || fault.httpStatus !== undefined)) {
         const code = fault.grpcCode ?? codeOfHttp(fault.httpStatus!);

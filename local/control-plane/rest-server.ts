@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApiError, codeOfHttpStatus, GRPC_CODE_NAMES, httpStatusOfCode, sleep, type FaultBook, type FaultSpec } from "./faults";
+import { ApiError, codeOfHttpStatus, GRPC_CODE_NAMES, httpStatusOfCode, latencyOf, sleep, type FaultBook, type FaultSpec } from "./faults";
 import type { LocalGoogleAccounts } from "./google-accounts";
 import type { ChaosRequest, ProbeSites } from "./sites";
 import { applyMask, clone, page, rfc3339, type ControlPlaneState, type Resource, type UptimeOutage } from "./state";
@@ -419,7 +419,7 @@ export async function startRestServer(ctx: RestContext, port: number): Promise<{
         if (ctx.sites !== undefined && path.startsWith("/__sites/")) return await ctx.sites.serve(path.slice("/__sites/".length), res);
         const call = `${method} ${path}`;
         const fault = ctx.faults.take("rest", call);
-        if (fault?.latencyMs) await sleep(fault.latencyMs);
+        if (fault?.latencyMs) await sleep(latencyOf(fault));
         if (fault && (fault.httpStatus !== undefined || fault.grpcCode !== undefined)) {
           const status = fault.httpStatus ?? httpStatusOfCode(fault.grpcCode!);
           const code = fault.grpcCode ?? codeOfHttpStatus(status);

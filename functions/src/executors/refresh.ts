@@ -4,6 +4,7 @@
  * Nothing is changed. Every integration is read at once, so a refresh takes about as long as its
  * slowest integration, not the sum of them.
  */
+import { setMaxListeners } from "node:events";
 import type { GoogleClients } from "../clients/google";
 import { addSummary, emptySummary } from "../planner/expected-state";
 import type { ExpectedState, TaskSpec } from "../schema/plan";
@@ -36,6 +37,8 @@ export async function refreshPlan(tasks: readonly TaskSpec[], clients: GoogleCli
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const signal = AbortSignal.timeout(timeoutMs);
+  // Every call of every integration listens to it at once.
+  setMaxListeners(0, signal);
   const io = createIntegrationIo(clients, { signal, deadline: now() + timeoutMs });
   const started = now();
   const results = await Promise.all(

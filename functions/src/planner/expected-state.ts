@@ -16,6 +16,9 @@ export interface ChangeSetReport {
 
 const isProvision = (t: TaskSpec): t is Extract<TaskSpec, { run: "firebase" }> => t.run === "firebase" && (t.params.action ?? "provision") === "provision";
 
+/** Per environment, at most this many tasks are listed in the report (the summary counts them all). */
+const MAX_TASKS_LISTED = 200;
+
 export const emptySummary = (): ChangeSummary => ({ create: 0, update: 0, replace: 0, noop: 0 });
 
 export function addSummary(into: ChangeSummary, s: ChangeSummary): ChangeSummary {
@@ -50,7 +53,8 @@ export function applyExpectedState(
     envs.set(projectId, env);
     addSummary(env.summary, seen.summary);
     addSummary(total, seen.summary);
-    env.tasks.push({ taskId: t.id, integration, summary: seen.summary });
+    // Kept small (the report's overview is one document): the summary per environment is whole.
+    if (env.tasks.length < MAX_TASKS_LISTED) env.tasks.push({ taskId: t.id, integration, summary: seen.summary });
     return { ...t, params: { ...t.params, expect: { resources: seen.resources, onStale } } };
   });
   return { ok: true, tasks: out, report: { refreshedAt: expected.refreshedAt, total, environments: [...envs.values()] } };

@@ -41,12 +41,13 @@ export function unifiedDiff(before: string, after: string, context = 2): string[
         ops.push([" ", midA[i]!]);
         i += 1;
         j += 1;
-      } else if (j < midB.length && (i === midA.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-        ops.push(["+", midB[j]!]);
-        j += 1;
-      } else {
+      } else if (i < midA.length && (j === midB.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+        // Removals before additions, as diff prints them.
         ops.push(["-", midA[i]!]);
         i += 1;
+      } else {
+        ops.push(["+", midB[j]!]);
+        j += 1;
       }
     }
   }

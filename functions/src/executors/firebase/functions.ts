@@ -47,10 +47,12 @@ export const envLabels = (p: FirebaseParams): Record<string, string> => ({
 export const functionsIntegration: IntegrationModule = {
   async plan(p, io) {
     const desired = desiredPlumbing(p);
-    const changes = [
-      ...(await Promise.all(desired.topics.map((t) => topicChange(io, t, envLabels(p))))),
-      ...(await Promise.all(desired.subscriptions.map((s) => subscriptionChange(io, s)))),
-    ];
+    // Every read at once; topics first in the set (a subscription needs its topic).
+    const [topics, subscriptions] = await Promise.all([
+      Promise.all(desired.topics.map((t) => topicChange(io, t, envLabels(p)))),
+      Promise.all(desired.subscriptions.map((s) => subscriptionChange(io, s))),
+    ]);
+    const changes = [...topics, ...subscriptions];
     return { changes, desired, observed: { resources: changes.filter((c) => c.before !== null).map((c) => ({ name: c.resource, ...c.before })) } };
   },
   apply: (p, change, io) => (change.type === PUBSUB_TOPIC ? applyTopic(io, change) : applySubscription(io, change, envLabels(p))),

@@ -266,8 +266,9 @@ async function undoRelease(d: DesiredHosting, entry: JournalEntry, io: Integrati
 export const hostingIntegration: IntegrationModule = {
   async plan(p, io) {
     const d = desiredHosting(p);
-    const site = await getSite(io, d.siteName);
-    const release = site === undefined ? undefined : await liveRelease(io, d.siteId);
+    // Both at once (a refresh takes as long as its longest chain of reads): a missing site's releases answer NOT_FOUND.
+    const [site, listed] = await Promise.all([getSite(io, d.siteName), liveRelease(io, d.siteId)]);
+    const release = site === undefined ? undefined : listed;
     // The site first: a rollback goes backwards, so the release is undone before the site.
     return {
       changes: [siteChange(p, d, site), releaseChange(d, site, release)],

@@ -8,11 +8,11 @@
  * must make no mutating call.
  */
 import { performance } from "node:perf_hooks";
-import { createGoogleClients, googleClientConfigFromEnv, type GoogleClients } from "../functions/src/clients/google";
-import { createFirebaseExecutor } from "../functions/src/executors/firebase";
+import { createGoogleClients, googleClientConfigFromEnv } from "../functions/src/clients/google";
 import { refreshPlan } from "../functions/src/executors/refresh";
 import type { TaskSpec } from "../functions/src/schema/plan";
 import { isMutating } from "../local/control-plane";
+import { provisionDirectly } from "../local/provision";
 import { serveControlPlane } from "./control-plane";
 import type { BenchFigure } from "./planner";
 
@@ -45,32 +45,16 @@ async function admin(endpoint: string, method: string, path: string, body?: unkn
   return res.json();
 }
 
-async function provisionAll(tasks: readonly TaskSpec[], clients: GoogleClients): Promise<void> {
-  const executor = createFirebaseExecutor(() => clients);
-  // Hosting before monitoring (it probes the site's URL); otherwise in any order.
-  for (const t of tasks) {
-    const outcome = await executor.execute(t.params as unknown as Record<string, unknown>, {
-      planId: "bench",
-      taskId: t.id,
-      attempt: 1,
-      idempotencyKey: `bench/${t.id}/1`,
-      signal: new AbortController().signal,
-      deadline: Date.now() + 60_000,
-    });
-    if (!outcome.ok) throw new Error(`${t.id}: ${outcome.error.message}`);
-  }
-}
-
 export async function benchRefresh(): Promise<Record<string, BenchFigure>> {
   const cp = await serveControlPlane();
   const rest = cp.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT!;
   const clients = createGoogleClients(googleClientConfigFromEnv(cp.env));
   try {
     const tasks = refreshTasks();
-    await provisionAll(tasks, clients);
+    await provisionDirectly(tasks, clients, "bench");
     await admin(rest, "DELETE", "/__control/calls").catch(() => undefined);
     const before = ((await admin(rest, "GET", "/__control/calls")) as { calls: Array<{ method: string }> }).calls.length;
-    await provisionAll(tasks, clients);
+    await provisionDirectly(tasks, clients, "bench");
     const calls = ((await admin(rest, "GET", "/__control/calls")) as { calls: Array<{ method: string }> }).calls.slice(before);
     const mutating = calls.filter(isMutating).length;
 

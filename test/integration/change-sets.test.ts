@@ -3,7 +3,8 @@
  * plane: the journal in `plans/{id}/changes`, a plan whose state moved between its refresh and
  * its start (stale, or replanned), and a rollback that cannot finish (rollback_failed).
  */
-import { isMutating, startControlPlane, type ControlPlane } from "../../local/control-plane";
+import { isMutating } from "../../local/control-plane";
+import { controlPlaneInEnv } from "../support/control-plane-env";
 import { googleClients } from "../../functions/src/clients/google";
 import { refreshPlan } from "../../functions/src/executors/refresh";
 import { compilePlan } from "../../functions/src/planner/compile";
@@ -16,18 +17,8 @@ const harness = engineHarness();
 const plans = db.collection("plans");
 const JOB = (projectId: string) => `projects/${projectId}/locations/us-central1/jobs/orchestrator-firestore-backup`;
 
-let cp: ControlPlane;
-const saved = { ...process.env };
-beforeAll(async () => {
-  cp = await startControlPlane();
-  // What the functions are given: the shared client factory reads it.
-  Object.assign(process.env, cp.env);
-});
-afterAll(async () => {
-  await googleClients().close();
-  await cp.stop();
-  process.env = saved;
-});
+// What the functions are given: the shared client factory reads it.
+const local = controlPlaneInEnv();
 
 const backup = (projectId: string, schedule: string) => ({
   id: "backup",
@@ -51,17 +42,17 @@ async function refreshed(spec: Record<string, unknown>): Promise<Record<string, 
   return { ...spec, expectedState: result.expectedState };
 }
 
-const scheduleOf = (projectId: string): unknown => cp.state().schedulerJobs[JOB(projectId)]?.schedule;
+const scheduleOf = (projectId: string): unknown => local.cp.state().schedulerJobs[JOB(projectId)]?.schedule;
 
 describe("a plan whose live state moved after its refresh", () => {
   it("stops as stale before changing anything, naming what moved", async () => {
     const projectId = `stale-${Math.random().toString(36).slice(2, 8)}`;
     const spec = await refreshed({ tasks: [backup(projectId, "0 4 * * *"), { id: "after", run: "noop", needs: ["backup"] }] });
     // Between the refresh and the start, someone else creates the job the plan would create.
-    cp.edit((s) => {
+    local.cp.edit((s) => {
       s.schedulerJobs[JOB(projectId)] = { name: JOB(projectId), schedule: "0 1 * * *", timeZone: "Etc/UTC", state: "ENABLED", description: "someone's" };
     });
-    cp.clearCalls();
+    local.cp.clearCalls();
     const planId = await start(spec);
     expect(await harness.pump.run(db, planId)).toBe("stale");
     const plan = (await plans.doc(planId).get()).data()!;
@@ -72,7 +63,7 @@ describe("a plan whose live state moved after its refresh", () => {
     expect((await plans.doc(planId).collection("tasks").doc("after").get()).get("status")).toBe("cancelled");
     // Nothing was changed: their job is as they left it, and no mutating call went out.
     expect(scheduleOf(projectId)).toBe("0 1 * * *");
-    expect(cp.calls().filter(isMutating)).toEqual([]);
+    expect(local.cp.calls().filter(isMutating)).toEqual([]);
     const events = (await plans.doc(planId).collection("events").get()).docs.map((d) => d.data());
     expect(events.find((e) => e.type === "plan.stale")?.message).toContain("changed since the plan was refreshed");
   });
@@ -80,7 +71,7 @@ describe("a plan whose live state moved after its refresh", () => {
   it("with onStale replan, diffs again against the live state and goes on", async () => {
     const projectId = `replan-${Math.random().toString(36).slice(2, 8)}`;
     const spec = await refreshed({ onStale: "replan", tasks: [backup(projectId, "0 4 * * *")] });
-    cp.edit((s) => {
+    local.cp.edit((s) => {
       s.schedulerJobs[JOB(projectId)] = { name: JOB(projectId), schedule: "0 1 * * *", timeZone: "Etc/UTC", state: "ENABLED", description: "someone's" };
     });
     const planId = await start(spec);
@@ -102,24 +93,24 @@ describe("a plan whose live state moved after its refresh", () => {
 describe("a rollback through the journal", () => {
   it("records each change before its call, undoes it on rollback, and restores what was there", async () => {
     const projectId = `undo-${Math.random().toString(36).slice(2, 8)}`;
-    cp.edit((s) => {
+    local.cp.edit((s) => {
       s.schedulerJobs[JOB(projectId)] = { name: JOB(projectId), schedule: "0 1 * * *", timeZone: "Europe/Berlin", state: "ENABLED", description: "theirs" };
     });
-    const before = cp.state().schedulerJobs[JOB(projectId)];
+    const before = local.cp.state().schedulerJobs[JOB(projectId)];
     const planId = await start({ failurePolicy: "rollback", tasks: [backup(projectId, "0 4 * * *"), { id: "fails", run: "http", needs: ["backup"], params: { url: harness.web.url(`reject/${projectId}`) } }] });
     expect(await harness.pump.run(db, planId)).toBe("rolled_back");
     const journal = (await plans.doc(planId).collection("changes").get()).docs.map((d) => d.data());
     expect(journal).toEqual([expect.objectContaining({ taskId: "backup", resource: JOB(projectId), action: "update", status: "undone" })]);
-    const after = cp.state().schedulerJobs[JOB(projectId)]!;
+    const after = local.cp.state().schedulerJobs[JOB(projectId)]!;
     expect({ ...after, userUpdateTime: null }).toEqual({ ...before, userUpdateTime: null, attemptDeadline: after.attemptDeadline, httpTarget: after.httpTarget });
     expect(after).toMatchObject({ schedule: "0 1 * * *", timeZone: "Europe/Berlin", description: "theirs" });
   });
 
   it("a provision that failed halfway is undone by the rollback too: the state is as before", async () => {
     const projectId = `half-${Math.random().toString(36).slice(2, 8)}`;
-    const before = comparable(cp.state());
+    const before = comparable(local.cp.state());
     // Hosting creates the site and a version, then its release is refused (not retryable): the task fails halfway.
-    cp.inject({ match: "/^POST .*\\/releases$/", protocol: "rest", grpcCode: 7, times: 100, message: "injected: permission denied" });
+    local.cp.inject({ match: "/^POST .*\\/releases$/", protocol: "rest", grpcCode: 7, times: 100, message: "injected: permission denied" });
     const planId = await start({
       failurePolicy: "rollback",
       tasks: [{ id: "hosting", run: "firebase", params: { integration: "hosting", action: "provision", environment: "production", projectId, region: "us-central1", settings: {} } }],
@@ -127,22 +118,22 @@ describe("a rollback through the journal", () => {
     try {
       expect(await harness.pump.run(db, planId)).toBe("rolled_back");
     } finally {
-      cp.clearFaults();
+      local.cp.clearFaults();
     }
     expect((await plans.doc(planId).collection("tasks").doc("hosting").get()).data()).toMatchObject({ status: "compensated", error: { code: "permission_denied" } });
-    expect(cp.state().hostingSites[`projects/${projectId}/sites/${projectId}`]).toBeUndefined();
-    expect(comparable(cp.state())).toEqual(before);
+    expect(local.cp.state().hostingSites[`projects/${projectId}/sites/${projectId}`]).toBeUndefined();
+    expect(comparable(local.cp.state())).toEqual(before);
   });
 
   it("a compensation that fails ends the plan rollback_failed, naming it; the failed task stays the cause", async () => {
     const projectId = `rbf-${Math.random().toString(36).slice(2, 8)}`;
     const planId = await start({ failurePolicy: "rollback", tasks: [backup(projectId, "0 4 * * *"), { id: "fails", run: "http", needs: ["backup"], params: { url: harness.web.url(`reject/${projectId}`) } }] });
     // Every DeleteJob is refused (not retryable): the backup job cannot be undone.
-    cp.inject({ match: "DeleteJob", grpcCode: 7, times: 1_000, message: "injected: permission denied" });
+    local.cp.inject({ match: "DeleteJob", grpcCode: 7, times: 1_000, message: "injected: permission denied" });
     try {
       expect(await harness.pump.run(db, planId)).toBe("rollback_failed");
     } finally {
-      cp.clearFaults();
+      local.cp.clearFaults();
     }
     const plan = (await plans.doc(planId).get()).data()!;
     expect(plan.failedTask).toBe("fails");

@@ -38,15 +38,44 @@ function resolve(raw: Record<string, unknown>): Resolved {
   return { ok: true, params: parsed.data, module };
 }
 
+/** The orchestrator's own store (the change journal, `environments/{id}`) failed: not the plan's fault, so the attempt may try again. */
+class StoreError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StoreError";
+  }
+}
+
+async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new StoreError(what, error);
+  }
+}
+
+/** The journal, with its failures as StoreErrors (retryable), never as the executor's own. */
+function guardedJournal(journal: ChangeJournal): ChangeJournal {
+  return {
+    intend: (change, index) => stored(`recording the intent for ${change.resource} in the change journal`, () => journal.intend(change, index)),
+    applied: (id, made) => stored("recording a change's result in the change journal", () => journal.applied(id, made)),
+    pending: () => stored("reading the change journal", () => journal.pending()),
+    settle: (id, status, outcome) => stored(`recording the rollback of ${outcome.resource} in the change journal`, () => journal.settle(id, status, outcome)),
+  };
+}
+
 function toTaskError(error: unknown, ctx: ExecutionContext): TaskError {
   if (error instanceof ApiCallError) return taskErrorFromApiError(error.site, error.cause, ctx.signal.aborted);
+  if (error instanceof StoreError) return { message: error.message, code: "store_unavailable", retryable: true };
   if (error instanceof InvalidSettingsError) return { message: error.message, code: "invalid_settings", retryable: false };
   if (ctx.signal.aborted) return { message: "aborted (attempt timed out or was cancelled)", code: "aborted", retryable: true };
   return { message: error instanceof Error ? error.message : String(error), code: "executor_error", retryable: false };
 }
 
 async function record(ctx: ExecutionContext, p: FirebaseParams, action: string, desired: unknown, observed: unknown, drift: DriftReport["drift"], changes?: AppliedChange[]): Promise<void> {
-  await ctx.recordEnvironmentState?.(environmentIdOf(p), p.integration, { desired, observed, drift, action, at: Date.now(), ...(changes === undefined ? {} : { changeSet: changes }) });
+  const write = ctx.recordEnvironmentState;
+  if (write === undefined) return;
+  await stored(`recording environments/${environmentIdOf(p)}`, () => write(environmentIdOf(p), p.integration, { desired, observed, drift, action, at: Date.now(), ...(changes === undefined ? {} : { changeSet: changes }) }));
 }
 
 const NO_RECORD = "no change set was recorded for this task, so nothing was changed (nothing it applied is known)";
@@ -73,6 +102,17 @@ export async function planIntegration(raw: Record<string, unknown>, io: Integrat
   const r = resolve(raw);
   if (!r.ok) return r;
   return { ok: true, params: r.params, plan: await r.module.plan(r.params, io) };
+}
+
+/**
+ * The resources whose observed state moved since the plan's refresh, apart from what this task's
+ * own earlier attempts changed (a retry after a partial apply sees its own changes, not someone else's).
+ */
+async function movedByOthers(expected: Readonly<Record<string, string>>, changes: readonly Change[], journal: ChangeJournal | undefined): Promise<string[]> {
+  const moved = movedSince(expected, changes);
+  if (moved.length === 0 || journal === undefined) return moved;
+  const own = new Set((await journal.pending()).flatMap((e) => [e.change.resource, ...(e.made?.name === undefined ? [] : [e.made.name])]));
+  return moved.filter((name) => !own.has(name));
 }
 
 /**
@@ -127,8 +167,7 @@ export function publicChange(c: Change, name?: string): AppliedChange {
  * left as it is and fails the compensation once everything else is undone; so does an undo that
  * throws, after recording which resource it was.
  */
-async function undoChanges(module: IntegrationModule, p: FirebaseParams, io: IntegrationIo, entries: readonly JournalEntry[], ctx: ExecutionContext): Promise<ExecutionOutcome> {
-  const journal = ctx.journal!;
+async function undoChanges(module: IntegrationModule, p: FirebaseParams, io: IntegrationIo, entries: readonly JournalEntry[], journal: ChangeJournal, ctx: ExecutionContext): Promise<ExecutionOutcome> {
   const undone: UndoOutcome[] = [];
   for (const entry of [...entries].reverse()) {
     let outcome: UndoOutcome;
@@ -204,8 +243,9 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
       }
       try {
         const io = createIntegrationIo(clients(), ctx);
+        const journal = ctx.journal === undefined ? undefined : guardedJournal(ctx.journal);
         const plan = await r.module.plan(r.params, io);
-        const moved = r.params.expect === undefined ? [] : movedSince(r.params.expect.resources, plan.changes);
+        const moved = r.params.expect === undefined ? [] : await movedByOthers(r.params.expect.resources, plan.changes, journal);
         if (moved.length > 0 && r.params.expect?.onStale !== "replan") {
           return {
             ok: false,
@@ -216,9 +256,10 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
             },
           };
         }
-        const { applied, made } = await applyChanges(r.module, r.params, plan, io, ctx.journal);
-        // What the resources look like now: the plan's desired state, where something changed.
-        await record(ctx, r.params, "provision", plan.desired, plan.observed, [], applied);
+        const { applied, made } = await applyChanges(r.module, r.params, plan, io, journal);
+        // What is there now: read again when something changed (the record is what the page and health runs see).
+        const now = changesSomething(plan.changes) ? await r.module.plan(r.params, io) : plan;
+        await record(ctx, r.params, "provision", now.desired, now.observed, driftOf(now.changes), applied);
         const output: FirebaseProvisionOutput = {
           ...summary(r.params),
           changed: changesSomething(plan.changes),
@@ -240,12 +281,13 @@ export function createFirebaseExecutor(clients: () => GoogleClients = () => goog
       try {
         // The record decides, not the params: a run that applied nothing (bad params, a crash before
         // its first intent) has nothing to undo.
-        const entries = (await ctx.journal?.pending()) ?? [];
-        if (entries.length === 0) return { ok: true, output: { ...rawSummary(raw), changed: false, undone: [], note: NO_RECORD } };
+        const journal = ctx.journal === undefined ? undefined : guardedJournal(ctx.journal);
+        const entries = (await journal?.pending()) ?? [];
+        if (journal === undefined || entries.length === 0) return { ok: true, output: { ...rawSummary(raw), changed: false, undone: [], note: NO_RECORD } };
         const r = resolve(raw);
         if (!r.ok) return r;
         const io = createIntegrationIo(clients(), ctx);
-        const outcome = await undoChanges(r.module, r.params, io, entries, ctx);
+        const outcome = await undoChanges(r.module, r.params, io, entries, journal, ctx);
         if (outcome.ok) {
           // What is there now, read again: a rollback that restored what existed before leaves the
           // integration in place (`rollback`); one that removed everything it made leaves nothing (`compensate`).

@@ -1,38 +1,25 @@
 /** executeAttempt / compensateAttempt: the engine's entry points, with the firebase executor configured from the environment. */
-import { startControlPlane, type ControlPlane } from "../../../local/control-plane";
-import { googleClients } from "../../../functions/src/clients/google";
 import { compensateAttempt, executeAttempt } from "../../../functions/src/executors/registry";
+import { controlPlaneInEnv } from "../../support/control-plane-env";
 import { errorOf, firebaseParams, MemoryJournals, outputOf } from "./harness";
 
 const ctx = { planId: "p", taskId: "prod.backup", attempt: 1, idempotencyKey: "p/prod.backup/1", journal: new MemoryJournals().for("prod.backup", "p/prod.backup/1") };
-let cp: ControlPlane;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  // What the functions emulator would be given: the shared client factory reads it.
-  Object.assign(process.env, cp.env);
-});
-afterAll(async () => {
-  await cp.stop();
-  await googleClients().close();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  process.env = saved;
-});
+// What the functions emulator would be given: the shared client factory reads it.
+const local = controlPlaneInEnv();
 
 describe("registry", () => {
   it("runs the firebase executor and its compensation through the shared client factory", async () => {
     const params = firebaseParams("backup", { projectId: "lang-trak-prod", environment: "production" });
     expect(outputOf(await executeAttempt("firebase", params, ctx, 5_000)).changed).toBe(true);
-    expect(Object.keys(cp.state().schedulerJobs)).toEqual(["projects/lang-trak-prod/locations/us-central1/jobs/orchestrator-firestore-backup"]);
+    expect(Object.keys(local.cp.state().schedulerJobs)).toEqual(["projects/lang-trak-prod/locations/us-central1/jobs/orchestrator-firestore-backup"]);
     expect(outputOf(await compensateAttempt("firebase", params, ctx, 5_000)).changed).toBe(true);
-    expect(cp.state().schedulerJobs).toEqual({});
+    expect(local.cp.state().schedulerJobs).toEqual({});
   });
 
   it("a compensation that outlives its timeout fails as a retryable timeout", async () => {
     const params = firebaseParams("backup", { projectId: "lang-trak-prod", environment: "production" });
     outputOf(await executeAttempt("firebase", params, ctx, 5_000));
-    cp.inject({ match: "DeleteJob", latencyMs: 8_000 });
+    local.cp.inject({ match: "DeleteJob", latencyMs: 8_000 });
     const started = Date.now();
     const error = errorOf(await compensateAttempt("firebase", params, ctx, 200));
     expect(error.retryable).toBe(true);

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startControlPlane, isMutating, type ControlPlane } from "../../../local/control-plane";
 import { createGoogleClients, googleClientConfigFromEnv, type GoogleClients } from "../../../functions/src/clients/google";
-import { createFirebaseExecutor } from "../../../functions/src/executors/firebase";
 import { compilePlan } from "../../../functions/src/planner/compile";
+import { provisionDirectly } from "../../../local/provision";
 
 const ROOT = join(__dirname, "..", "..", "..");
 const EXAMPLE = join(ROOT, "examples", "lang-trak.json");
@@ -46,19 +46,7 @@ beforeAll(async () => {
   // The demo, provisioned: every provision task of the compiled example, in plan order.
   const compiled = compilePlan(JSON.parse(readFileSync(EXAMPLE, "utf8")) as Record<string, unknown>);
   if (!compiled.ok) throw new Error("the example does not compile");
-  const executor = createFirebaseExecutor(() => clients);
-  for (const task of compiled.plan.tasks) {
-    if (task.run !== "firebase" || task.params.action !== "provision") continue;
-    const outcome = await executor.execute(task.params as unknown as Record<string, unknown>, {
-      planId: "demo",
-      taskId: task.id,
-      attempt: 1,
-      idempotencyKey: `demo/${task.id}/1`,
-      signal: new AbortController().signal,
-      deadline: Date.now() + 30_000,
-    });
-    if (!outcome.ok) throw new Error(`${task.id}: ${outcome.error.message}`);
-  }
+  await provisionDirectly(compiled.plan.tasks, clients, "demo");
 }, 60_000);
 
 afterAll(async () => {

@@ -1,0 +1,28 @@
+/**
+ * A local control plane for a suite whose code under test builds its clients from the environment
+ * (the shared client factory, as the functions do): its env is set before the suite's tests and
+ * restored after them. Read it through the returned object: it exists only once `beforeAll` ran.
+ */
+import { startControlPlane, type ControlPlane } from "../../local/control-plane";
+import { googleClients } from "../../functions/src/clients/google";
+
+export function controlPlaneInEnv(): { readonly cp: ControlPlane } {
+  let cp: ControlPlane | undefined;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    cp = await startControlPlane();
+    Object.assign(process.env, cp.env);
+  });
+  afterAll(async () => {
+    await googleClients().close();
+    await cp?.stop();
+    // A call the attempt stopped waiting for still ends inside the client: let it settle.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.env = saved;
+  });
+  return {
+    get cp() {
+      return cp!;
+    },
+  };
+}

@@ -105,7 +105,10 @@ describe("plans", () => {
   it("shows an environment plan's cost, risks, compliance and timeline", async () => {
     const { operator } = await demoAccounts();
     const spec = JSON.parse(readFileSync(join(ROOT, "examples", "lang-trak.json"), "utf8")) as Record<string, unknown>;
-    const created = await callApi("/api/plans", await idToken(operator), { method: "POST", body: { ...spec, dryRun: true } });
+    // As `npm run plan -- --refresh --apply` writes it: what the refresh saw, per provision task.
+    const seen = (create: number, update: number, noop: number) => ({ resources: {}, summary: { create, update, replace: 0, noop } });
+    const expectedState = { refreshedAt: Date.now(), tasks: { "production.backup": seen(0, 1, 0), "production.hosting": seen(0, 0, 2), "staging.monitoring": seen(2, 0, 0) } };
+    const created = await callApi("/api/plans", await idToken(operator), { method: "POST", body: { ...spec, dryRun: true, expectedState } });
     expect(created.status).toBe(201);
     await signIn(page, operator);
     await page.goto(`${HOSTING}/?plan=${encodeURIComponent(created.json.id as string)}`);
@@ -113,6 +116,10 @@ describe("plans", () => {
     expect(await page.locator("#cost tbody tr").count()).toBeGreaterThan(5);
     expect(await page.locator("#risks li").count()).toBeGreaterThan(0);
     expect(await page.locator("#compliance li").count()).toBeGreaterThan(0);
+    // The refresh's change sets, per environment: production changes its backup, staging creates its monitoring.
+    expect(await page.locator("#changes").textContent()).toContain("2 to create, 1 to change, 2 unchanged");
+    const rows = await page.locator("#changes tbody tr").allTextContents();
+    expect(rows).toEqual([expect.stringMatching(/^staging \(lang-trak-staging\)200monitoring$/), expect.stringMatching(/^production \(lang-trak-prod\)012backup$/)]);
     await page.waitForSelector("#gantt svg .planned");
     expect(await page.locator("#gantt svg .planned").count()).toBeGreaterThan(10);
     await screenshot(page, "plan-environment");

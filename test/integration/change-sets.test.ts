@@ -9,7 +9,9 @@ import { googleClients } from "../../functions/src/clients/google";
 import { refreshPlan } from "../../functions/src/executors/refresh";
 import { compilePlan } from "../../functions/src/planner/compile";
 import { comparable } from "../support/control-plane-state";
+import { applyCommand } from "../../functions/src/runtime/commands";
 import { uniqueId } from "../support/emulators";
+import { operator, RULES } from "../support/principals";
 import { db, deliverPlanCreated } from "../support/functions";
 import { engineHarness } from "../support/engine-harness";
 
@@ -141,5 +143,14 @@ describe("a rollback through the journal", () => {
     expect(plan.rollbackError.message).toContain(JOB(projectId));
     expect((await plans.doc(planId).collection("tasks").doc("backup").get()).data()).toMatchObject({ status: "failed", compensationError: { code: "permission_denied" } });
     expect(scheduleOf(projectId)).toBe("0 4 * * *");
+
+    // The cause is fixed (the API lets the call through again): rolling back again runs the compensation that failed.
+    expect(await applyCommand(db, { planId, command: "rollback", by: "ops@example.com", commandId: uniqueId("rb") }, operator(), RULES)).toMatchObject({ applied: true });
+    expect(await harness.pump.run(db, planId)).toBe("rolled_back");
+    const task = (await plans.doc(planId).collection("tasks").doc("backup").get()).data()!;
+    // A new attempt: the compensation runs with a new idempotency key, not answered with its first failure.
+    expect(task).toMatchObject({ status: "compensated", compensationError: null, attempt: 2 });
+    expect(scheduleOf(projectId)).toBeUndefined();
+    expect((await plans.doc(planId).get()).get("failedTask")).toBe("fails");
   });
 });

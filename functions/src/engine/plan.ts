@@ -10,7 +10,7 @@
  *      │                │  └─invalid / rejected / planned (dry run)     └──task failed (rollback)──> rolling_back
  *      │                └─locks busy─> waiting ─locks free─> planning | redriving | rolling_back
  *   failed | cancelled | rolled_back | rollback_failed ─retry─> redriving ─tasks reset─> running
- *   failed | cancelled | succeeded   ─rollback─> rolling_back ─compensations done─> rolled_back | rollback_failed
+ *   failed | cancelled | succeeded | stale | rollback_failed ─rollback─> rolling_back ─compensations done─> rolled_back | rollback_failed
  *   pending | planning | waiting | running | redriving ─cancel─> cancelled
  *   running ─a provision found its state moved since the plan's refresh─> stale   (whatever the policy)
  *
@@ -58,7 +58,8 @@ export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "
 export const PLAN_RUNS_ATTEMPTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving"]);
 /** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
 export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"];
-export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale"];
+/** A rollback again from rollback_failed runs the compensations that failed once more (store/plans.ts advanceRollback). */
+export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
 /** Statuses of a plan not compiled yet (or that never will be): it has no compile report to show. */
 export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "invalid"]);

@@ -606,6 +606,20 @@ export function rollbackCompensates(task: Pick<TaskDoc, "status" | "compensable"
   return task.status === "failed" && task.compensatesFailure && task.compensationError === null;
 }
 
+/**
+ * A rollback that starts again after one that did not finish (rollback_failed): a task whose
+ * compensation failed gets it again. Its run had succeeded (no run error) → succeeded; a failed run
+ * its executor undoes → failed; either way without the compensation's error.
+ */
+export function decideRearmCompensation(task: TaskDoc, now: number): { kind: "rearm"; update: TaskUpdate } | Skip {
+  if (task.status !== "failed" || task.compensationError === null) return { kind: "skip", reason: `task is ${task.status}${task.compensationError === null ? "" : " with a compensation error"}` };
+  const to: TaskStatus = task.error === null ? "succeeded" : "failed";
+  // A new attempt: the compensation that failed was reported, so trying it again is a new intent
+  // with a new idempotency key (the far side must act again, not answer with the first failure).
+  const attempt = task.attempt + 1;
+  return { kind: "rearm", update: { status: to, attempt, intent: null, compensationError: null, history: transition(task, to, now, "rolled back again: its compensation runs again", attempt) } };
+}
+
 /** succeeded (or failed, see rollbackCompensates) → compensating (queued, no lease yet), when its plan rolls back. */
 export function decideStartCompensation(task: TaskDoc, now: number, timing: EngineTiming): { kind: "compensate"; update: TaskUpdate } | Skip {
   if (!rollbackCompensates(task)) return { kind: "skip", reason: `task is ${task.status}` };

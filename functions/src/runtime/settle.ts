@@ -130,6 +130,8 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
 /** Runs the rollback's next step and dispatches its compensations; the last step ends the plan. */
 export async function continueRollback(db: Firestore, planId: string, now: () => number): Promise<void> {
   const step = await advanceRollback(db, planId, now(), ENGINE_TIMING, LIMITS.taskWriteBatch);
+  // Compensations that failed in an earlier rollback were set to run again: now the rollback proper.
+  if (step.kind === "rearmed") return continueRollback(db, planId, now);
   if (step.kind === "compensate") {
     await publishTaskReady(step.tasks.map(({ id, attempt }) => ({ planId, taskId: id, attempt, phase: "compensate" as const })));
   }

@@ -241,6 +241,8 @@ export const SYSTEM_PLAN_FIELDS = [
   "startLease",
   "waitingFor",
   "rollbackLevel",
+  "rollbackError",
+  "rollbackArmedSeq",
   "stallCheckedUpTo",
   "createdBy",
   "seq",
@@ -272,6 +274,8 @@ export const planStateSchema = z.object({
   startedAt: z.number().nullable().optional(),
   /** The last compare-and-set write's id: a write whose answer was lost is recognised by it (store/firestore.ts). */
   casWrite: z.string().optional(),
+  /** The rollback (its transition's seq) whose compensations that failed before were set to run again. */
+  rollbackArmedSeq: z.number().int().nullable().optional(),
 });
 export type PlanState = z.output<typeof planStateSchema>;
 

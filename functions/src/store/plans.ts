@@ -8,7 +8,7 @@ import type { FieldError } from "../schema/issues";
 import type { CompiledSummary } from "../planner/compile";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { ACTIVE_PLAN_STATUSES, decidePlan, LOCKS_NO_LONGER_HELD, type PlanDecision, type PlanInput, type PlanMachineState, type PlanTransition } from "../engine/plan";
-import { decideStartCompensation, ROLLBACK_WAITS_FOR, type EngineTiming } from "../engine/task";
+import { decideRearmCompensation, decideStartCompensation, ROLLBACK_WAITS_FOR, type EngineTiming } from "../engine/task";
 import type { PlanState } from "../schema/plan";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
@@ -169,7 +169,7 @@ export async function finishWithoutRunning(db: Firestore, planId: string, owner:
 }
 
 /** `finished.seq`: the rollback's transition, as read with its tasks: the `rollback_finished` it leads to is that rollback's only. */
-export type RollbackStep = { kind: "wait" } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; seq: number; failedCompensation: { taskId: string; message: string } | null } | { kind: "skip" };
+export type RollbackStep = { kind: "wait" } | { kind: "rearmed"; count: number } | { kind: "compensate"; tasks: Array<{ id: string; attempt: number }>; level: number } | { kind: "finished"; seq: number; failedCompensation: { taskId: string; message: string } | null } | { kind: "skip" };
 
 /**
  * One step of a rollback, serialised on the plan document: wait while anything still runs or
@@ -184,6 +184,17 @@ export async function advanceRollback(db: Firestore, planId: string, now: number
     if (plan?.status !== "rolling_back") return { kind: "skip" };
     const busy = await tx.get(tasks.where("status", "in", [...ROLLBACK_WAITS_FOR]).limit(1));
     if (!busy.empty) return { kind: "wait" };
+    // First, once per rollback: compensations that failed in an earlier one (rollback_failed) run again.
+    if ((plan.rollbackArmedSeq ?? null) !== plan.seq) {
+      const failedBefore = await tx.get(tasks.where("compensationError", "!=", null).limit(batchLimit));
+      for (const doc of failedBefore.docs) {
+        const task = readTask(doc);
+        const decision = task === undefined ? undefined : decideRearmCompensation(task, now);
+        if (decision?.kind === "rearm") tx.update(doc.ref, decision.update);
+      }
+      if (failedBefore.size < batchLimit) tx.update(ref, { rollbackArmedSeq: plan.seq, updatedAt: now });
+      return { kind: "rearmed", count: failedBefore.size };
+    }
     // What succeeded, and what failed after its run may have applied part of its changes (engine/task.ts rollbackCompensates).
     const [succeeded, failedRuns] = await Promise.all([
       tx.get(tasks.where("status", "==", "succeeded").where("compensable", "==", true).orderBy("level", "desc").limit(batchLimit)),

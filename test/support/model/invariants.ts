@@ -74,7 +74,7 @@ export const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   failed: ["redriving", "rolling_back", "waiting", "pending"],
   cancelled: ["redriving", "rolling_back", "waiting", "pending"],
   rolled_back: ["redriving", "waiting", "pending"],
-  rollback_failed: ["redriving", "waiting", "pending"],
+  rollback_failed: ["redriving", "rolling_back", "waiting", "pending"],
   stale: ["redriving", "rolling_back", "waiting", "pending"],
   succeeded: ["rolling_back", "waiting"],
   rolling_back: ["rolled_back", "rollback_failed"],
@@ -93,7 +93,8 @@ const TASK_EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   succeeded: ["compensating"],
   compensating: ["compensated", "failed"],
   // ... and a run that failed, when its executor undoes what it applied (compensatesFailure).
-  failed: ["ready", "blocked", "skipped", "compensating"],
+  // ... and, when a rollback runs again after one whose compensation failed, back to what its run ended as.
+  failed: ["ready", "blocked", "skipped", "compensating", "succeeded", "failed"],
   cancelled: ["ready", "blocked", "skipped"],
   skipped: ["ready", "blocked"],
   compensated: ["ready", "blocked", "skipped"],
@@ -130,7 +131,7 @@ export function commandApplies(command: CommandKind, from: PlanStatus, resume: s
     case "retry":
       return ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"].includes(from) || (from === "waiting" && resume === "redrive");
     case "rollback":
-      return ["failed", "cancelled", "succeeded", "running", "stale"].includes(from) || (from === "waiting" && resume === "rollback");
+      return ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"].includes(from) || (from === "waiting" && resume === "rollback");
   }
 }
 
@@ -236,7 +237,8 @@ export class Checker implements WorldObserver {
     const where = `${plan.id}/${after.id} (${via})`;
     if (before === undefined) return;
     if (before.status !== after.status && !TASK_EDGES[before.status].includes(after.status)) this.fail("task-path", `${where}: ${before.status} → ${after.status} is not an edge of the task machine`);
-    if (after.status === "succeeded" && before.status !== "succeeded") {
+    // A rearm restores what the run had ended as (succeeded) for another rollback: not a new success.
+    if (after.status === "succeeded" && before.status !== "succeeded" && via !== "rearm") {
       const key = `${plan.id}/${after.id}@${plan.state.generation}`;
       const n = (this.successes.get(key) ?? 0) + 1;
       this.successes.set(key, n);

@@ -21,6 +21,7 @@ import {
   decideCompletion,
   decideExternalEvent,
   decideReset,
+  decideRearmCompensation,
   decideStartCompensation,
   rollbackCompensates,
   decideSweep,
@@ -92,6 +93,8 @@ export interface PlanRecord {
   stallCheckedUpTo: number | null;
   waitingFor: unknown;
   rollbackLevel: number | null;
+  /** store/plans.ts advanceRollback: the rollback whose earlier failed compensations were set to run again. */
+  rollbackArmedSeq: number | null;
   tasksWritten: boolean;
   tasks: Map<string, TaskDoc>;
   /** A wide join's arrivals (store/wide-join.ts releaseWideJoin): need → its final status, created once. */
@@ -201,6 +204,7 @@ export class World {
         stallCheckedUpTo: null,
         waitingFor: null,
         rollbackLevel: null,
+        rollbackArmedSeq: null,
         tasksWritten: false,
         tasks: new Map(),
         arrivals: new Map(),
@@ -508,6 +512,18 @@ export class World {
     if (plan.state.status !== "rolling_back") return;
     const tasks = [...plan.tasks.values()];
     if (tasks.some((t) => t.status === "running" || t.status === "compensating")) return;
+    if (plan.rollbackArmedSeq !== plan.state.seq) {
+      // Once per rollback: compensations that failed in an earlier one run again (then the rollback proper, as the runtime loops).
+      for (const task of tasks.filter((t) => t.compensationError !== null).sort((a, b) => a.id.localeCompare(b.id))) {
+        const decision = decideRearmCompensation(task, this.now);
+        if (decision.kind === "rearm") this.applyTask(plan, task.id, decision.update, "rearm");
+      }
+      plan.rollbackArmedSeq = plan.state.seq;
+      plan.updatedAt = this.now;
+      yield;
+      yield* this.continueRollback(plan);
+      return;
+    }
     const next = tasks.filter(rollbackCompensates);
     if (next.length > 0) {
       const level = Math.max(...next.map((t) => t.level));

@@ -5,6 +5,7 @@ import {
   decideApproval,
   decideExternalEvent,
   decideReset,
+  decideRearmCompensation,
   decideStartCompensation,
   decideWait,
   shouldRetry,
@@ -288,6 +289,22 @@ describe("redrive and rollback", () => {
     expect(decideReset(failed, new Map([["a", "succeeded"]]), "ops", T0, timing)).toMatchObject({ update: { status: "ready", attempt: 3, error: null, needsDone: { a: "succeeded" } } });
     expect(decideReset(failed, new Map([["a", "failed"]]), "ops", T0, timing)).toMatchObject({ update: { status: "blocked", needsDone: {} } });
     expect(decideReset(task({ status: "succeeded" }), new Map(), "ops", T0, timing).kind).toBe("skip");
+  });
+
+  it("compensates a failed run too when its executor undoes what the run applied, unless that compensation failed", () => {
+    const failedRun = { status: "failed" as const, compensable: true, error: { message: "half applied", retryable: false } };
+    expect(decideStartCompensation(task({ ...failedRun, compensatesFailure: true }), T0, timing)).toMatchObject({ kind: "compensate", update: { status: "compensating" } });
+    // An explicit compensation step undoes a success only.
+    expect(decideStartCompensation(task({ ...failedRun, compensatesFailure: false }), T0, timing).kind).toBe("skip");
+    expect(decideStartCompensation(task({ ...failedRun, compensatesFailure: true, compensationError: { message: "denied", retryable: false } }), T0, timing).kind).toBe("skip");
+  });
+
+  it("rearms a failed compensation for another rollback as a new attempt, back to what its run ended as", () => {
+    const denied = { message: "denied", retryable: false };
+    expect(decideRearmCompensation(task({ status: "failed", attempt: 1, error: null, compensationError: denied }), T0)).toMatchObject({ kind: "rearm", update: { status: "succeeded", attempt: 2, compensationError: null, intent: null } });
+    expect(decideRearmCompensation(task({ status: "failed", attempt: 3, error: { message: "run failed", retryable: false }, compensationError: denied }), T0)).toMatchObject({ update: { status: "failed", attempt: 4 } });
+    expect(decideRearmCompensation(task({ status: "failed", compensationError: null }), T0).kind).toBe("skip");
+    expect(decideRearmCompensation(task({ status: "compensated" }), T0).kind).toBe("skip");
   });
 
   it("compensates only succeeded tasks that have something to undo, under a lease", () => {

@@ -126,6 +126,8 @@ describe("rollback_failed and stale", () => {
     expect(FINAL_PLAN_STATUSES.has("rollback_failed")).toBe(true);
     expect(effectsOf("rollback_failed")).toEqual(["cancel_open_tasks", "release_locks"]);
     expect(decidePlan(state("rollback_failed"), { kind: "command", command: "retry", locks: granted, by: "ops" }, T)).toMatchObject({ to: "redriving" });
+    // Or roll back again: the compensations that failed run once more (store/plans.ts advanceRollback).
+    expect(decidePlan(state("rollback_failed"), { kind: "command", command: "rollback", locks: granted, by: "ops" }, T)).toMatchObject({ to: "rolling_back" });
   });
 
   it.each(["stop", "continue", "rollback"] as const)("a stale provision stops the plan as stale whatever the policy (%s)", (policy) => {

@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { prepareEmulatorBinaries } from "./emulator-binaries";
+import { writeFunctionsDotenv } from "./functions-env";
 import { CACHE_DIR, emulator, FIREBASE_BIN, firebaseConfigPath, PORT_OFFSET, PROJECT_ID, ROOT, type EmulatorName } from "./project";
 
 export type SuiteEmulator = Exclude<EmulatorName, "hub" | "logging">;
@@ -39,9 +40,10 @@ export async function assertPortsFree(only: readonly SuiteEmulator[]): Promise<v
   }
 }
 
+/** The emulators' environment; also writes the functions' params for it (local/functions-env.ts), or the emulator would ask for them. */
 export function suiteEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const binaries = prepareEmulatorBinaries(CACHE_DIR);
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...binaries.env,
     METADATA_SERVER_DETECTION: "none",
@@ -56,6 +58,8 @@ export function suiteEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     ORCHESTRATOR_EGRESS_ALLOW: process.env.ORCHESTRATOR_EGRESS_ALLOW ?? "127.0.0.0/8,::1",
     ...extra,
   };
+  writeFunctionsDotenv(env);
+  return env;
 }
 
 export interface RunningSuite {

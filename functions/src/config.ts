@@ -3,8 +3,7 @@
  * the local stack and tests (shorter sweeps); production uses the defaults.
  */
 import type { EngineTiming } from "./engine/task";
-
-export const REGION = "us-central1";
+import { ALLOW_UNVERIFIED_COMMANDS as ALLOW_UNVERIFIED_COMMANDS_PARAM, paramValue } from "./params";
 
 export const TOPICS = {
   taskReady: "orchestrator-task-ready",
@@ -43,7 +42,7 @@ export const MAX_IN_INVOCATION_SECONDS = 480;
  * Whether Pub/Sub senders without a verifiable credential may cancel, retry and roll back plans
  * (never approve or reject). Off by default: anyone who can publish to the topic could otherwise stop production rollouts.
  */
-export const ALLOW_UNVERIFIED_COMMANDS = process.env.ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS === "true";
+export const ALLOW_UNVERIFIED_COMMANDS = paramValue(ALLOW_UNVERIFIED_COMMANDS_PARAM);
 
 /** How long one start of a plan may take before another delivery of the trigger may take over. */
 export const START_LEASE_MS = numberFromEnv("ORCHESTRATOR_START_LEASE_MS", 120_000);

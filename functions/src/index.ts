@@ -7,7 +7,8 @@ import { onDocumentCreated, onDocumentUpdated } from "firebase-functions/v2/fire
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import { MAX_INSTANCES, REGION, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
+import { MAX_INSTANCES, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
+import { REGION, taskSecrets } from "./params";
 import { handleApiRequest } from "./triggers/api";
 import { handlePlanCommand } from "./triggers/on-plan-command";
 import { handlePlanCreated } from "./triggers/on-plan-created";
@@ -32,7 +33,11 @@ export const onPlanUpdated = onDocumentUpdated({ document: "plans/{planId}", max
  * One instance serves many deliveries at once (a task mostly waits on I/O), and their claims and
  * completions share commits (store/group-commit.ts); concurrency above 1 needs a whole vCPU.
  */
-export const onTaskReady = onMessagePublished({ topic: TOPICS.taskReady, retry: true, timeoutSeconds: TASK_FUNCTION_TIMEOUT_SECONDS, memory: "512MiB", cpu: 1, concurrency: 80, maxInstances: MAX_INSTANCES.tasks }, handleTaskReady);
+export const onTaskReady = onMessagePublished(
+  // The secrets plans may send (ORCHESTRATOR_SECRET_BINDINGS), given by Secret Manager to this function only.
+  { topic: TOPICS.taskReady, retry: true, timeoutSeconds: TASK_FUNCTION_TIMEOUT_SECONDS, memory: "512MiB", cpu: 1, concurrency: 80, maxInstances: MAX_INSTANCES.tasks, secrets: taskSecrets() },
+  handleTaskReady,
+);
 
 /** approve / reject / cancel / retry / rollback, from other systems and the page. */
 export const onPlanCommand = onMessagePublished({ topic: TOPICS.planCommands, retry: true, maxInstances: MAX_INSTANCES.control }, handlePlanCommand);

@@ -3,6 +3,7 @@
  * Authorization header (an ID token) is passed to the router only: never logged here, and an
  * unexpected error is logged with the method and path, not the request.
  */
+import { AUTH_DOMAIN, paramValue, PUBLIC_STATUS, WEB_API_KEY } from "../params";
 import { randomUUID } from "node:crypto";
 import { getAuth } from "firebase-admin/auth";
 import type { Request } from "firebase-functions/v2/https";
@@ -28,8 +29,8 @@ function webConfig(): WebConfig {
   const firestoreHost = hostPort(process.env.FIRESTORE_EMULATOR_HOST);
   return {
     projectId,
-    apiKey: process.env.ORCHESTRATOR_WEB_API_KEY ?? (auth !== undefined ? "demo-api-key" : ""),
-    authDomain: process.env.ORCHESTRATOR_AUTH_DOMAIN ?? `${projectId}.firebaseapp.com`,
+    apiKey: paramValue(WEB_API_KEY) || (auth !== undefined ? "demo-api-key" : ""),
+    authDomain: paramValue(AUTH_DOMAIN) || `${projectId}.firebaseapp.com`,
     emulators: { ...(auth === undefined ? {} : { auth: `http://${auth}` }), ...(firestoreHost === undefined ? {} : { firestore: firestoreHost }) },
   };
 }
@@ -48,7 +49,7 @@ function apiContext(): ApiContext {
     publish: publishJson,
     now: Date.now,
     newId: () => randomUUID(),
-    publicStatus: process.env.ORCHESTRATOR_PUBLIC_STATUS !== "false",
+    publicStatus: paramValue(PUBLIC_STATUS),
     web: webConfig(),
   };
   return context;

@@ -12,11 +12,10 @@
  *   npm run chaos -- --list                            what is degraded now
  *
  * The control plane is found from `--control-plane <url>`, else ORCHESTRATOR_GOOGLE_REST_ENDPOINT,
- * else `.cache/control-plane.json` (`{"restEndpoint": "http://127.0.0.1:<port>"}`, written by the stack).
+ * else what the running stack recorded (`.cache/control-plane.json`, or `control-plane.offset-N.json`
+ * for a stack started with ORCHESTRATOR_PORT_OFFSET=N).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { CACHE_DIR } from "./project";
+import { recordedControlPlane } from "./project";
 
 const USAGE = "usage: npm run chaos -- <environment> <integration: hosting|functions|monitoring|backup|health> <down|slow|hang|up> [--latency-ms N] [--control-plane URL]\n       npm run chaos -- --list";
 
@@ -32,11 +31,8 @@ function controlPlaneUrl(flag: string | undefined): string {
   if (flag) return flag.replace(/\/$/, "");
   const fromEnv = process.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT;
   if (fromEnv) return fromEnv.replace(/\/$/, "");
-  const file = join(CACHE_DIR, "control-plane.json");
-  if (existsSync(file)) {
-    const { restEndpoint } = JSON.parse(readFileSync(file, "utf8")) as { restEndpoint?: string };
-    if (restEndpoint) return restEndpoint.replace(/\/$/, "");
-  }
+  const restEndpoint = recordedControlPlane()?.restEndpoint;
+  if (restEndpoint) return restEndpoint.replace(/\/$/, "");
   throw new Error("no local control plane found: start the stack (npm start), or pass --control-plane http://127.0.0.1:<port>");
 }
 

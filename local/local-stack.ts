@@ -4,13 +4,9 @@
  * at it, and the local Cloud Scheduler. Used by `npm start`, the end-to-end tests and benchmarks.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "./control-plane/index";
 import { startSuite, type RunningSuite, type SuiteEmulator } from "./emulators";
-import { CACHE_DIR, PORT_OFFSET } from "./project";
-
-/** Where `npm run chaos` finds the running control plane. */
-export const CONTROL_PLANE_FILE = join(CACHE_DIR, PORT_OFFSET === 0 ? "control-plane.json" : `control-plane.offset-${PORT_OFFSET}.json`);
+import { CACHE_DIR, CONTROL_PLANE_FILE, type RecordedControlPlane } from "./project";
 
 /**
  * Environment the functions need to use the control plane: its endpoints for the Google APIs of
@@ -25,7 +21,8 @@ export function controlPlaneEnv(cp: ControlPlane): Record<string, string> {
 export async function startControlPlaneForStack(): Promise<ControlPlane> {
   const cp = await startControlPlane();
   mkdirSync(CACHE_DIR, { recursive: true });
-  writeFileSync(CONTROL_PLANE_FILE, `${JSON.stringify({ restEndpoint: cp.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT, env: controlPlaneEnv(cp) }, null, 2)}\n`);
+  const recorded: RecordedControlPlane = { restEndpoint: cp.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT!, env: controlPlaneEnv(cp) };
+  writeFileSync(CONTROL_PLANE_FILE, `${JSON.stringify(recorded, null, 2)}\n`);
   return cp;
 }
 

@@ -9,20 +9,20 @@
  *
  * Exit codes (and flags): see HELP below (`npm run plan -- --help`).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { localFirestore } from "./admin";
 import { followPlan } from "./progress";
-import { hostPort } from "./project";
+import { hostPort, recordedControlPlane } from "./project";
 import { createGoogleClients, GOOGLE_ENV, googleClientConfigFromEnv } from "../functions/src/clients/google";
 import { compilePlan, type CompiledPlan } from "../functions/src/planner/compile";
 import { formatErrors, formatPlan } from "../functions/src/planner/format";
 import { formatRefresh } from "../functions/src/planner/format-changes";
 import { refreshPlan, type RefreshResult } from "../functions/src/executors/refresh";
-import { CONTROL_PLANE_FILE } from "./local-stack";
+
 
 const HELP = `usage: npm run plan -- <plan.json> [flags]
 
@@ -146,8 +146,9 @@ const changesAny = (r: RefreshResult): boolean => r.total.create + r.total.updat
 async function refreshLive(tasks: CompiledPlan["tasks"], project: string | undefined): Promise<RefreshResult | string> {
   let env: NodeJS.ProcessEnv = process.env;
   if (project === undefined && process.env[GOOGLE_ENV.restEndpoint] === undefined) {
-    if (!existsSync(CONTROL_PLANE_FILE)) return `no local control plane to refresh against: start the stack (npm start), or pass --project <id> for a real project`;
-    env = { ...process.env, ...(JSON.parse(readFileSync(CONTROL_PLANE_FILE, "utf8")) as { env: Record<string, string> }).env };
+    const recorded = recordedControlPlane();
+    if (recorded === undefined) return `no local control plane to refresh against: start the stack (npm start), or pass --project <id> for a real project`;
+    env = { ...process.env, ...recorded.env };
   }
   const clients = createGoogleClients(googleClientConfigFromEnv(env));
   try {

@@ -77,3 +77,18 @@ export function emulatorClientEnv(): Record<string, string> {
     METADATA_SERVER_DETECTION: "none",
   };
 }
+
+/** Where the running stack records its local Google control plane (local-stack.ts writes it): one file per port offset. */
+export const CONTROL_PLANE_FILE = join(CACHE_DIR, PORT_OFFSET === 0 ? "control-plane.json" : `control-plane.offset-${PORT_OFFSET}.json`);
+
+export interface RecordedControlPlane {
+  restEndpoint: string;
+  /** The variables the functions are given to use it. */
+  env: Record<string, string>;
+}
+
+/** What the running stack recorded of its control plane, or undefined when none runs (for this port offset). */
+export function recordedControlPlane(): RecordedControlPlane | undefined {
+  if (!existsSync(CONTROL_PLANE_FILE)) return undefined;
+  return JSON.parse(readFileSync(CONTROL_PLANE_FILE, "utf8")) as RecordedControlPlane;
+}

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const [command, ...args] = process.argv.slice(2);
-const commands = new Set(["start", "test", "bench", "plan", "chaos"]);
+const commands = new Set(["start", "test", "bench", "plan", "chaos", "orchestrator"]);
 if (!commands.has(command)) {
   console.error(`usage: node local/bootstrap.mjs <${[...commands].join("|")}> [args]`);
   process.exit(2);

@@ -75,6 +75,7 @@ export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Cata
     return {
       id: g.id as EffectiveGoal["id"],
       name: g.name ?? entry.name,
+      description: g.description ?? null,
       priority: g.priority,
       targetEnvironments: targets,
       requiredIntegrations: [...(g.requiredIntegrations ?? entry.requiredIntegrations)],
@@ -124,6 +125,7 @@ export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Cata
 function baseEnvironment(env: EnvironmentSpec, tier: EnvironmentTier): EffectiveEnvironment {
   const effective: EffectiveEnvironment = {
     name: env.name,
+    description: env.description ?? null,
     tier,
     projectId: env.projectId,
     region: env.region,

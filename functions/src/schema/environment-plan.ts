@@ -94,6 +94,8 @@ export type ConstraintsSpec = z.output<typeof constraintsSchema>;
 export const environmentSchema = z
   .object({
     name: environmentNameSchema,
+    /** For people (the plan's report and page); the planner does not read it. */
+    description: z.string().max(2000).optional(),
     tier: environmentTierSchema.optional(),
     projectId: projectIdSchema,
     region: regionSchema,
@@ -144,6 +146,8 @@ export type EnvironmentPlanSpec = z.output<typeof environmentPlanSpecSchema>;
 /** An environment after defaults: tier, autoDeploy, monitoring, backup and integrations all decided. */
 export interface EffectiveEnvironment {
   name: string;
+  /** The user's own words for people, kept as written (null when none). */
+  description: string | null;
   tier: EnvironmentTier;
   projectId: string;
   region: string;
@@ -168,6 +172,7 @@ export function integrationSettingsOf(defaults: Record<string, unknown>, env: Pi
 export interface EffectiveGoal {
   id: GoalId;
   name: string;
+  description: string | null;
   priority: GoalSpec["priority"];
   targetEnvironments: string[];
   requiredIntegrations: string[];

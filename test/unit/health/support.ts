@@ -24,6 +24,7 @@ export function planContext(projectId: string, name: string, integrations: strin
     planId: "plan-1",
     environment: {
       name,
+      description: null,
       tier: name === "production" ? "production" : name === "staging" ? "staging" : "development",
       projectId,
       region: "us-central1",

@@ -26,7 +26,7 @@ describe("npm run plan (command line)", () => {
     const out = plan(...args);
     expect(out.status).toBe(64);
     expect(out.stderr).toMatch(message);
-    expect(out.stderr).toContain("usage: npm run plan");
+    expect(out.stderr).toContain("usage: firebase-orchestrator plan <plan.json> [flags]   (also: npm run plan -- <plan.json> [flags])");
   });
 
   it("a plan that compiles exits 0, an invalid one 1, with the field's path", () => {

@@ -201,6 +201,7 @@ describe("the effective spec", () => {
     expect(effective.goals[0]).toEqual({
       id: "high_availability",
       name: "High availability",
+      description: "Keep staging and production up: 99.9 % monthly uptime, at most 43.8 minutes of downtime",
       priority: "high",
       targetEnvironments: ["staging", "production"],
       requiredIntegrations: ["monitoring", "backup", "security"],

@@ -37,6 +37,12 @@ const firebaseJson = JSON.parse(readFileSync(join(ROOT, "firebase.json"), "utf8"
  */
 export const PORT_OFFSET = Number(process.env.ORCHESTRATOR_PORT_OFFSET ?? 0) || 0;
 
+/**
+ * The local notification receiver (local/notify-receiver.ts), where the local stack's notify
+ * targets point (functions/.secret.local): fixed, since the URLs are written before it starts.
+ */
+export const NOTIFY_RECEIVER = { host: "127.0.0.1", port: 4600 + PORT_OFFSET } as const;
+
 export function emulator(name: EmulatorName): { host: string; port: number; websocketPort?: number } {
   const config = firebaseJson.emulators[name] as EmulatorConfig | undefined;
   if (config === undefined) throw new Error(`firebase.json has no emulators.${name}`);

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole product on this machine, offline. Builds the functions, starts the
  * Firebase Emulator Suite (Firestore, Pub/Sub, Functions, Auth, Hosting), fires scheduled functions
- * on their schedules, writes the demo plan, follows it, and prints the page's URL.
+ * on their schedules, writes the demo plan, follows it, and prints the page's URL. A local
+ * notification receiver prints each alert and approval gate the notifier posts (🔔 lines).
  *
  *   npm start                         keep running until Ctrl-C
  *   npm start -- --exit-when-done     exit 0 when the demo plan succeeded, non-zero otherwise
@@ -19,8 +20,9 @@ import { startLocalStack } from "./local-stack";
 import { publishJson } from "../functions/src/bus/publish";
 import { TOPICS } from "../functions/src/config";
 import type { Firestore } from "firebase-admin/firestore";
+import { notificationLine, startNotifyReceiver, type NotifyReceiver } from "./notify-receiver";
 import { followPlan } from "./progress";
-import { emulator, PROJECT_ID } from "./project";
+import { emulator, NOTIFY_RECEIVER, PROJECT_ID } from "./project";
 import { startTicker, type Ticker } from "./scheduler";
 
 const args = new Set(process.argv.slice(2));
@@ -37,10 +39,14 @@ async function main(): Promise<number> {
   buildFunctions();
   await buildPage();
   await assertPortsFree(ALL);
+  const receiver: NotifyReceiver = await startNotifyReceiver({ onNotification: (n) => console.log(`  ${notificationLine(n)}`) }).catch((error: unknown) => {
+    throw new PortInUseError(`Cannot start the local stack:\n  - port ${NOTIFY_RECEIVER.port} (notification receiver) is unavailable (${(error as Error).message}): stop what uses it, or shift every port: ORCHESTRATOR_PORT_OFFSET=3000`);
+  });
 
   console.log(`› starting the Firebase Emulator Suite (${ALL.join(", ")}) for project ${PROJECT_ID}…`);
   const { suite, controlPlane } = await startLocalStack(ALL, { echo: verbose });
   console.log(`✓ local Google control plane (Scheduler, Monitoring, Rules, Hosting, Identity Toolkit APIs) on ${controlPlane.env.ORCHESTRATOR_GOOGLE_GRPC_ENDPOINT} (gRPC) and ${controlPlane.env.ORCHESTRATOR_GOOGLE_REST_ENDPOINT} (REST)`);
+  console.log(`✓ notification receiver on ${receiver.url}: alerts and approval gates the functions post to its /slack, /chat and /webhook print here (🔔)`);
   let ticker: Ticker | undefined;
   let stopping = false;
   const shutdown = async (code: number): Promise<number> => {
@@ -50,6 +56,7 @@ async function main(): Promise<number> {
     console.log("\n› stopping the emulators…");
     await suite.stop();
     await controlPlane.stop();
+    await receiver.stop();
     console.log("› stopped.");
     return code;
   };
@@ -104,7 +111,7 @@ async function main(): Promise<number> {
   console.log(`› wrote plans/${planId}: "${String(plan.name)}" (an environment plan: examples/lang-trak.json)`);
   console.log(`  Status page: ${pageUrl}?plan=${planId}`);
   const stopApprover = manualApproval
-    ? watchGates(db, planId, (taskId) => console.log(`\n  ⏸ ${taskId} waits for approval: sign in on the page as ${operator.email} and approve it`))
+    ? watchGates(db, planId, (taskId) => console.log(`\n  ⏸ ${taskId} waits for approval: sign in on the page as ${operator.email} and approve it, or run: npm run orchestrator -- approve ${planId} ${taskId}`))
     : watchGates(db, planId, (taskId) => {
         // The demo approves as its operator, through the same Pub/Sub command path other systems
         // use, proving who it is with the operator's ID token (a bare `by` never passes a gate).

@@ -14,6 +14,8 @@ export const TOPICS = {
   externalTasks: "orchestrator-external-tasks",
   /** On-demand health runs (from the API or other systems): `{requestedBy, reason?}`. */
   healthRuns: "orchestrator-health-runs",
+  /** Outbound notifications besides alerts (an approval gate started waiting): `{type: "gate.waiting", …}` (notify/events.ts). */
+  notifications: "orchestrator-notifications",
 } as const;
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -79,5 +81,7 @@ export const LIMITS = {
  *   scheduled       the sweeper and the health run: one at a time (a slow one never overlaps the next)
  *   healthRequests  on-demand health runs: a couple at once
  *   api             the status page's API
+ *   notify          alert and gate notifications: a few at a time; Slack and Google Chat webhooks
+ *                   take about one message a second each, so more instances would only earn 429s
  */
-export const MAX_INSTANCES = { tasks: 100, control: 20, scheduled: 1, healthRequests: 2, api: 10 } as const;
+export const MAX_INSTANCES = { tasks: 100, control: 20, scheduled: 1, healthRequests: 2, api: 10, notify: 3 } as const;

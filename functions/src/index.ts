@@ -8,7 +8,7 @@ import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { MAX_INSTANCES, SWEEP_SCHEDULE, TASK_FUNCTION_TIMEOUT_SECONDS, TOPICS } from "./config";
-import { REGION, taskSecrets } from "./params";
+import { notifySecrets, REGION, taskSecrets } from "./params";
 import { handleApiRequest } from "./triggers/api";
 import { handlePlanCommand } from "./triggers/on-plan-command";
 import { handlePlanCreated } from "./triggers/on-plan-created";
@@ -18,6 +18,7 @@ import { handleTaskReady } from "./triggers/on-task-ready";
 import { HEALTH_RUN_SCHEDULE } from "./health/config";
 import { handleHealthRunRequest, handleScheduledHealthRun } from "./triggers/health-run";
 import { handleSweep } from "./triggers/sweep-stalled-tasks";
+import { handleAlertNotification, handleNotification } from "./notify/triggers";
 
 setGlobalOptions({ region: REGION });
 
@@ -56,3 +57,12 @@ export const onHealthRunRequested = onMessagePublished({ topic: TOPICS.healthRun
 
 /** JSON API for the status page, behind the Hosting rewrite `/api/**`. */
 export const api = onRequest({ cors: false, maxInstances: MAX_INSTANCES.api }, handleApiRequest);
+
+// The webhook URLs of ORCHESTRATOR_NOTIFY_TARGETS, given by Secret Manager to the two notifiers only.
+const notifyTargetSecrets = notifySecrets();
+
+/** Alert changes (raised, escalated, resolved) to Slack, Google Chat and webhooks; each target hears of each once. */
+export const onNotifyAlert = onMessagePublished({ topic: TOPICS.alerts, retry: true, maxInstances: MAX_INSTANCES.notify, secrets: notifyTargetSecrets }, handleAlertNotification);
+
+/** Other notifications (an approval gate started waiting), to the same targets. */
+export const onNotify = onMessagePublished({ topic: TOPICS.notifications, retry: true, maxInstances: MAX_INSTANCES.notify, secrets: notifyTargetSecrets }, handleNotification);

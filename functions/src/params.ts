@@ -7,12 +7,15 @@
  *
  * Secrets plans may send (`headersFromSecrets`) are declared in one place, the bindings
  * (ORCHESTRATOR_SECRET_BINDINGS: each secret and the hosts it may go to): each is a `defineSecret`
- * bound to `onTaskReady` at deploy time, so Secret Manager gives it to that function only.
+ * bound to `onTaskReady` at deploy time, so Secret Manager gives it to that function only. The
+ * webhooks notifications go to are declared the same way (ORCHESTRATOR_NOTIFY_TARGETS: each kind
+ * and the secret holding its URL), bound to the notifier functions only.
  */
 import { defineBoolean, defineSecret, defineString } from "firebase-functions/params";
 
 type SecretParam = ReturnType<typeof defineSecret>;
 import { EGRESS_ALLOW_ENV, parseSecretBindings, SECRET_BINDINGS_ENV } from "./egress/config";
+import { NOTIFY_TARGETS_ENV, parseNotifyTargets } from "./notify/targets";
 
 type Declared<T> = { name: string; options: { default?: T | unknown }; value(): T };
 
@@ -58,10 +61,26 @@ export const ALLOW_UNVERIFIED_COMMANDS = defineBoolean("ORCHESTRATOR_ALLOW_UNVER
   description: "Whether Pub/Sub senders without a verifiable credential may cancel, retry and roll back plans (never approve or reject).",
 });
 
+export const NOTIFY_TARGETS = defineString(NOTIFY_TARGETS_ENV, {
+  default: "",
+  description:
+    "Where alerts and approval gates are announced: kind:SECRET pairs, comma-separated, e.g. slack:SLACK_OPS_WEBHOOK,chat:CHAT_WEBHOOK,webhook:PAGER_WEBHOOK (kinds: slack, chat, webhook). Each SECRET is a Secret Manager secret holding the webhook URL, bound to the notifier functions only. Empty: no notifications.",
+});
+
+export const STATUS_PAGE_URL = defineString("ORCHESTRATOR_STATUS_PAGE_URL", {
+  default: "",
+  description: "The status page's URL (e.g. https://<project>.web.app/), which notifications link to. Empty: they carry no link.",
+});
+
 /**
  * One `defineSecret` per secret the bindings name. Read when the code is loaded, so at deploy time
  * from `functions/.env.<alias>`: a malformed value fails the deploy with what is wrong.
  */
 export function taskSecrets(env: NodeJS.ProcessEnv = process.env): SecretParam[] {
   return Object.keys(parseSecretBindings(env[SECRET_BINDINGS.name])).map((name) => defineSecret(name));
+}
+
+/** One `defineSecret` per notification target (ORCHESTRATOR_NOTIFY_TARGETS), read and checked like `taskSecrets`. */
+export function notifySecrets(env: NodeJS.ProcessEnv = process.env): SecretParam[] {
+  return parseNotifyTargets(env[NOTIFY_TARGETS.name]).map((t) => defineSecret(t.secret));
 }

@@ -21,6 +21,7 @@ import { changeJournal } from "../store/changes";
 import { environmentStateRecorder } from "../store/environments";
 import { planStatusNow, watchPlanCancelled } from "../store/plans";
 import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
+import { announceGateWaiting } from "../notify/gate";
 import { deferWhileOthersRun, enter, leave } from "./in-flight";
 import { finishPlanIfDone, settleFinishedTask, type FinishCheck } from "./settle";
 
@@ -169,6 +170,8 @@ async function startWaiting(db: Firestore, msg: TaskReadyMessage, owner: string,
   if (task.run === "approval") {
     const waited = await enterWaiting(db, msg, owner, "waiting_approval", { hash: null, heartbeatSeconds: null }, d.now(), ENGINE_TIMING);
     if (waited.kind === "skip") return { kind: "skipped", reason: `the wait was not entered: ${waited.reason}` };
+    // After the commit, best effort: a lost announcement never fails or changes the gate.
+    await announceGateWaiting(db, waited.task, d.now());
     return { kind: "waiting", status: "waiting_approval" };
   }
   const params = externalParamsSchema.parse(task.params);

@@ -104,6 +104,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     const readsPerTask = (meter.reads - edgeCount) / taskCount;
     const allWritesPerTask = meter.writes / taskCount;
     log(`mixed plan: ${taskCount} tasks, ${edgeCount} edges: ${meter.writes} writes (tasks ${split.task - releaseWrites}, edges ${split.edge + releaseWrites}, plan ${split.plan}), ${meter.reads} reads in ${mixedMs.toFixed(0)} ms`);
+    log(`  reads by what they read: ${[...meter.readsByKind].sort(([, a], [, b]) => b - a).map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
 
     // Throughput: a 500-wide fan-out through the engine vs a raw loop of one transaction + one
     // publish per task. The emulators get faster as their JIT warms up, and the machine is shared, so

@@ -8,6 +8,8 @@ import { Firestore, Query, Transaction, WriteBatch } from "firebase-admin/firest
 
 export interface Meter {
   reads: number;
+  /** Reads by what was read: `plan`, `task`, or the queried collection's id (`tasks?`, `events?`…; `count` for aggregations). */
+  readsByKind: Map<string, number>;
   writes: number;
   writesByDoc: Map<string, number[]>;
   reset(): void;
@@ -29,16 +31,31 @@ function docsIn(result: unknown): number {
   return 1;
 }
 
+/** What a read read: a document's kind from its path (`plans/p` → plan, `plans/p/tasks/t` → task), or a query's collection. */
+function kindOf(self: unknown, args: unknown[], result: unknown): string {
+  const docKind = (path: string): string => {
+    const parts = path.split("/");
+    return parts.length === 2 ? parts[0]!.replace(/s$/, "") : parts.length === 4 ? parts[2]!.replace(/s$/, "") : parts.filter((_, i) => i % 2 === 0).join("/");
+  };
+  if (self instanceof Query) return `${(self as unknown as { _queryOptions: { collectionId: string } })._queryOptions.collectionId}?`;
+  const first = Array.isArray(result) ? (result[0] as { ref?: { path: string } } | undefined) : undefined;
+  if (first?.ref !== undefined) return [...new Set((result as Array<{ ref: { path: string } }>).map((r) => docKind(r.ref.path)))].join("+");
+  const ref = args[0] as { path?: string } | undefined;
+  return typeof ref?.path === "string" ? docKind(ref.path) : "count";
+}
+
 /** `db` supplies the aggregation class, which firebase-admin does not export by name. */
 export function installMeter(db: Firestore): Meter {
   // Only the harness's reads run while paused: the pump polls between rounds, when no task runs.
   let paused = 0;
   const meter: Meter = {
     reads: 0,
+    readsByKind: new Map(),
     writes: 0,
     writesByDoc: new Map(),
     reset() {
       this.reads = 0;
+      this.readsByKind.clear();
       this.writes = 0;
       this.writesByDoc.clear();
     },
@@ -67,7 +84,12 @@ export function installMeter(db: Firestore): Meter {
     proto[name] = async function (this: unknown, ...args: unknown[]) {
       const counting = paused === 0;
       const result = await original.apply(this, args);
-      if (counting) meter.reads += docsIn(result);
+      if (counting) {
+        const n = docsIn(result);
+        meter.reads += n;
+        const kind = kindOf(this, args, result);
+        meter.readsByKind.set(kind, (meter.readsByKind.get(kind) ?? 0) + n);
+      }
       return result;
     };
   };

@@ -409,7 +409,7 @@ describe("fences the model-based test asked for (lock answers, lost starts, stop
     expect(await harness.pump.run(db, planId)).toBe("succeeded");
   });
 
-  it("cancels an attempt whose plan waits for a retry's locks, and the redrive runs it again (stop-check-cancels-redriven-task)", async () => {
+  it("gives back the claim of an attempt whose plan waits for a retry's locks, and the redriven plan runs it (stop-check-cancels-redriven-task)", async () => {
     const env = envName("waitstop");
     const planId = await start({ tasks: [firebaseTask("provision", env), { id: "a", run: "noop" }] });
     const ids = { planId, taskId: "a", attempt: 1 };
@@ -420,12 +420,13 @@ describe("fences the model-based test asked for (lock answers, lost starts, stop
     expect((await lockOf(env))?.owner).toBe(other);
     expect(await command(planId, "retry")).toMatchObject({ applied: true, message: expect.stringContaining("waits") });
     expect(await planDoc(planId)).toMatchObject({ status: "waiting", resume: "redrive" });
-    // The worker's stop: a plan that waits for its locks runs nothing, so the attempt ends cancelled ...
-    expect(await completeTask(db, ids, "run:w1", NOT_STARTED, completion({ stopped: true }))).toMatchObject({ kind: "completed", status: "cancelled" });
-    // ... and once the lock frees, the redrive resets it with the rest, and it runs.
+    // The worker's stop: a plan that waits for its locks runs nothing, so the claim is given back unrun ...
+    expect(await completeTask(db, ids, "run:w1", NOT_STARTED, completion({ stopped: true }))).toMatchObject({ kind: "skip", reason: "given back unrun: the plan is waiting" });
+    expect(await task(planId, "a")).toMatchObject({ status: "ready", attempt: 1, lease: null });
+    // ... and once the lock frees, the redriven plan runs it with the rest.
     expect(await command(other, "cancel")).toMatchObject({ applied: true });
     expect(await harness.pump.run(db, planId)).toBe("succeeded");
-    expect(await task(planId, "a")).toMatchObject({ status: "succeeded", attempt: 2 });
+    expect(await task(planId, "a")).toMatchObject({ status: "succeeded" });
     expect(await lockOf(env)).toBeUndefined();
   });
 

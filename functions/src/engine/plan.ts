@@ -56,6 +56,13 @@ export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "
  * that comes later resets it (cancelled is redriven), so only these two must never see it cancelled.
  */
 export const PLAN_RUNS_ATTEMPTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving"]);
+/**
+ * Statuses in which a plan has yet to run its tasks (a start under way, or waiting for its locks):
+ * the sweeper dispatches none of them, since a start taken over writes its tasks again, which would
+ * overwrite a claim taken meanwhile; the transition to running publishes what is ready. A claim
+ * that finds its plan here anyway (a late message) gives its lease back (engine/task.ts decideGiveBack).
+ */
+export const PLAN_NOT_YET_RUNNING: ReadonlySet<PlanStatus> = new Set([...PLAN_MAY_RUN_TASKS].filter((s) => !PLAN_RUNS_ATTEMPTS.has(s)));
 /** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
 export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"];
 /** A rollback again from rollback_failed runs the compensations that failed once more (store/plans.ts advanceRollback). */

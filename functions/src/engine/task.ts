@@ -159,7 +159,12 @@ export type Phase = "run" | "compensate";
 
 export interface ClaimInput {
   task: TaskDoc;
-  planStatus: PlanStatus;
+  /**
+   * The plan's status, read with the task. `undefined` for a run-phase claim that did not read it:
+   * the worker reads the plan after the claim commits and before any work starts (runtime/run-task.ts
+   * runClaimed), which is what makes a stop exact, so a read before it only cost a read per task.
+   */
+  planStatus: PlanStatus | undefined;
   attempt: number;
   phase: Phase;
   owner: string;
@@ -231,7 +236,7 @@ export function decideClaim(input: ClaimInput): ClaimDecision {
     if (task.lease !== null && task.lease.expiresAt > now) return { kind: "skip", reason: `compensation is held by ${task.lease.owner}` };
     return { kind: "claim", update: { lease: { owner, expiresAt }, sweepAt: expiresAt } };
   }
-  if (planStatus !== "running") return { kind: "skip", reason: `plan is ${planStatus}` };
+  if (planStatus !== undefined && planStatus !== "running") return { kind: "skip", reason: `plan is ${planStatus}` };
   if (gate && task.status === "running" && task.lease !== null && task.lease.owner === owner && task.lease.expiresAt > now) {
     return { kind: "resume", reason: `${owner} claimed this gate and had not entered its wait: resuming` };
   }
@@ -266,6 +271,20 @@ export function decideClaim(input: ClaimInput): ClaimDecision {
       sweepAt: expiresAt,
       history: transition(task, "running", now, `claimed by ${owner}`, attempt),
     },
+  };
+}
+
+/**
+ * running → ready, the same attempt, unrun: a run-phase claim (which reads only its task) whose
+ * plan turns out not to run attempts yet (pending, planning, or waiting for its locks) gives its
+ * lease back, so the attempt runs once the plan does. Only the lease holder of this attempt can.
+ */
+export function decideGiveBack(input: { task: TaskDoc; attempt: number; owner: string; reason: string; now: number; timing: EngineTiming }): { kind: "give_back"; update: TaskUpdate } | Skip {
+  const { task, attempt, owner, reason, now, timing } = input;
+  if (task.status !== "running" || task.attempt !== attempt || task.lease?.owner !== owner) return { kind: "skip", reason: `not this claim's to give back (task is ${task.status}#${task.attempt})` };
+  return {
+    kind: "give_back",
+    update: { status: "ready", lease: null, startedAt: null, sweepAt: now + timing.redispatchAfterMs, history: transition(task, "ready", now, `given back unrun by ${owner}: ${reason}`, attempt) },
   };
 }
 
@@ -634,6 +653,8 @@ export type SweepDecision =
   | { kind: "settle"; update: TaskUpdate }
   | { kind: "expire_lease"; update: TaskUpdate; failed: boolean }
   | { kind: "deadline"; update: TaskUpdate }
+  /** A ready task of a plan that ended: cancelled in place, never dispatched. */
+  | { kind: "cancel"; update: TaskUpdate }
   /** An external task's token may not have reached the other system: publish its outbox message again. */
   | { kind: "republish_token"; update: TaskUpdate }
   | Skip;
@@ -651,10 +672,18 @@ export type SweepDecision =
  * gate ran nothing and never entered its wait, so it is dispatched again as the same attempt.
  * An external task whose token is not known to be published has its outbox message published
  * again (the same token) until it is, or its deadline passes.
+ *
+ * `planEnded`: the plan's final status, when it has one. A ready task of an ended plan is
+ * cancelled here rather than dispatched, so the sweeper never hands out a message for a plan that
+ * is not running: a plan that ended before it ever ran starts afresh on a retry, writing its tasks
+ * again, and a claim taken from such a message would be overwritten under its worker.
  */
-export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming): SweepDecision {
+export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming, planEnded?: string): SweepDecision {
   if (task.sweepAt === null || task.sweepAt > now) return { kind: "skip", reason: "not due" };
   const nextCheck = now + timing.redispatchAfterMs;
+  if (task.status === "ready" && planEnded !== undefined) {
+    return { kind: "cancel", update: { status: "cancelled", waiting: null, finishedAt: now, sweepAt: null, history: transition(task, "cancelled", now, `plan is ${planEnded}`) } };
+  }
   if (task.status === "ready") return { kind: "redispatch", phase: "run", update: { sweepAt: nextCheck } };
   if (task.status === "compensating" && (task.lease === null || task.lease.expiresAt <= now)) {
     return { kind: "redispatch", phase: "compensate", update: { lease: null, sweepAt: nextCheck } };

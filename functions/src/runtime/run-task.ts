@@ -66,10 +66,11 @@ export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: strin
 }
 
 /**
- * A claimed attempt whose plan stopped before it began: it ends cancelled, without running. The
- * completion reads the plan again with the task (store/tasks.ts `stopped`): a plan a retry redrove
- * meanwhile runs the attempt after all (undefined), since the redrive did not reset it (it was
- * running) and would never run it again.
+ * A claimed attempt whose plan does not run attempts (the post-claim check): it ends cancelled,
+ * without running. The completion reads the plan again with the task (store/tasks.ts `stopped`): a
+ * plan a retry redrove meanwhile runs the attempt after all (undefined), since the redrive did not
+ * reset it (it was running) and would never run it again; a plan that has yet to run (a start under
+ * way, or waiting for its locks) gets the claim back, the task ready again on the same attempt.
  */
 async function finishStopped(db: Firestore, msg: TaskReadyMessage, owner: string, d: RunDeps, planStatus: string | undefined): Promise<RunOutcome | undefined> {
   const outcome: ExecutionOutcome = { ok: false, error: { message: `not started: the plan is ${planStatus ?? "gone"}`, code: "cancelled", retryable: false } };
@@ -88,8 +89,9 @@ const finishUnlessOthersRun: FinishCheck = async (db, planId, now) => {
 async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps): Promise<RunOutcome> {
   d.crashAt?.("after_claim");
   const task = claim.task;
-  // The claim read the plan's state before it wrote; a stop that committed in between is seen here,
-  // before any work starts (a cancel acknowledged to its sender never lets an attempt begin).
+  // The plan's state, read after the claim committed and before any work starts: a stop committed
+  // before this read is always seen (a cancel acknowledged to its sender never lets an attempt
+  // begin), and one committed after it finds the attempt running. The claim itself read the task only.
   if (msg.phase === "run") {
     const planNow = await planStatusNow(db, msg.planId);
     // A redrive does not reset a running task, so one claimed before it runs on as part of the new

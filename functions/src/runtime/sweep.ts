@@ -11,7 +11,8 @@ import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import { logs } from "../logs";
 import type { TaskReadyMessage } from "../schema/messages";
-import { dueTasks, sweepTask } from "../store/tasks";
+import { PLAN_NOT_YET_RUNNING } from "../engine/plan";
+import { dueTasks, planStatusesOf, sweepTask } from "../store/tasks";
 import { settleFinishedTask } from "./settle";
 import { republishExternalToken } from "./run-task";
 import { sweepPlans } from "./sweep-plans";
@@ -36,13 +37,21 @@ export interface SweepReport {
 }
 
 export async function sweepStalledTasks(db: Firestore, now: () => number = Date.now): Promise<SweepReport> {
-  const due = await dueTasks(db, now(), LIMITS.sweepBatch);
+  // A plan that has yet to run (a start under way, or waiting for its locks) gets none of its tasks
+  // swept: a start taken over writes its tasks again, over any claim taken meanwhile. One that
+  // ended has its ready tasks cancelled, not dispatched (engine/task.ts decideSweep).
+  const dueAll = await dueTasks(db, now(), LIMITS.sweepBatch);
+  const planStatus = await planStatusesOf(db, dueAll);
+  const due = dueAll.filter((ref) => {
+    const status = planStatus.get(ref.parent.parent!.id);
+    return status === undefined || !PLAN_NOT_YET_RUNNING.has(status);
+  });
   const toPublish: TaskReadyMessage[] = [];
   const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, startsResumed: 0, effectsResumed: 0, untriggeredStarted: 0 };
   await Promise.all(
     due.map(async (ref) => {
       try {
-        const { decision, task } = await sweepTask(db, ref, now(), ENGINE_TIMING);
+        const { decision, task } = await sweepTask(db, ref, now(), ENGINE_TIMING, planStatus.get(ref.parent.parent!.id));
         if (decision.kind === "skip" || task === undefined) return;
         if (decision.kind === "redispatch") {
           report.redispatched += 1;

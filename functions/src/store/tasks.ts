@@ -13,6 +13,7 @@ import {
   decideClaim,
   decideCompletion,
   decideExternalEvent,
+  decideGiveBack,
   decideReset,
   REDRIVEN_STATUSES,
   STILL_OPEN_ON_REDRIVE,
@@ -35,8 +36,8 @@ import { createEventIn, recordEvent } from "./events";
 import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 import { principalLabel, type VerifiedPrincipal } from "../trust/principals";
-import { PLAN_MAY_RUN_TASKS, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
-import type { PlanState } from "../schema/plan";
+import { FINAL_PLAN_STATUSES, PLAN_NOT_YET_RUNNING, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
+import type { PlanState, PlanStatus } from "../schema/plan";
 import { releaseWideJoin } from "./wide-join";
 
 type Ids = { planId: string; taskId: string; attempt: number };
@@ -59,8 +60,9 @@ export function writeOutput(writer: { set(ref: DocumentReference, data: Record<s
   writer.set(outputRef(db, planId, task.id), { planId, taskId: task.id, attempt: update.attempt ?? task.attempt, at: now, output: update.output });
 }
 
-/** What a claim reads of the task and of its plan, in one masked read. */
-const CLAIM_FIELDS = [...new Set([...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS])];
+/** What a claim reads of its task, and a compensation's claim of the task and its plan, in one masked read. */
+const TASK_FIELDS = Object.keys(taskDocSchema.shape);
+const CLAIM_FIELDS = [...new Set([...TASK_FIELDS, ...PLAN_STATE_FIELDS])];
 
 /**
  * `stored`: the task as the claim wrote it, and when: the completion's first guess, saving a read.
@@ -70,35 +72,39 @@ const CLAIM_FIELDS = [...new Set([...Object.keys(taskDocSchema.shape), ...PLAN_S
 export type ClaimResult = { kind: "claimed"; task: TaskDoc; stored?: KnownState; resumed?: true } | { kind: "sleeping"; until: number; task: TaskDoc } | Skipped;
 
 /**
- * Takes the lease of one attempt: a compare-and-set on the task, with the plan's state read in the
- * same round trip (one field mask serves both: the task's fields and the plan's state, never the
- * plan's spec). The plan is not guarded: every task of a 5,000-wide fan-out claims at once, and
- * guarding the one plan document would serialise them all. Stopping a plan cancels its unstarted
- * tasks with compare-and-sets of their own, so the per-task check still decides.
+ * Takes the lease of one attempt: a compare-and-set on the task. A compensation reads the plan's
+ * state in the same round trip (one field mask serves both: the task's fields and the plan's
+ * state, never the plan's spec), since it runs only while the plan rolls back. A run-phase claim
+ * reads the task alone: its worker reads the plan after the claim commits and before anything
+ * runs (runtime/run-task.ts runClaimed), so a stop committed before that read is always seen and
+ * one committed after it finds the attempt running; a read before the claim as well decided
+ * nothing that read does not, at a read per task. The plan is never guarded: every task of a
+ * 5,000-wide fan-out claims at once, and guarding the one plan document would serialise them all.
  */
 export async function claimTask(db: Firestore, ids: Ids, phase: Phase, owner: string, now: number, timing: EngineTiming): Promise<ClaimResult> {
   let stored: KnownState | undefined;
+  const readsPlan = phase === "compensate";
   const result = await compareAndSet(
     db,
     taskRef(db, ids.planId, ids.taskId),
     (snap, [planSnap]): CasDecision<ClaimResult> => {
-      const plan = readPlanState(planSnap!);
-      if (plan === undefined) return { result: { kind: "skip", reason: `unknown plan ${ids.planId}`, unknown: true } };
+      const plan = readsPlan ? readPlanState(planSnap!) : undefined;
+      if (readsPlan && plan === undefined) return { result: { kind: "skip", reason: `unknown plan ${ids.planId}`, unknown: true } };
       const task = readTask(snap);
       if (task === undefined) return { result: { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true } };
-      const decision = decideClaim({ task, planStatus: plan.status, attempt: ids.attempt, phase, owner, now, timing });
-      if (decision.kind === "skip") {
-        // A task that became ready after its plan stopped (a late release) is cancelled, not left to the sweeper.
-        const stopped = phase === "run" && !PLAN_MAY_RUN_TASKS.has(plan.status);
-        const cancel = stopped && ids.attempt === task.attempt ? decideCancel(task, `plan is ${plan.status}`, now) : undefined;
-        return { result: decision, ...(cancel?.kind === "cancel" ? { update: cancel.update } : {}) };
-      }
+      const decision = decideClaim({ task, planStatus: plan?.status, attempt: ids.attempt, phase, owner, now, timing });
+      if (decision.kind === "skip") return { result: decision };
       if (decision.kind === "resume") return { result: { kind: "claimed", task, resumed: true } };
       if (decision.kind === "sleep") return { result: { kind: "sleeping", until: decision.until, task: { ...task, ...decision.update } }, update: decision.update };
       return { result: { kind: "claimed", task: { ...task, ...decision.update } }, update: decision.update };
     },
-    { readWith: [planRef(db, ids.planId)], fieldMask: CLAIM_FIELDS, committed: (state) => (stored = state) },
+    { readWith: readsPlan ? [planRef(db, ids.planId)] : [], fieldMask: readsPlan ? CLAIM_FIELDS : TASK_FIELDS, committed: (state) => (stored = state) },
   );
+  if (result.kind === "skip" && result.unknown === true && !readsPlan) {
+    // A message naming no task: say whether its plan is unknown too (a read only for such a message).
+    const plan = await planRef(db, ids.planId).get();
+    if (!plan.exists) return { kind: "skip", reason: `unknown plan ${ids.planId}`, unknown: true };
+  }
   return result.kind === "claimed" && stored !== undefined ? { ...result, stored } : result;
 }
 
@@ -127,7 +133,12 @@ export async function completeTask(
     random: () => number;
     /** The worker saw the plan cancelled while the attempt ran: the task ends cancelled only while the plan still is; otherwise the attempt's own outcome applies. */
     planCancelled?: boolean;
-    /** The attempt did not begin, its plan having stopped (the post-claim check): it ends cancelled, unless the plan runs attempts again (PLAN_RUNS_ATTEMPTS): then nothing is written (`runsAgain`). */
+    /**
+     * The attempt did not begin, its plan not running attempts (the post-claim check): it ends
+     * cancelled, unless the plan runs attempts again (PLAN_RUNS_ATTEMPTS: nothing is written,
+     * `runsAgain`) or has yet to run them (pending, planning, waiting: the claim is given back,
+     * the task ready again on the same attempt).
+     */
     stopped?: boolean;
     claimed?: KnownState;
   },
@@ -139,6 +150,11 @@ export async function completeTask(
     if (task === undefined) return { result: { kind: "skip", reason: "unknown task", unknown: true } };
     const planStatus = fenced ? readPlanState(planSnap!)?.status : undefined;
     if (stopped === true && planStatus !== undefined && PLAN_RUNS_ATTEMPTS.has(planStatus)) return { result: { kind: "skip", reason: `the plan is ${planStatus} again: the attempt goes on`, runsAgain: true } };
+    if (stopped === true && planStatus !== undefined && PLAN_NOT_YET_RUNNING.has(planStatus)) {
+      // Not running yet (a start under way, or waiting for locks): the claim is given back, unrun.
+      const back = decideGiveBack({ task, attempt: ids.attempt, owner, reason: `the plan is ${planStatus}`, now: options.now, timing: options.timing });
+      return back.kind === "skip" ? { result: back } : { result: { kind: "skip", reason: `given back unrun: the plan is ${planStatus}` }, update: back.update };
+    }
     const planCancelled = stopped === true || (sawCancelled === true && (planStatus === undefined || planStatus === "cancelled"));
     const decision = decideCompletion({ task, attempt: ids.attempt, owner, outcome, planCancelled, ...decisionOptions });
     if (decision.kind === "skip") return { result: decision };
@@ -555,11 +571,31 @@ export async function dueTasks(db: Firestore, now: number, limit: number): Promi
   return snap.docs.map((d) => d.ref).filter((ref) => ref.parent.parent?.parent.id === COLLECTIONS.plans && ref.parent.parent.parent.parent === null);
 }
 
-export async function sweepTask(db: Firestore, ref: DocumentReference, now: number, timing: EngineTiming): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
+/**
+ * The statuses of the plans of `refs` (due tasks), each read once: the sweeper dispatches nothing
+ * for a plan that has yet to run and cancels the ready tasks of one that ended (engine/task.ts
+ * decideSweep), so it hands out messages only for plans that run.
+ */
+export async function planStatusesOf(db: Firestore, refs: readonly DocumentReference[]): Promise<Map<string, PlanStatus | undefined>> {
+  const planIds = [...new Set(refs.map((ref) => ref.parent.parent!.id))];
+  if (planIds.length === 0) return new Map();
+  const plans = await db.getAll(...planIds.map((id) => planRef(db, id)), { fieldMask: ["status"] });
+  return new Map(plans.map((snap) => [snap.id, readPlanState(snap)?.status]));
+}
+
+/**
+ * Sweeps one due task in a transaction. `planStatus`: its plan's status as the sweep read it; when
+ * that was final, the plan is read again in the transaction, so a ready task is cancelled only
+ * while its plan has ended (a retry may have redriven it since).
+ */
+export async function sweepTask(db: Firestore, ref: DocumentReference, now: number, timing: EngineTiming, planStatus?: PlanStatus): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
+  const ended = planStatus !== undefined && FINAL_PLAN_STATUSES.has(planStatus);
   return db.runTransaction(async (tx) => {
-    const task = readTask(await tx.get(ref));
+    const [taskSnap, planSnap] = ended ? await tx.getAll(ref, ref.parent.parent!, { fieldMask: [...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS] }) : [await tx.get(ref)];
+    const task = readTask(taskSnap!);
     if (task === undefined) return { decision: { kind: "skip", reason: "gone" } };
-    const decision = decideSweep(task, now, timing);
+    const status = planSnap === undefined ? undefined : readPlanState(planSnap)?.status;
+    const decision = decideSweep(task, now, timing, status !== undefined && FINAL_PLAN_STATUSES.has(status) ? status : undefined);
     if (decision.kind !== "skip") tx.update(ref, withoutOutput(decision.update));
     return { decision, task: { ...task, ...(decision.kind === "skip" ? {} : decision.update) } };
   });

@@ -182,7 +182,9 @@ export class Checker implements WorldObserver {
     }
     if (input.kind === "begin" && t.to === "running") {
       // A run begins on its tasks as written: one a previous lifecycle touched (cancelled) will never run.
-      const touched = [...plan.tasks.values()].filter((task) => task.status !== "blocked" && task.status !== "ready").map((task) => `${task.id}:${task.status}`);
+      // A running one was claimed meanwhile (a message the sweeper dispatched while the start was under
+      // way): its worker reads the plan after the claim and runs it, or gives it back; a dead one's lease expires.
+      const touched = [...plan.tasks.values()].filter((task) => task.status !== "blocked" && task.status !== "ready" && task.status !== "running").map((task) => `${task.id}:${task.status}`);
       if (touched.length > 0) {
         this.fail("restart-reuses-lost-start-tasks", `${where}: the run begins on tasks a start that lost its lease wrote and were cancelled since (${touched.join(", ")}): they never run, nothing settles, the plan never ends`);
       }
@@ -207,7 +209,10 @@ export class Checker implements WorldObserver {
     }
     if (input.kind === "rollback_finished") {
       // Its premise must still hold when it commits: nothing of this rollback runs or compensates any more.
-      const busy = [...plan.tasks.values()].filter((task) => task.status === "running" || task.status === "compensating").map((task) => `${task.id}:${task.status}#${task.attempt}`);
+      // A run-phase claim taken while the plan did not run attempts never begins (its worker reads the
+      // plan after the claim and ends it cancelled): it is not part of the rollback.
+      const unbegun = (task: TaskDoc) => task.status === "running" && this.claimedWhileStopped.has(`${plan.id}/${task.id}/run/${task.attempt}`);
+      const busy = [...plan.tasks.values()].filter((task) => (task.status === "running" || task.status === "compensating") && !unbegun(task)).map((task) => `${task.id}:${task.status}#${task.attempt}`);
       if (busy.length > 0) this.fail("stale-rollback-step", `${where}: rollback_finished committed while ${busy.join(", ")}: the step was read in an earlier rollback`);
     }
     if (plan.spec.failurePolicy === "rollback" && input.kind === "all_finished" && input.failedTask !== null && t.to === "failed") {
@@ -285,8 +290,12 @@ export class Checker implements WorldObserver {
     }
   }
 
+  /** Run-phase claims (plan/task/run/attempt) taken while their plan was neither running nor redriving. */
+  private readonly claimedWhileStopped = new Set<string>();
+
   claimed(_world: World, plan: PlanRecord, task: TaskDoc, phase: Phase, attempt: number, owner: string, expiresAt: number): void {
     const key = `${plan.id}/${task.id}/${phase}/${attempt}`;
+    if (phase === "run" && plan.state.status !== "running" && plan.state.status !== "redriving") this.claimedWhileStopped.add(key);
     const owners = this.claims.get(key) ?? new Map<string, number>();
     this.claims.set(key, owners);
     owners.set(owner, expiresAt);
@@ -322,6 +331,10 @@ export class Checker implements WorldObserver {
       return;
     }
     this.completedKeys.add(key);
+  }
+
+  gaveBack(_world: World, plan: PlanRecord, taskId: string, phase: Phase, attempt: number, worker: string): void {
+    this.claims.get(`${plan.id}/${taskId}/${phase}/${attempt}`)?.delete(worker);
   }
 
   /** Completions accepted from a worker past its own lease (nobody took over, or a redelivery under the same owner name did). */

@@ -15,6 +15,7 @@ export const NO_CHECKS: WorldObserver = {
   claimed: () => undefined,
   executed: () => undefined,
   completed: () => undefined,
+  gaveBack: () => undefined,
   locksGranted: () => undefined,
   tasksCreated: () => undefined,
   effect: () => undefined,

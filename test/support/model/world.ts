@@ -18,6 +18,7 @@ import {
   decideApproval,
   decideCancel,
   decideClaim,
+  decideGiveBack,
   decideCompletion,
   decideExternalEvent,
   decideReset,
@@ -36,7 +37,7 @@ import {
   type Phase,
   type TaskUpdate,
 } from "../../../functions/src/engine/task";
-import { decidePlan, effectsOf, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_MAY_RUN_TASKS, PLAN_RUNS_ATTEMPTS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
+import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_NOT_YET_RUNNING, PLAN_RUNS_ATTEMPTS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
 import type { PlanStatus } from "../../../functions/src/schema/plan";
 import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
 import type { VerifiedPrincipal } from "../../../functions/src/trust/principals";
@@ -116,6 +117,8 @@ export interface WorldObserver {
   executed(world: World, plan: PlanRecord, taskId: string, phase: Phase, attempt: number, worker: string, outcome: ExecutionOutcome): void;
   /** `before`: the task as the completion found it. */
   completed(world: World, plan: PlanRecord, taskId: string, phase: Phase, attempt: number, worker: string, before: TaskDoc): void;
+  /** A claim was given back unrun (its plan has yet to run): the worker holds no lease any more. */
+  gaveBack(world: World, plan: PlanRecord, taskId: string, phase: Phase, attempt: number, worker: string): void;
   /** Something died mid-way (a process, or an operation cut short): what it held stays held. */
   crashed(world: World): void;
   /** Locks were granted: by a plan's starter (`starter`: its owner) or by a command or a resumption. */
@@ -806,12 +809,10 @@ export class World {
     this.op(`claim ${msg.taskId}`);
     const task = plan.tasks.get(msg.taskId);
     if (task === undefined) return;
-    const decision = decideClaim({ task, planStatus: plan.state.status, attempt: msg.attempt, phase: msg.phase, owner, now: this.now, timing: TIMING });
+    // A run-phase claim reads the task alone; the plan is read after it commits (store/tasks.ts claimTask).
+    const decision = decideClaim({ task, planStatus: msg.phase === "run" ? undefined : plan.state.status, attempt: msg.attempt, phase: msg.phase, owner, now: this.now, timing: TIMING });
     if (decision.kind === "skip") {
       this.log(`  claim skipped: ${decision.reason}`);
-      const stopped = msg.phase === "run" && !PLAN_MAY_RUN_TASKS.has(plan.state.status);
-      const cancel = stopped && msg.attempt === task.attempt ? decideCancel(task, `plan is ${plan.state.status}`, this.now) : undefined;
-      if (cancel?.kind === "cancel") this.applyTask(plan, task.id, cancel.update, "cancel");
       return;
     }
     if (decision.kind === "sleep") {
@@ -832,7 +833,15 @@ export class World {
       const current = plan.state.status;
       // A retry redrove the plan since (its reset passed this running task): the attempt goes on (store/tasks.ts `stopped`).
       if (PLAN_RUNS_ATTEMPTS.has(current)) this.log(`  ${plan.id}/${msg.taskId}: the plan is ${current} again, the attempt goes on`);
-      else {
+      else if (PLAN_NOT_YET_RUNNING.has(current)) {
+        // Not running yet (a start under way, or waiting for locks): the claim is given back, unrun.
+        const back = decideGiveBack({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, reason: `the plan is ${current}`, now: this.now, timing: TIMING });
+        if (back.kind === "give_back") {
+          this.applyTask(plan, msg.taskId, back.update, "give_back");
+          this.observer.gaveBack(this, plan, msg.taskId, msg.phase, msg.attempt, worker);
+        }
+        return;
+      } else {
         const stopped = decideCompletion({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, outcome: { ok: false, error: { message: `not started: the plan is ${read}`, code: "cancelled", retryable: false } }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
         if (stopped.kind === "skip") return;
         const before = plan.tasks.get(msg.taskId)!;
@@ -1055,10 +1064,17 @@ export class World {
     for (const plan of this.plans.values()) for (const task of plan.tasks.values()) if (task.sweepAt !== null && task.sweepAt <= this.now) due.push([plan, task]);
     due.sort((a, b) => a[1].sweepAt! - b[1].sweepAt! || a[0].id.localeCompare(b[0].id) || a[1].id.localeCompare(b[1].id));
     const toPublish: MessageBody[] = [];
-    for (const [plan, { id }] of due.slice(0, SWEEP_BATCH)) {
+    const batch = due.slice(0, SWEEP_BATCH);
+    yield; // the plans' statuses, one read: one that has yet to run is left alone, one that ended has its ready tasks cancelled
+    const statuses = new Map(batch.map(([plan]) => [plan.id, plan.state.status]));
+    for (const [plan, { id }] of batch) {
+      const status = statuses.get(plan.id)!;
+      if (PLAN_NOT_YET_RUNNING.has(status)) continue;
       yield;
       this.op(`sweep ${plan.id}/${id}`);
-      const decision = decideSweep(plan.tasks.get(id)!, this.now, TIMING);
+      // A status read as final is read again in the task's transaction (store/tasks.ts sweepTask).
+      const ended = FINAL_PLAN_STATUSES.has(status) && FINAL_PLAN_STATUSES.has(plan.state.status) ? plan.state.status : undefined;
+      const decision = decideSweep(plan.tasks.get(id)!, this.now, TIMING, ended);
       if (decision.kind === "skip") continue;
       const after = this.applyTask(plan, id, decision.update, `sweep:${decision.kind}`);
       if (decision.kind === "redispatch") toPublish.push({ planId: plan.id, taskId: id, attempt: after.attempt, phase: decision.phase });

@@ -7,6 +7,7 @@ import { MAX_IN_INVOCATION_SECONDS, TASK_FUNCTION_TIMEOUT_SECONDS } from "../../
 import {
   decideClaim,
   decideCompletion,
+  decideGiveBack,
   decideReset,
   decideSweep,
   decideTokenPublished,
@@ -37,6 +38,36 @@ function task(run: string, overrides: Partial<TaskDoc> = {}, params: Record<stri
 const after = (t: TaskDoc, d: { kind: string; update?: TaskUpdate }): TaskDoc => ({ ...t, ...(d.update ?? {}) });
 const claim = (t: TaskDoc, now: number, owner = "run:m1", attempt = t.attempt) => decideClaim({ task: t, planStatus: "running", attempt, phase: "run", owner, now, timing });
 const retry = (maxAttempts: number, retryOn?: string[]) => ({ maxAttempts, initialBackoffSeconds: 1, backoffMultiplier: 2, maxBackoffSeconds: 10, jitter: 0, ...(retryOn ? { retryOn } : {}) });
+
+describe("a run-phase claim that did not read its plan", () => {
+  it("claims a ready task; a compensation's claim still needs its plan rolling back", () => {
+    const ready = task("noop");
+    expect(decideClaim({ task: ready, planStatus: undefined, attempt: 1, phase: "run", owner: "run:m1", now: T0, timing })).toMatchObject({ kind: "claim", update: { status: "running" } });
+    expect(decideClaim({ task: { ...ready, status: "compensating" }, planStatus: undefined, attempt: 1, phase: "compensate", owner: "run:m1", now: T0, timing })).toMatchObject({ kind: "skip", reason: "plan is undefined, not rolling back" });
+  });
+
+  it("is given back unrun, the same attempt ready again, by its own lease holder only", () => {
+    const running = after(task("noop"), claim(task("noop"), T0));
+    const back = decideGiveBack({ task: running, attempt: 1, owner: "run:m1", reason: "the plan is planning", now: T0 + 10, timing });
+    expect(back).toMatchObject({ kind: "give_back", update: { status: "ready", lease: null, startedAt: null, sweepAt: T0 + 10 + timing.redispatchAfterMs } });
+    const given = after(running, back);
+    expect(given.attempt).toBe(1);
+    expect(given.history.at(-1)).toMatchObject({ from: "running", to: "ready", cause: "given back unrun by run:m1: the plan is planning" });
+    expect(decideGiveBack({ task: running, attempt: 1, owner: "run:m2", reason: "x", now: T0, timing })).toMatchObject({ kind: "skip" });
+    expect(decideGiveBack({ task: running, attempt: 2, owner: "run:m1", reason: "x", now: T0, timing })).toMatchObject({ kind: "skip" });
+    expect(decideGiveBack({ task: given, attempt: 1, owner: "run:m1", reason: "x", now: T0, timing })).toMatchObject({ kind: "skip" });
+  });
+});
+
+describe("the sweeper and a due ready task", () => {
+  it("dispatches it again while its plan runs, and cancels it in place once its plan ended", () => {
+    const ready = task("noop", { sweepAt: T0 });
+    expect(decideSweep(ready, T0 + 1, timing)).toMatchObject({ kind: "redispatch", phase: "run" });
+    const cancelled = decideSweep(ready, T0 + 1, timing, "cancelled");
+    expect(cancelled).toMatchObject({ kind: "cancel", update: { status: "cancelled", finishedAt: T0 + 1, sweepAt: null } });
+    expect(after(ready, cancelled).history.at(-1)).toMatchObject({ from: "ready", to: "cancelled", cause: "plan is cancelled" });
+  });
+});
 
 describe("a gate's claim", () => {
   it.each(["approval", "external"])("takes a short lease for %s, not one as long as the wait", (run) => {

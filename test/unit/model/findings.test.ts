@@ -201,7 +201,7 @@ describe("defects in lock answers, lost starts and stop checks (fixed; regressio
     world.kill(worker); // dies before settling it
     world.advance(61_000, () => undefined);
     const sweep = world.spawn("sweep", world.sweeper());
-    step(world, sweep, SUCCEED, 2); // its page of running plans read: p, quiet since a finished
+    step(world, sweep, SUCCEED, 3); // the due tasks' plans read (none due), then its page of running plans: p, quiet since a finished
     command(world, p, "cancel");
     step(world, sweep, SUCCEED, 10); // the quiet repair finds p cancelled, and marks a's finish checked
     expect(p.stallCheckedUpTo).toBe(p.tasks.get("a")!.finishedAt);
@@ -294,8 +294,8 @@ describe("defects in lock answers, lost starts and stop checks (fixed; regressio
     step(world, worker); // the check reads the plan: cancelled
     command(world, p, "retry"); // env-a is q's: p waits to be redriven
     expect(p.state).toMatchObject({ status: "waiting", resume: "redrive" });
-    step(world, worker, SUCCEED, 10); // the completion: p runs nothing while it waits, a ends cancelled
-    expect(p.tasks.get("a")!.status).toBe("cancelled");
+    step(world, worker, SUCCEED, 10); // the completion: p runs nothing while it waits, so a's claim is given back unrun
+    expect(p.tasks.get("a")!).toMatchObject({ status: "ready", attempt: 1, lease: null });
     step(world, deliver(world, taskMessage("gate"))!, SUCCEED, 10); // q's gate waits
     world.approve(q, "gate", "approve", 0); // q finishes, env-a frees, p is redriven
     passMinutes(world, 30);

@@ -193,3 +193,21 @@ describe("a start that lost its lease to a cancel", () => {
     expect(await lockOf(projectId)).toBeUndefined();
   });
 });
+
+describe("a start that takes over from one that died", () => {
+  it("runs with exactly the tasks it compiled: a task the dead start wrote that this compile lacks is deleted, so the plan ends", async () => {
+    const planId = uniqueId("takeover");
+    await db.collection("plans").doc(planId).set({ tasks: chain(2) });
+    // The first start wrote a task its compile had (say, a gate the policy asked for then) and died.
+    expect(await acquireStartLease(db, planId, "start:dies", Date.now(), 1)).toMatchObject({ kind: "acquired" });
+    const leftover = initialTask({ planId, spec: { id: "policy-gate", run: "approval", params: {}, needs: [], timeoutSeconds: 60 }, dependents: [], level: 0, now: Date.now(), timing: ENGINE_TIMING });
+    expect(await writeStartTasks(db, planId, [leftover], holdsStartLease("start:dies"))).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    // Another start takes over once the dead one's lease expired.
+    const plan = (await db.collection("plans").doc(planId).get()).data()!;
+    expect(await startPlan(db, planId, plan, "start:next")).toBe("started");
+    const { plan: after, tasks } = await planState(planId);
+    expect(after.status).toBe("running");
+    expect([...tasks.keys()].sort()).toEqual(["t0", "t1"]);
+  });
+});

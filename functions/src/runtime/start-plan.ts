@@ -12,7 +12,7 @@ import { compilePlan, type CompiledPlan } from "../planner/compile";
 import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid } from "../store/plans";
 import { applyPlanEffects, followThrough } from "./plan-effects";
 import { acquireLocks } from "../store/locks";
-import { writeStartTasks } from "../store/tasks";
+import { removeTasksNotIn, writeStartTasks } from "../store/tasks";
 import { deploymentCompileOptions } from "./deployment";
 import { writePlanReport } from "../store/reports";
 import { chunked, inParallel } from "./parallel";
@@ -131,6 +131,8 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
     );
     if (!(await writeStartTasks(db, planId, created, holdsStartLease(owner)))) lost = true;
   });
+  // An earlier start may have written tasks this compile does not have (the policy changed since).
+  if (!lost && !(await removeTasksNotIn(db, planId, new Set(tasks.map((t) => t.id)), holdsStartLease(owner)))) lost = true;
   if (lost) {
     // What it wrote while it held the lease is the plan's: the cancel that took the lease cancels
     // it (its effects run after this start's writes), and a start that took over writes it again.

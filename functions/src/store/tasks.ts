@@ -664,6 +664,37 @@ export async function markTokenPublished(db: Firestore, ids: Ids, tokenHash: str
  * whatever an earlier start left, so a plan started again (a retry of one cancelled while its start
  * wrote its tasks) runs on fresh tasks, not on the cancelled ones.
  */
+/**
+ * Deletes the plan's task documents that are not in `keep`: tasks an earlier start of the plan
+ * wrote that this start's compile does not have (the deployment's policy changed between them). A
+ * plan runs with exactly its own tasks, or its completion probe would wait on a leftover forever.
+ * One aggregation tells whether there is any (almost always none, and nothing more is read); each
+ * deletion is fenced like the start's writes. False when the fence refused.
+ */
+export async function removeTasksNotIn(db: Firestore, planId: string, keep: ReadonlySet<string>, fence: (plan: PlanState) => string | undefined): Promise<boolean> {
+  if ((await tasksOf(db, planId).count().get()).data().count <= keep.size) return true;
+  const extra: string[] = [];
+  for (let after: string | undefined; ; ) {
+    let q = tasksOf(db, planId).orderBy(FieldPath.documentId()).select().limit(1_000);
+    if (after !== undefined) q = q.startAfter(after);
+    const page = await q.get();
+    extra.push(...page.docs.map((d) => d.id).filter((id) => !keep.has(id)));
+    if (page.size < 1_000) break;
+    after = page.docs.at(-1)!.id;
+  }
+  for (let i = 0; i < extra.length; i += 400) {
+    const ok = await db.runTransaction(async (tx) => {
+      const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });
+      const state = readPlanState(plan!);
+      if (state === undefined || fence(state) !== undefined) return false;
+      for (const id of extra.slice(i, i + 400)) tx.delete(taskRef(db, planId, id));
+      return true;
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
 export async function writeStartTasks(db: Firestore, planId: string, tasks: readonly TaskDoc[], fence: (plan: PlanState) => string | undefined): Promise<boolean> {
   return db.runTransaction(async (tx) => {
     const [plan] = await tx.getAll(planRef(db, planId), { fieldMask: PLAN_STATE_FIELDS });

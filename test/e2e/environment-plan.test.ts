@@ -76,6 +76,13 @@ describe("the lang-trak environment plan on the local stack", () => {
 
     const env = (await db.collection("environments").doc("lang-trak-prod").get()).data();
     expect(env).toBeDefined();
+    // The plan's end asked for a health run: the environments it touched have been checked since.
+    const report = await waitFor("the health run the plan's end asked for", async () => {
+      const reports = await db.collection("reports").where("requestedBy", "==", `plan ${planId}`).limit(1).get();
+      return reports.docs[0]?.data();
+    }, 90_000);
+    expect(report).toMatchObject({ trigger: "request" });
+    expect((await db.collection("environments").doc("lang-trak-prod").get()).get("health")).toBeDefined();
   });
 });
 

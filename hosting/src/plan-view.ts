@@ -5,10 +5,11 @@
  * (see pollQuery), unless the URL asks for listeners (`&listen`).
  */
 import { collection, doc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
-import { FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
+import { applicablePlanCommands, FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
 import { TASK_STATUSES, TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
 import { summaryLine } from "../../functions/src/planner/format-changes";
 import type { PlanReport } from "../../functions/src/planner/report";
+import type { PlanStatus } from "../../functions/src/schema/plan";
 import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
 import { renderGantt, type GanttRow } from "./gantt";
@@ -100,6 +101,20 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     return { dispose: () => undefined };
   }
   const operator = ctx.session.role === "operator";
+  // Declared before the view is built: actionsPanel() (an operator's) fills them while it is.
+  /** The plan commands that apply to the plan as it is now; the others are hidden (updateActions). */
+  const actionButtons = new Map<string, { button: HTMLElement; label: string }>();
+  let actionsNote: HTMLElement | undefined;
+  /** A cancel or rollback asks to be confirmed: its first click arms it for 10 s, the second sends. */
+  let armed: { name: string; timer: ReturnType<typeof setTimeout> } | undefined;
+  const disarm = (): void => {
+    if (armed === undefined) return;
+    clearTimeout(armed.timer);
+    const entry = actionButtons.get(armed.name)!;
+    entry.button.textContent = entry.label;
+    entry.button.removeAttribute("data-armed");
+    armed = undefined;
+  };
   root.replaceChildren();
   append(root, [
     back,
@@ -186,13 +201,43 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
   function actionsPanel(): HTMLElement {
     const reason = el("input", { id: "command-reason", name: "reason", maxlength: "2000", placeholder: "optional, recorded with the command" });
     const out = el("p", { id: "command-result", role: "status" });
-    const button = (name: string, label: string): HTMLElement => {
-      const b = el("button", { type: "button", "data-command": name, class: name === "cancel" || name === "rollback" ? "danger" : "" }, label);
-      b.addEventListener("click", () => void command({ command: name, ...(reason.value ? { reason: reason.value } : {}) }, out));
+    const button = (name: string, label: string, confirm: string | null): HTMLElement => {
+      const b = el("button", { type: "button", "data-command": name, class: confirm === null ? "" : "danger", hidden: "" }, label);
+      b.addEventListener("click", () => {
+        if (confirm !== null && armed?.name !== name) {
+          disarm();
+          b.textContent = confirm;
+          b.dataset.armed = "true";
+          out.textContent = `${label}: click again within 10 s to confirm.`;
+          armed = { name, timer: setTimeout(() => { disarm(); out.textContent = ""; }, 10_000) };
+          return;
+        }
+        disarm();
+        void command({ command: name, ...(reason.value ? { reason: reason.value } : {}) }, out);
+      });
+      actionButtons.set(name, { button: b, label });
       return b;
     };
-    return el("div", { class: "actions", role: "group", "aria-label": "Plan commands" }, el("label", { for: "command-reason" }, "Reason"), reason, el("div", { class: "buttons" }, button("retry", "Retry failed tasks"), button("cancel", "Cancel plan"), button("rollback", "Roll back")), out);
+    actionsNote = el("p", { id: "actions-note", class: "muted" }, "");
+    return el(
+      "div",
+      { class: "actions", role: "group", "aria-label": "Plan commands" },
+      el("label", { for: "command-reason" }, "Reason"),
+      reason,
+      el("div", { class: "buttons" }, button("retry", "Retry failed tasks", null), button("cancel", "Cancel plan", "Confirm: cancel the plan"), button("rollback", "Roll back", "Confirm: roll back everything it did")),
+      actionsNote,
+      out,
+    );
   }
+
+  /** Shows only the commands the plan's status allows (engine/plan.ts applicablePlanCommands). */
+  const updateActions = (status: string, dryRun: boolean): void => {
+    if (actionButtons.size === 0) return;
+    const applicable = new Set<string>(applicablePlanCommands(status as PlanStatus, dryRun));
+    if (armed !== undefined && !applicable.has(armed.name)) disarm();
+    for (const [name, { button }] of actionButtons) button.hidden = !applicable.has(name);
+    actionsNote!.textContent = applicable.size > 0 ? "" : dryRun ? "A dry run changes nothing: no command applies." : `No command applies to a ${status} plan.`;
+  };
 
   const renderDetail = (): void => {
     const box = $("task-detail");
@@ -330,6 +375,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
           return;
         }
         plan = snap.data();
+        updateActions(String(plan.status ?? "pending"), plan.dryRun === true);
         $("plan-heading").textContent = `Plan ${typeof plan.name === "string" ? plan.name : planId}`;
         const errors = Array.isArray(plan.errors) ? (plan.errors as Array<{ path: string; message: string }>) : [];
         $("plan-errors").replaceChildren(...(errors.length === 0 ? [] : [el("p", { class: "error", role: "alert" }, `The plan is ${String(plan.status)}: fix these fields and submit it again.`), fieldErrorList(errors, "Problems in the plan")]));

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { encodeCursor, type ApiResponse } from "../../functions/src/api/http";
-import { FINAL_PLAN_STATUSES } from "../../functions/src/engine/plan";
+import { applicablePlanCommands, FINAL_PLAN_STATUSES } from "../../functions/src/engine/plan";
+import type { PlanStatus } from "../../functions/src/schema/plan";
 import { CliError, EXIT, type Backend } from "./backend";
 import { counts, span, table, when } from "./render";
 
@@ -106,6 +107,8 @@ export function describePlan(plan: Plan, tasks: readonly Task[], truncated: bool
     lines.push(`failed   ${plan.failedTask}${failed?.error?.message ? `: ${failed.error.message}` : ""}`);
   }
   for (const e of plan.errors ?? []) lines.push(`error    ${e.path}: ${e.message}`);
+  const commands = applicablePlanCommands(plan.status as PlanStatus, plan.dryRun === true);
+  if (commands.length > 0) lines.push(`commands ${commands.map((c) => `firebase-orchestrator ${c} ${plan.id}`).join(" · ")}`);
   const shown = tasks.length <= FULL_TABLE ? tasks : tasks.filter((t) => t.status !== "succeeded");
   if (shown.length > 0) {
     lines.push("");

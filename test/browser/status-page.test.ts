@@ -122,6 +122,9 @@ describe("plans", () => {
     expect(rows).toEqual([expect.stringMatching(/^staging \(lang-trak-staging\)200monitoring$/), expect.stringMatching(/^production \(lang-trak-prod\)012backup$/)]);
     await page.waitForSelector("#gantt svg .planned");
     expect(await page.locator("#gantt svg .planned").count()).toBeGreaterThan(10);
+    // A dry run changes nothing: no plan command is offered.
+    await page.waitForFunction(() => document.querySelector("#actions-note")?.textContent?.includes("dry run"), undefined, { timeout: 10_000 });
+    expect(await page.locator("[data-command]:visible").count()).toBe(0);
     await screenshot(page, "plan-environment");
   });
 });
@@ -160,6 +163,12 @@ describe("approving a gate from the page (needs the engine's approval support)",
     const status = await waitFor("the plan document to say succeeded", async () => ((await db.collection("plans").doc(planId).get()).get("status") === "succeeded" ? true : undefined));
     expect(status).toBe(true);
     expect(seenAfterMs).toBeLessThan(30_000);
+    // A succeeded plan can only be rolled back, and only once that is confirmed.
+    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLElement>("[data-command]")).filter((b) => !b.hidden).map((b) => b.dataset.command).join() === "rollback", undefined, { timeout: 5_000 });
+    await page.click('[data-command="rollback"]');
+    expect(await page.textContent('[data-command="rollback"]')).toBe("Confirm: roll back everything it did");
+    expect(await page.textContent("#command-result")).toContain("click again within 10 s to confirm");
+    expect((await db.collection("plans").doc(planId).get()).get("status")).toBe("succeeded");
     await screenshot(page, "plan-approved");
   });
 });

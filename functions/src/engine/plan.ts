@@ -68,6 +68,11 @@ export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "ro
 /** A rollback again from rollback_failed runs the compensations that failed once more (store/plans.ts advanceRollback). */
 export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
+/** The plan commands an operator may send a plan in `status` (the page and the command line offer only these). A dry run changes nothing: there is nothing to retry, cancel or roll back. */
+export function applicablePlanCommands(status: PlanStatus, dryRun: boolean): Array<"retry" | "cancel" | "rollback"> {
+  if (dryRun) return [];
+  return [...(RETRYABLE_FROM.includes(status) ? (["retry"] as const) : []), ...(CANCELLABLE_FROM.includes(status) ? (["cancel"] as const) : []), ...(ROLLBACK_FROM.includes(status) ? (["rollback"] as const) : [])];
+}
 /** Statuses of a plan not compiled yet (or that never will be): it has no compile report to show. */
 export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "invalid"]);
 

@@ -92,6 +92,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   const operator = session.role === "operator";
   root.replaceChildren();
   append(root, [
+    el("p", { id: "status-banner", class: "banner", role: "status" }, "Loading…"),
     el("section", { "aria-labelledby": "env-heading" }, el("h2", { id: "env-heading" }, "Environments"), el("div", { id: "environments", class: "envs" }, el("p", { class: "muted" }, "Loading…"))),
     el("section", { "aria-labelledby": "alerts-heading" }, el("h2", { id: "alerts-heading" }, "Open alerts"), el("div", { id: "alerts" })),
     session.role === null ? null : el("section", { "aria-labelledby": "goals-heading" }, el("h2", { id: "goals-heading" }, "Goals"), el("div", { id: "goals" })),
@@ -163,7 +164,27 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   };
 }
 
+const DOWN = new Set(["down", "timeout", "error"]);
+
+/** One line for everything at once: the worst environments first, then how many alerts are open. */
+export function statusBanner(environments: ReadonlyArray<Pick<Overview["environments"][number], "name" | "status">>, openAlerts: number): { level: "ok" | "degraded" | "down" | "unknown"; text: string } {
+  const alerts = openAlerts === 0 ? "" : ` · ${openAlerts} open alert${openAlerts === 1 ? "" : "s"}`;
+  if (environments.length === 0) return { level: "unknown", text: `No environments yet${alerts}.` };
+  const named = (status: (s: string) => boolean) => environments.filter((e) => status(e.status)).map((e) => e.name);
+  const down = named((s) => DOWN.has(s));
+  const degraded = named((s) => s === "degraded");
+  const unknown = named((s) => s === "unknown" || s === "skipped");
+  if (down.length > 0) return { level: "down", text: `Down: ${down.join(", ")}${degraded.length > 0 ? ` · degraded: ${degraded.join(", ")}` : ""}${alerts}` };
+  if (degraded.length > 0) return { level: "degraded", text: `Degraded: ${degraded.join(", ")}${alerts}` };
+  if (unknown.length === environments.length) return { level: "unknown", text: `Not checked yet: the first health run reports within minutes${alerts}` };
+  const up = environments.length - unknown.length;
+  return { level: alerts === "" ? "ok" : "degraded", text: `${up === environments.length ? "All" : `${up} of`} ${environments.length} environment${environments.length === 1 ? " is" : "s are"} up${unknown.length > 0 ? ` (not checked yet: ${unknown.join(", ")})` : ""}${alerts}` };
+}
+
 function renderOverview(body: Overview): void {
+  const banner = statusBanner(body.environments, body.alerts.length);
+  $("status-banner").className = `banner ${banner.level}`;
+  $("status-banner").textContent = banner.text;
   $("environments").replaceChildren(...(body.environments.length === 0 ? [el("p", { class: "muted" }, "No environments yet: they appear once a plan provisions one and a health run checks it.")] : body.environments.map(environmentCard)));
   $("alerts").replaceChildren(
     body.alerts.length === 0

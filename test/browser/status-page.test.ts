@@ -42,6 +42,19 @@ describe("the overview", () => {
       expect(await page.locator(`[data-env="${id}"] .uptime span`).count()).toBe(90);
     }
     expect(await page.textContent('[data-env="lang-trak-prod"] h3')).toBe("production");
+    // In promotion order, each named as its plan names it, its project id beside the name.
+    const cards = await page.locator("article.env").evaluateAll((els) => els.map((e) => [e.querySelector("h3")?.textContent, e.getAttribute("data-env")]));
+    expect(cards).toEqual([["development", "lang-trak-dev"], ["staging", "lang-trak-staging"], ["production", "lang-trak-prod"]]);
+    expect(await page.textContent('[data-env="lang-trak-dev"] p.muted')).toMatch(/^lang-trak-dev · checked/);
+    // One line for everything: production is degraded and has an open alert.
+    expect(await page.getAttribute("#status-banner", "class")).toBe("banner degraded");
+    expect(await page.textContent("#status-banner")).toMatch(/^Degraded: production · \d+ open alerts?$/);
+    // Dark mode follows the system setting.
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(18, 22, 27)");
+    await screenshot(page, "overview-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(255, 255, 255)");
     expect(await page.textContent("#alerts")).toContain("lang-trak-prod monitoring is slow");
     expect(await page.locator("#goals").count()).toBe(0);
     await screenshot(page, "overview-public");

@@ -37,7 +37,10 @@ export interface UptimeBar {
 
 export interface EnvironmentView {
   id: string;
+  /** The environment's name in its plan (`production`); the project id when no plan names it. */
   name: string;
+  /** Its tier (promotion order: development, staging, production), or null when no plan names it. */
+  tier: "development" | "staging" | "production" | null;
   status: EnvironmentHealth["status"] | "unknown";
   availability: EnvironmentHealth["availability"];
   checkedAt: number | null;
@@ -69,10 +72,11 @@ export function environmentView(snap: DocumentSnapshot, dates: readonly string[]
     down += day.downMinutes;
     return { date, uptimePercent: day.uptimePercent, downMinutes: day.downMinutes };
   });
-  const name = [data.name, data.environment, health?.goals[0]?.environment].find((v): v is string => typeof v === "string" && v !== "") ?? snap.id;
+  const name = [health?.environment?.name, data.name, data.environment, health?.goals[0]?.environment].find((v): v is string => typeof v === "string" && v !== "") ?? snap.id;
   return {
     id: snap.id,
     name,
+    tier: health?.environment?.tier ?? null,
     status: health?.status ?? "unknown",
     availability: health?.availability ?? "unknown",
     checkedAt: health?.checkedAt ?? null,
@@ -89,7 +93,15 @@ export async function readEnvironments(db: Firestore, now: number, days = UPTIME
   const dates = utcDates(now, days);
   const fields = ["name", "environment", "health", ...dates.map((d) => new FieldPath("uptimeDays", d))];
   const snap = await shapedQuery(db.collection(ENVIRONMENTS), API_QUERIES.environmentsById).select(...(fields as Array<string | FieldPath>)).limit(MAX_ENVIRONMENTS).get();
-  return snap.docs.map((d) => environmentView(d, dates));
+  return inPromotionOrder(snap.docs.map((d) => environmentView(d, dates)));
+}
+
+const TIER_RANK = { development: 0, staging: 1, production: 2 } as const;
+
+/** Environments as they are promoted: development, staging, production (unplanned ones last), then by name and project id. */
+export function inPromotionOrder<T extends Pick<EnvironmentView, "id" | "name" | "tier">>(views: readonly T[]): T[] {
+  const rank = (v: T): number => (v.tier === null ? 3 : TIER_RANK[v.tier]);
+  return [...views].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name, undefined, { numeric: true }) || a.id.localeCompare(b.id));
 }
 
 /** An alert as the public sees it: what, where, how bad, since when (no internal detail). */

@@ -240,6 +240,7 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
           integrations: Object.fromEntries(integrations.map((i) => [i.integration, i])),
           goals: envGoals,
           configError: env.configError,
+          environment: env.plan === null ? null : { name: env.plan.environment.name, tier: env.plan.environment.tier },
         },
         days: [day],
         removeDays,

@@ -211,6 +211,8 @@ export const environmentHealthSchema = z.object({
   integrations: z.record(z.string(), integrationHealthSchema),
   goals: z.array(goalProgressSchema),
   configError: z.string().nullable(),
+  /** The environment as its newest plan names it (`production`, tier production), or null when no plan names it. */
+  environment: z.object({ name: z.string(), tier: z.enum(["development", "staging", "production"]) }).nullable().default(null),
 });
 export type EnvironmentHealth = z.output<typeof environmentHealthSchema>;
 

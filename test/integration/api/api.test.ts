@@ -322,7 +322,10 @@ describe("status views", () => {
     const body = res.json as { scope: string; environments: Array<Record<string, unknown> & { id: string; uptime: unknown[] }>; alerts: Array<Record<string, unknown>>; goals?: unknown };
     expect(body.scope).toBe("public");
     const prod = body.environments.find((e) => e.id === `${prefix}lang-trak-prod`)!;
-    expect(prod).toMatchObject({ name: "production", status: "degraded", availability: "up" });
+    expect(prod).toMatchObject({ name: "production", tier: "production", status: "degraded", availability: "up" });
+    // In promotion order, each named as its plan names it (the project id is its id).
+    const mine = body.environments.filter((e) => e.id.startsWith(prefix)).map((e) => [e.name, e.id.slice(prefix.length)]);
+    expect(mine).toEqual([["development", "lang-trak-dev"], ["staging", "lang-trak-staging"], ["production", "lang-trak-prod"]]);
     expect(prod.uptime).toHaveLength(90);
     expect(prod.goals).toBeUndefined();
     expect(body.goals).toBeUndefined();

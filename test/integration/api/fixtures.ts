@@ -55,6 +55,7 @@ export async function seedEnvironments(db: Firestore, now: number, options: { da
       integrations: integrations as EnvironmentHealth["integrations"],
       goals: env.goal ? [goal(id, env.name, i === 2 ? 12 : 3)] : [],
       configError: null,
+      environment: { name: env.name, tier: env.name },
     };
     const uptimeDays: Record<string, UptimeDay> = {};
     dates.forEach((date, d) => {

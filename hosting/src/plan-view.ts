@@ -4,7 +4,7 @@
  * On the local stack the tasks and events are read every two seconds instead of listened to
  * (see pollQuery), unless the URL asks for listeners (`&listen`).
  */
-import { collection, doc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
+import { collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
 import { applicablePlanCommands, FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
 import { TASK_STATUSES, TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
 import { summaryLine } from "../../functions/src/planner/format-changes";
@@ -33,6 +33,32 @@ interface TaskState {
   startedAt: number | null;
   finishedAt: number | null;
   error: { message: string } | null;
+  /** Its own transitions, oldest first (the task document's `history`). */
+  history: Array<{ at: number; from: string | null; to: string; attempt: number; cause: string }>;
+  compensationError: string | null;
+}
+
+/** One attempt as its transitions tell it: when it was claimed, how it ended, and why. */
+export interface AttemptRow {
+  attempt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  outcome: string;
+  cause: string;
+}
+
+/** A task's attempts from its history: each attempt's first claim, and where its last transition left it. */
+export function attemptsOf(history: TaskState["history"]): AttemptRow[] {
+  const rows = new Map<number, AttemptRow>();
+  for (const h of history) {
+    const row = rows.get(h.attempt) ?? { attempt: h.attempt, startedAt: null, endedAt: null, outcome: h.to, cause: h.cause };
+    if (h.to === "running" && row.startedAt === null) row.startedAt = h.at;
+    row.outcome = h.to;
+    row.cause = h.cause;
+    row.endedAt = h.to === "running" || h.to === "blocked" ? null : h.at;
+    rows.set(h.attempt, row);
+  }
+  return [...rows.values()].filter((r) => r.startedAt !== null || r.outcome !== "blocked").sort((a, b) => a.attempt - b.attempt);
 }
 
 /**
@@ -87,6 +113,8 @@ function taskState(id: string, d: DocumentData): TaskState {
     startedAt: typeof d.startedAt === "number" ? d.startedAt : null,
     finishedAt: typeof d.finishedAt === "number" ? d.finishedAt : null,
     error: d.error && typeof d.error.message === "string" ? { message: d.error.message } : null,
+    history: Array.isArray(d.history) ? (d.history as TaskState["history"]).filter((h) => typeof h?.at === "number" && typeof h.to === "string") : [],
+    compensationError: typeof d.compensationError === "string" ? d.compensationError : d.compensationError && typeof d.compensationError.message === "string" ? d.compensationError.message : null,
   };
 }
 
@@ -239,6 +267,27 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     actionsNote!.textContent = applicable.size > 0 ? "" : dryRun ? "A dry run changes nothing: no command applies." : `No command applies to a ${status} plan.`;
   };
 
+  /** The selected task's output (operators only: plans/{id}/outputs is theirs), read when it is opened. */
+  let output: { key: string; text: string } | undefined;
+  /** Read again when the task moves on (an output is written when an attempt completes). */
+  const loadOutput = (taskId: string, t: TaskState | undefined): void => {
+    const key = `${taskId}#${t?.attempt ?? 0}#${t?.status ?? ""}`;
+    if (!operator || output?.key === key) return;
+    output = { key, text: output?.key.startsWith(`${taskId}#`) ? output.text : "loading…" };
+    getDoc(doc(ctx.fb.db, "plans", planId, "outputs", taskId)).then(
+      (snap) => {
+        if (output?.key !== key) return;
+        const text = snap.exists() ? JSON.stringify(snap.data().output, null, 2) : "none recorded";
+        output = { key, text: text.length > 20_000 ? `${text.slice(0, 20_000)}\n… (${text.length.toLocaleString()} characters in all)` : text };
+        renderDetail();
+      },
+      (error: Error) => {
+        if (output?.key === key) output = { key, text: `cannot read it: ${error.message}` };
+        renderDetail();
+      },
+    );
+  };
+
   const renderDetail = (): void => {
     const box = $("task-detail");
     if (selected === null) return void box.replaceChildren();
@@ -247,10 +296,13 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     const out = el("span", { role: "status" });
     const retry = el("button", { type: "button" }, `Retry ${selected}`);
     retry.addEventListener("click", () => void command({ command: "retry", taskId: selected! }, out));
+    loadOutput(selected, t);
+    const attempts = attemptsOf(t?.history ?? []);
+    const waiting = t?.status === "waiting_approval" && operator;
     box.replaceChildren(
       el(
         "div",
-        { class: "detail" },
+        { class: "detail", "data-detail": selected },
         el("h3", {}, t?.name ?? node?.name ?? selected, " ", badge(t?.status ?? "blocked")),
         el(
           "dl",
@@ -267,7 +319,28 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
           node ? el("dd", {}, `${duration(node.durationSeconds)}, slack ${duration(node.slackSeconds)}${node.critical ? ", on the critical path" : ""}`) : null,
           t?.error ? el("dt", {}, "Error") : null,
           t?.error ? el("dd", { class: "error" }, t.error.message) : null,
+          t?.compensationError ? el("dt", {}, "Compensation") : null,
+          t?.compensationError ? el("dd", { class: "error" }, t.compensationError) : null,
         ),
+        el("h4", {}, "Attempts"),
+        attempts.length === 0
+          ? el("p", { class: "muted" }, "None yet.")
+          : el(
+              "table",
+              { class: "attempts" },
+              el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, "Started"), el("th", {}, "Took"), el("th", {}, "Outcome"), el("th", {}, "Why"))),
+              el(
+                "tbody",
+                {},
+                ...attempts.map((a) =>
+                  el("tr", {}, el("td", {}, String(a.attempt)), el("td", {}, when(a.startedAt)), el("td", {}, a.startedAt !== null && a.endedAt !== null ? duration((a.endedAt - a.startedAt) / 1000) : "—"), el("td", {}, badge(a.outcome)), el("td", {}, a.cause)),
+                ),
+              ),
+            ),
+        operator ? el("h4", {}, "Output") : null,
+        operator ? el("pre", { class: "output" }, output?.key.startsWith(`${selected}#`) ? output.text : "loading…") : null,
+        el("details", {}, el("summary", {}, `Its transitions (${t?.history.length ?? 0})`), el("ol", { class: "events" }, ...(t?.history ?? []).map((h) => el("li", {}, el("time", {}, when(h.at)), ` ${h.from ?? "—"} → ${h.to} (attempt ${h.attempt}): ${h.cause}`)))),
+        waiting ? el("p", { class: "muted" }, "This gate waits for approval: approve or reject it in the list above.") : null,
         operator && t?.status === "failed" ? retry : null,
         out,
       ),

@@ -97,6 +97,9 @@ describe("plans", () => {
     await page.click('#graph [data-task="t0"]');
     await page.waitForSelector("#task-detail .detail");
     expect(await page.textContent("#task-detail")).toContain("t0");
+    // A viewer sees a task's attempts and transitions, not its output (operators only).
+    expect(await page.locator("#task-detail h4").allTextContents()).toEqual(["Attempts"]);
+    expect(await page.locator("#task-detail pre.output").count()).toBe(0);
     expect(await page.locator("[data-command]").count()).toBe(0);
     await screenshot(page, "plan-graph", false);
   });
@@ -176,6 +179,15 @@ describe("approving a gate from the page (needs the engine's approval support)",
     const status = await waitFor("the plan document to say succeeded", async () => ((await db.collection("plans").doc(planId).get()).get("status") === "succeeded" ? true : undefined));
     expect(status).toBe(true);
     expect(seenAfterMs).toBeLessThan(30_000);
+    // The gate's detail: its attempt, from claim to approval, and (for an operator) its output.
+    await page.click('#graph [data-task="approve-deploy"]');
+    await page.waitForSelector('#task-detail [data-detail="approve-deploy"] table.attempts tbody tr');
+    const attempt = await page.locator("#task-detail table.attempts tbody tr").first().textContent();
+    expect(attempt).toMatch(/^1.*succeeded/);
+    await page.waitForFunction(() => !document.querySelector("#task-detail pre.output")?.textContent?.includes("loading"), undefined, { timeout: 5_000 });
+    expect(await page.textContent("#task-detail pre.output")).toContain("operator@example.com");
+    expect(await page.textContent("#task-detail details summary")).toMatch(/^Its transitions \(\d+\)$/);
+    await screenshot(page, "plan-task-detail");
     // A succeeded plan can only be rolled back, and only once that is confirmed.
     await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLElement>("[data-command]")).filter((b) => !b.hidden).map((b) => b.dataset.command).join() === "rollback", undefined, { timeout: 5_000 });
     await page.click('[data-command="rollback"]');

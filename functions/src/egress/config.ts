@@ -28,25 +28,28 @@ const secretBindingsSchema = z.record(
   z.array(z.string().regex(HOST_PATTERN, "a host (hooks.example.com) or a wildcard (*.example.com)")).max(100),
 );
 
-/** The allow-list's entries from the variable's text (comma-separated or a JSON array); throws on a malformed JSON array. */
-export function parseEgressAllow(raw: string | undefined): string[] {
+/**
+ * The entries of a list-valued setting: a comma-separated list, or a JSON array of strings (its
+ * text starts with `[`); each trimmed, empty ones dropped. Throws `malformed` for a bad JSON array.
+ */
+export function listEntries(raw: string | undefined, malformed: string): string[] {
   const text = (raw ?? "").trim();
   if (text === "") return [];
-  if (text.startsWith("[")) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = z.array(z.string()).safeParse(json);
-    if (!parsed.success) throw new Error(`${EGRESS_ALLOW_ENV} must be a JSON array of strings or a comma-separated list`);
-    return parsed.data.map((e) => e.trim()).filter((e) => e !== "");
+  if (!text.startsWith("[")) return text.split(",").map((e) => e.trim()).filter((e) => e !== "");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
   }
-  return text
-    .split(",")
-    .map((e) => e.trim())
-    .filter((e) => e !== "");
+  const parsed = z.array(z.string()).safeParse(json);
+  if (!parsed.success) throw new Error(malformed);
+  return parsed.data.map((e) => e.trim()).filter((e) => e !== "");
+}
+
+/** The allow-list's entries from the variable's text (comma-separated or a JSON array); throws on a malformed JSON array. */
+export function parseEgressAllow(raw: string | undefined): string[] {
+  return listEntries(raw, `${EGRESS_ALLOW_ENV} must be a JSON array of strings or a comma-separated list`);
 }
 
 /** The policy the variable describes; throws naming the first invalid entry. */

@@ -6,7 +6,7 @@
  * to a channel is a credential), bound to the notifier functions only (params.ts notifySecrets).
  * Pure: the deploy reads it when the code loads, so a malformed value fails the deploy.
  */
-import { z } from "zod";
+import { listEntries } from "../egress/config";
 
 export const NOTIFY_TARGETS_ENV = "ORCHESTRATOR_NOTIFY_TARGETS";
 
@@ -32,24 +32,12 @@ const RESERVED_PREFIXES = ["ORCHESTRATOR_", "FIREBASE_", "X_GOOGLE_", "EXT_", "G
 const RESERVED_NAMES = new Set(["PORT", "PATH", "HOME", "ENTRY_POINT", "CLOUD_RUNTIME_CONFIG", "EVENTARC_CLOUD_EVENT_SOURCE", "METADATA_SERVER_DETECTION"]);
 const EXAMPLE = "slack:SLACK_OPS_WEBHOOK,chat:CHAT_WEBHOOK,webhook:PAGER_WEBHOOK";
 
-function entriesOf(text: string): string[] {
-  if (!text.startsWith("[")) return text.split(",").map((e) => e.trim()).filter((e) => e !== "");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const parsed = z.array(z.string()).safeParse(json);
-  if (!parsed.success) throw new Error(`${NOTIFY_TARGETS_ENV} must be a comma-separated list or a JSON array of kind:SECRET strings, e.g. ${EXAMPLE}`);
-  return parsed.data.map((e) => e.trim()).filter((e) => e !== "");
-}
 
 /** The targets the variable describes (none when unset or empty); throws naming the first bad entry and how to write it. */
 export function parseNotifyTargets(raw: string | undefined): NotifyTarget[] {
   const text = (raw ?? "").trim();
   if (text === "") return [];
-  const entries = entriesOf(text);
+  const entries = listEntries(text, `${NOTIFY_TARGETS_ENV} must be a comma-separated list or a JSON array of kind:SECRET strings, e.g. ${EXAMPLE}`);
   if (entries.length > MAX_TARGETS) throw new Error(`${NOTIFY_TARGETS_ENV} names ${entries.length} targets; at most ${MAX_TARGETS}`);
   const targets: NotifyTarget[] = [];
   entries.forEach((entry, index) => {

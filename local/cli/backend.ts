@@ -92,8 +92,10 @@ export function unverifiedClaims(token: string): Record<string, unknown> {
  * commands sent exactly as the API does it, with `credential()` as the proof of who sends them.
  */
 export function pubsubBackend(projectId: string, credential: () => Promise<string>, who: string): Backend {
-  process.env.GCLOUD_PROJECT ??= projectId;
-  process.env.GOOGLE_CLOUD_PROJECT ??= projectId;
+  // The Pub/Sub client takes its project from these: a shell set up for another project must not
+  // send this project's commands there.
+  process.env.GCLOUD_PROJECT = projectId;
+  process.env.GOOGLE_CLOUD_PROJECT = projectId;
   if (!getApps().some((app) => app.name === "[DEFAULT]")) initializeApp({ projectId });
   const db: Firestore = getFirestore();
   const ctx: ApiContext = {

@@ -591,7 +591,7 @@ export async function planStatusesOf(db: Firestore, refs: readonly DocumentRefer
 export async function sweepTask(db: Firestore, ref: DocumentReference, now: number, timing: EngineTiming, planStatus?: PlanStatus): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
   const ended = planStatus !== undefined && FINAL_PLAN_STATUSES.has(planStatus);
   return db.runTransaction(async (tx) => {
-    const [taskSnap, planSnap] = ended ? await tx.getAll(ref, ref.parent.parent!, { fieldMask: [...Object.keys(taskDocSchema.shape), ...PLAN_STATE_FIELDS] }) : [await tx.get(ref)];
+    const [taskSnap, planSnap] = ended ? await tx.getAll(ref, ref.parent.parent!, { fieldMask: CLAIM_FIELDS }) : [await tx.get(ref)];
     const task = readTask(taskSnap!);
     if (task === undefined) return { decision: { kind: "skip", reason: "gone" } };
     const status = planSnap === undefined ? undefined : readPlanState(planSnap)?.status;

@@ -263,4 +263,15 @@ describe("where requests go", () => {
     expect(() => resolveBackend({ project: "acme-orchestrator", email: "ana@acme.dev" }, {})).not.toThrow();
     expect(() => resolveBackend({ project: "acme-orchestrator", via: "api" }, {})).toThrow(/needs a signed-in identity/);
   });
+
+  it("sends a real project's Pub/Sub commands to that project even when the shell names another", () => {
+    const saved = { GCLOUD_PROJECT: process.env.GCLOUD_PROJECT, GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT };
+    process.env.GCLOUD_PROJECT = process.env.GOOGLE_CLOUD_PROJECT = "someone-elses-project";
+    try {
+      expect(resolveBackend({ project: "acme-orchestrator" }, {}).describe).toBe("project acme-orchestrator's Firestore and Pub/Sub as the Application Default Credentials identity");
+      expect([process.env.GCLOUD_PROJECT, process.env.GOOGLE_CLOUD_PROJECT]).toEqual(["acme-orchestrator", "acme-orchestrator"]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  });
 });

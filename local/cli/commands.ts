@@ -253,7 +253,7 @@ export async function planCommand(
   }
   const deadline = io.now() + (flags.timeoutSeconds ?? 60) * 1000;
   for (;;) {
-    const body = expectOk(await backend.get(`${planPath(id)}/events`, { order: "latest", limit: "200" }), `history of plan ${id}`);
+    const body = expectOk(await backend.get(`${planPath(id)}/events`, { order: "latest", limit: "1000" }), `history of plan ${id}`);
     const events = body.events as PlanEvent[];
     const refused = events.find((e) => e.id === `command.${commandId}.refused`);
     const applied = events.find((e) => e.id === `command.${commandId}`);

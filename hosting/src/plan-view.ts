@@ -380,9 +380,11 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       const origin = typeof plan?.startedAt === "number" ? plan.startedAt : null;
       const rel = (ms: number | null): number | null => (origin === null || ms === null ? null : (ms - origin) / 1000);
       const critical = new Set(report.criticalPath.taskIds);
+      const runs = new Map(report.graph.nodes.map((n) => [n.id, n.run]));
       const rows: GanttRow[] = report.timeline.map((row) => {
         const t = tasks.get(row.id);
-        return { ...row, status: t?.status ?? "blocked", actualStartSeconds: rel(t?.startedAt ?? null), actualFinishSeconds: rel(t?.finishedAt ?? null), critical: critical.has(row.id) };
+        const run = runs.get(row.id);
+        return { ...row, status: t?.status ?? "blocked", actualStartSeconds: rel(t?.startedAt ?? null), actualFinishSeconds: rel(t?.finishedAt ?? null), critical: critical.has(row.id), waits: run === "approval" || run === "external" };
       });
       renderGantt($("gantt"), rows, origin === null || PLAN_ENDED.has(status) ? null : (Date.now() - origin) / 1000);
     }

@@ -138,6 +138,12 @@ describe("plans", () => {
     expect(rows).toEqual([expect.stringMatching(/^staging \(lang-trak-staging\)200monitoring$/), expect.stringMatching(/^production \(lang-trak-prod\)012backup$/)]);
     await page.waitForSelector("#gantt svg .planned");
     expect(await page.locator("#gantt svg .planned").count()).toBeGreaterThan(10);
+    // Planned waits (the approval gates) are hatched, and the ticks are round times, evenly spaced.
+    expect(await page.locator("#gantt svg .planned.wait").count()).toBe(2);
+    const ticks = await page.locator("#gantt svg text.tick").allTextContents();
+    expect(ticks[0]).toBe("0 ms");
+    expect(ticks.slice(1, 3)).toEqual(["30 min", "60 min"]);
+    expect(await page.locator("#gantt svg line.now").count()).toBe(0);
     // A dry run changes nothing: no plan command is offered.
     await page.waitForFunction(() => document.querySelector("#actions-note")?.textContent?.includes("dry run"), undefined, { timeout: 10_000 });
     expect(await page.locator("[data-command]:visible").count()).toBe(0);
@@ -169,6 +175,8 @@ describe("approving a gate from the page (needs the engine's approval support)",
     await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}${query}`);
     const approve = page.locator('[data-approve="approve-deploy"]');
     await approve.waitFor({ timeout: 30_000 });
+    // While the plan runs, the timeline has a "now" line.
+    await page.waitForSelector("#gantt svg line.now", { state: "attached", timeout: 10_000 });
     await screenshot(page, "plan-waiting-approval");
     const clickedAt = Date.now();
     await approve.click();

@@ -142,17 +142,10 @@ export async function watchPlan(backend: Backend, io: Io, id: string, flags: { j
   const say = (text: string) => io.out(`${when(io.now()).slice(11, 19)}  ${text}`);
 
   const drainEvents = async () => {
-    for (;;) {
-      const body = expectOk(await backend.get(`${planPath(id)}/events`, { cursor, limit: "1000" }), `history of plan ${id}`);
-      for (const e of body.events as PlanEvent[]) if (flags.json) emit({ kind: "event", planId: id, ...e });
-      // Paged on: the last page's cursor stays, so the next poll asks only for what came after it.
-      if (body.nextCursor === null) {
-        const last = (body.events as PlanEvent[]).at(-1);
-        if (last !== undefined) cursor = encodeEventCursor(last);
-        return;
-      }
-      cursor = body.nextCursor as string;
-    }
+    // The cursor after the last record read stays, so the next poll asks only for what came after it.
+    const read = await eventsAfter(backend, id, cursor);
+    cursor = read.cursor;
+    if (flags.json) for (const e of read.events) emit({ kind: "event", planId: id, ...e });
   };
 
   for (;;) {
@@ -188,22 +181,35 @@ export async function watchPlan(backend: Backend, io: Io, id: string, flags: { j
 /** The API's cursor for "after this event", as its nextCursor spells it (the sort values [at, id]). */
 const encodeEventCursor = (e: PlanEvent): string => encodeCursor([e.at, e.id]);
 
+/**
+ * The plan's history records after `cursor` (from the start when undefined), oldest first, page by
+ * page: all of them, or the first `max`. `cursor`: the one after the last record read (the given
+ * one when none was); `more`: records past `max` remain.
+ */
+async function eventsAfter(backend: Backend, id: string, cursor: string | undefined, max = Infinity): Promise<{ events: PlanEvent[]; cursor: string | undefined; more: boolean }> {
+  const events: PlanEvent[] = [];
+  for (;;) {
+    const body = expectOk(await backend.get(`${planPath(id)}/events`, { cursor, limit: String(Math.min(1_000, max - events.length)) }), `history of plan ${id}`);
+    const page = body.events as PlanEvent[];
+    events.push(...page);
+    if (body.nextCursor === null) {
+      // The last page: the API gives no cursor, so the one after its last record is made here.
+      return { events, cursor: page.length > 0 ? encodeEventCursor(page.at(-1)!) : cursor, more: false };
+    }
+    cursor = body.nextCursor as string;
+    if (events.length >= max) return { events, cursor, more: true };
+  }
+}
+
 // ---- history --------------------------------------------------------------------------------
 
 export async function historyCommand(backend: Backend, io: Io, id: string, flags: { json?: boolean; limit?: number }): Promise<number> {
   const limit = flags.limit ?? 1_000;
-  const events: PlanEvent[] = [];
-  let cursor: string | undefined;
-  while (events.length < limit) {
-    const body = expectOk(await backend.get(`${planPath(id)}/events`, { cursor, limit: String(Math.min(1_000, limit - events.length)) }), `history of plan ${id}`);
-    events.push(...(body.events as PlanEvent[]));
-    if (body.nextCursor === null) break;
-    cursor = body.nextCursor as string;
-  }
+  const { events, more } = await eventsAfter(backend, id, undefined, limit);
   if (flags.json) io.out(JSON.stringify(events, null, 2));
   else if (events.length === 0) io.out(`plan ${id} has no history yet`);
   else io.out(table(["AT", "EVENT", "BY", "WHAT"], events.map((e) => [when(e.at), e.type, e.actor ?? "", e.message ?? ""]), 100));
-  if (events.length === limit) io.err(`(the first ${limit} records; --limit for more)`);
+  if (more) io.err(`(the first ${limit} records; --limit for more)`);
   return EXIT.ok;
 }
 

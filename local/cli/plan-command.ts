@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { localFirestore } from "../admin";
+import { EXIT } from "./backend";
 import { followPlan } from "../progress";
 import { hostPort, recordedControlPlane } from "../project";
 import { createGoogleClients, GOOGLE_ENV, googleClientConfigFromEnv } from "../../functions/src/clients/google";
@@ -52,8 +53,8 @@ exit codes:
   5   with --refresh: the live state of some task could not be read (the diff is incomplete)
   64  usage: an unknown flag, a flag without its value, not exactly one file`;
 
-/** Exit code of a command-line mistake (sysexits' EX_USAGE), apart from the plan's own outcomes. */
-const USAGE_ERROR = 64;
+/** Exit code of a command-line mistake (sysexits' EX_USAGE), the same for every command. */
+const USAGE_ERROR = EXIT.usage;
 
 export async function runPlan(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseFlags>;

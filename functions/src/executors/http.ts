@@ -21,6 +21,7 @@ import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 import { allowedHostsOf, egressConfig, secretBindingProblem, type SecretBindings } from "../egress/config";
 import type { EgressPolicy } from "../egress/policy";
+import { redactorOf } from "../egress/redact";
 import { egressRequest, EgressInvalidRequestError, EgressRefusedError, type EgressResponse, type LookupFunction, type SecretHeader } from "../egress/request";
 import type { ExecutionOutcome } from "../engine/task";
 import { httpParamsSchema } from "../schema/plan";
@@ -58,11 +59,8 @@ function displayUrl(url: string): string {
   }
 }
 
-/** Replaces every occurrence of a secret's value with `[redacted:NAME]` (longest values first, so one containing another is caught whole). */
-function redactor(secrets: readonly SecretHeader[]): (text: string) => string {
-  const values = [...secrets].filter((s) => s.value !== "").sort((a, b) => b.value.length - a.value.length);
-  return (text) => values.reduce((t, s) => t.split(s.value).join(`[redacted:${s.secret}]`), text);
-}
+/** Replaces every occurrence of a secret's value with `[redacted:NAME]`. */
+const redactor = (secrets: readonly SecretHeader[]): ((text: string) => string) => redactorOf(secrets.map((s) => ({ value: s.value, label: `[redacted:${s.secret}]` })));
 
 const failure = (message: string, code: string, retryable: boolean): ExecutionOutcome => ({ ok: false, error: { message, code, retryable } });
 

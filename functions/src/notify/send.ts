@@ -13,6 +13,7 @@
 import type http from "node:http";
 import type https from "node:https";
 import type { EgressPolicy } from "../egress/policy";
+import { redactorOf } from "../egress/redact";
 import { egressRequest, EgressInvalidRequestError, EgressRefusedError, type LookupFunction } from "../egress/request";
 import { clip } from "./format";
 
@@ -56,8 +57,7 @@ function redactorFor(url: string): (text: string) => string {
   } catch {
     // Not a URL: only the text itself is known.
   }
-  const values = [...new Set(secrets.filter((s) => s.length >= 2))].sort((a, b) => b.length - a.length);
-  return (text) => values.reduce((t, s) => t.split(s).join("[redacted]"), text);
+  return redactorOf([...new Set(secrets.filter((s) => s.length >= 2))].map((value) => ({ value, label: "[redacted]" })));
 }
 
 function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
+import { firebaseSignIn } from "./firebase-sign-in";
 import { emulator, emulatorClientEnv, PROJECT_ID } from "./project";
 
 export interface DemoAccount {
@@ -38,14 +39,7 @@ export async function createDemoAccounts(): Promise<{ operator: DemoAccount; vie
  * A Firebase ID token for an account of the Auth emulator, as the page's JS SDK gets one when its
  * user signs in: the credential local commands put on the Pub/Sub commands they send.
  */
-export async function idToken(account: Pick<DemoAccount, "email" | "password">): Promise<string> {
+export function idToken(account: Pick<DemoAccount, "email" | "password">): Promise<string> {
   const auth = emulator("auth");
-  const response = await fetch(`http://${auth.host}:${auth.port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: account.email, password: account.password, returnSecureToken: true }),
-  });
-  const body = (await response.json()) as { idToken?: string; error?: { message: string } };
-  if (body.idToken === undefined) throw new Error(`sign-in of ${account.email} failed: ${body.error?.message}`);
-  return body.idToken;
+  return firebaseSignIn({ apiKey: "demo-api-key", projectId: PROJECT_ID, authEmulator: `http://${auth.host}:${auth.port}` }, account.email, account.password);
 }

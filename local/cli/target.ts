@@ -10,11 +10,10 @@
  *     `gcloud auth application-default login --impersonate-service-account=…`).
  * `--via api|pubsub` chooses the transport explicitly.
  */
-import { deleteApp, initializeApp as initializeWebApp } from "firebase/app";
-import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from "firebase/auth";
 import { GoogleAuth } from "google-auth-library";
 import { commandAudience } from "../../functions/src/trust/verifiers";
 import { DEMO_ACCOUNTS } from "../demo-accounts";
+import { firebaseSignIn, type SignInConfig } from "../firebase-sign-in";
 import { emulator, emulatorClientEnv, PROJECT_ID } from "../project";
 import { apiBackend, CliError, EXIT, pubsubBackend, unverifiedClaims, type Backend } from "./backend";
 
@@ -38,19 +37,12 @@ export function checkTargetFlags(flags: TargetFlags): void {
   if (flags.api !== undefined && flags.via === "pubsub") throw new CliError("--api means nothing with --via pubsub (which goes to Firestore and Pub/Sub)", EXIT.usage);
 }
 
-/** A Firebase ID token from the Firebase JS SDK's email sign-in (against the Auth emulator when `authEmulator` is set). */
-async function signIn(config: { apiKey: string; authDomain?: string; projectId: string; authEmulator?: string }, email: string, password: string): Promise<string> {
-  const app = initializeWebApp({ apiKey: config.apiKey, projectId: config.projectId, ...(config.authDomain ? { authDomain: config.authDomain } : {}) }, `orchestrator-cli-${Date.now()}`);
+/** A Firebase ID token from the Firebase JS SDK's email sign-in, or a CliError saying why not. */
+async function signIn(config: SignInConfig, email: string, password: string): Promise<string> {
   try {
-    const auth = getAuth(app);
-    if (config.authEmulator !== undefined) connectAuthEmulator(auth, config.authEmulator, { disableWarnings: true });
-    const credential = await signInWithEmailAndPassword(auth, email, password);
-    return await credential.user.getIdToken();
+    return await firebaseSignIn(config, email, password);
   } catch (error) {
-    const code = (error as { code?: string }).code ?? (error as Error).message;
-    throw new CliError(`sign-in of ${email} failed (${code})${config.authEmulator ? ": is the local stack running (npm start creates the demo accounts)?" : ""}`, EXIT.error);
-  } finally {
-    await deleteApp(app);
+    throw new CliError(`${(error as Error).message}${config.authEmulator ? ": is the local stack running (npm start creates the demo accounts)?" : ""}`, EXIT.error);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The command line's commands over a Backend: apply, list, status (and --watch), history, and the
- * plan commands (approve, reject, cancel, retry, rollback). Each answers with its exit code; what
+ * plan commands (approve, reject, cancel, retry, rollback, override), and maintenance and freeze windows. Each answers with its exit code; what
  * it prints goes through `io`, so tests read it.
  */
 import { randomUUID } from "node:crypto";
@@ -28,6 +28,7 @@ interface Plan extends Json {
   finishedAt?: number;
   failedTask?: string;
   errors?: Array<{ path: string; message: string }>;
+  waitingFor?: { lock?: string; plan?: string; freeze?: string; name?: string; environment?: string; until?: number } | null;
 }
 interface Task extends Json {
   id: string;
@@ -107,7 +108,11 @@ export function describePlan(plan: Plan, tasks: readonly Task[], truncated: bool
     lines.push(`failed   ${plan.failedTask}${failed?.error?.message ? `: ${failed.error.message}` : ""}`);
   }
   for (const e of plan.errors ?? []) lines.push(`error    ${e.path}: ${e.message}`);
-  const commands = applicablePlanCommands(plan.status as PlanStatus, plan.dryRun === true);
+  const waitingFor = plan.status === "waiting" ? plan.waitingFor : null;
+  if (waitingFor?.freeze !== undefined) {
+    lines.push(`waiting  ${waitingFor.environment} is frozen by window ${waitingFor.freeze} ("${waitingFor.name}") until ${when(waitingFor.until)}: it starts then, or an operator overrides: firebase-orchestrator override ${plan.id} --reason "…"`);
+  } else if (waitingFor?.lock !== undefined) lines.push(`waiting  for environment ${waitingFor.lock}, locked by plan ${waitingFor.plan}`);
+  const commands = applicablePlanCommands(plan.status as PlanStatus, plan.dryRun === true, waitingFor?.freeze !== undefined);
   if (commands.length > 0) lines.push(`commands ${commands.map((c) => `firebase-orchestrator ${c} ${plan.id}`).join(" · ")}`);
   const shown = tasks.length <= FULL_TABLE ? tasks : tasks.filter((t) => t.status !== "succeeded");
   if (shown.length > 0) {
@@ -234,7 +239,7 @@ export async function applyCommand(backend: Backend, io: Io, file: string, flags
 
 // ---- plan commands --------------------------------------------------------------------------
 
-export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback"] as const;
+export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback", "override"] as const;
 export type PlanCommandName = (typeof PLAN_COMMAND_NAMES)[number];
 
 /**
@@ -277,4 +282,51 @@ export async function planCommand(
     }
     await io.sleep(flags.intervalMs ?? 500);
   }
+}
+
+// ---- maintenance and freeze windows ---------------------------------------------------------
+
+interface WindowRow extends Json {
+  id: string;
+  kind: string;
+  name: string;
+  environments: string[];
+  activeUntil: number | null;
+  oneTime: Array<{ start: number; end: number }>;
+  weekly: Array<{ days: string[]; start: string; durationMinutes: number; timeZone: string }>;
+}
+
+const occurrences = (w: WindowRow): string =>
+  [...w.oneTime.map((o) => `${when(o.start)} → ${when(o.end)}`), ...w.weekly.map((o) => `${o.days.join(",")} ${o.start} for ${o.durationMinutes} min (${o.timeZone})`)].join("; ");
+
+export async function windowsCommand(backend: Backend, io: Io, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.get("/windows"), "listing windows");
+  if (flags.json) {
+    io.out(JSON.stringify(body, null, 2));
+    return EXIT.ok;
+  }
+  const rows = body.windows as WindowRow[];
+  if (rows.length === 0) io.out("no maintenance or freeze windows");
+  else io.out(table(["WINDOW", "KIND", "ENVIRONMENTS", "NOW", "NAME", "WHEN"], rows.map((w) => [w.id, w.kind, w.environments.join(","), w.activeUntil === null ? "" : `on until ${when(w.activeUntil)}`, w.name, occurrences(w)]), 160));
+  for (const u of (body.unreadable as Array<{ id: string; problem: string }> | undefined) ?? []) io.err(`✗ window ${u.id} cannot be read (${u.problem}): plans that touch an environment wait until it is fixed or deleted`);
+  return EXIT.ok;
+}
+
+export async function setWindowCommand(backend: Backend, io: Io, file: string, flags: { json?: boolean }): Promise<number> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new CliError(`${file}: ${(error as Error).message}`, EXIT.error);
+  }
+  const body = expectOk(await backend.post("/windows", doc as Json), `${file} was not set`);
+  const w = body.window as WindowRow;
+  io.out(flags.json ? JSON.stringify(body) : `✓ ${w.kind} window ${w.id} set: ${w.environments.join(", ")} · ${occurrences(w)}${w.activeUntil === null ? "" : ` (on now, until ${when(w.activeUntil)})`}`);
+  return EXIT.ok;
+}
+
+export async function deleteWindowCommand(backend: Backend, io: Io, id: string, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.post(`/windows/${encodeURIComponent(id)}/delete`, {}), `deleting window ${id}`);
+  io.out(flags.json ? JSON.stringify(body) : `✓ window ${id} deleted: plans waiting on it start within a sweep`);
+  return EXIT.ok;
 }

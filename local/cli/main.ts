@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CliError, EXIT, type Backend } from "./backend";
-import { applyCommand, historyCommand, listCommand, PLAN_COMMAND_NAMES, planCommand, statusCommand, type Io, type PlanCommandName } from "./commands";
+import { applyCommand, deleteWindowCommand, historyCommand, listCommand, PLAN_COMMAND_NAMES, planCommand, setWindowCommand, statusCommand, windowsCommand, type Io, type PlanCommandName } from "./commands";
 import { PLAN_HELP, runPlan } from "./plan-command";
 import { checkTargetFlags, PASSWORD_ENV, resolveBackend, TOKEN_ENV, type TargetFlags } from "./target";
 
@@ -70,6 +70,7 @@ const planCommandSpec = (command: PlanCommandName): CommandSpec => {
     cancel: "cancel a plan: nothing new starts, running attempts finish",
     retry: "redrive a failed, cancelled or stale plan: what did not succeed runs again",
     rollback: "roll back a plan: compensate what it did, newest first",
+    override: "let a plan waiting for a freeze window go ahead (operators only; --reason is required and recorded)",
   };
   return {
     usage: `firebase-orchestrator ${command} <plan-id>${gate ? " <task-id>" : ""} [flags]`,
@@ -80,7 +81,10 @@ const planCommandSpec = (command: PlanCommandName): CommandSpec => {
   --detach             send it and exit 0, without waiting for the engine's record of it
   --timeout <s>        wait at most this long for the outcome (default 60)
   --json               the outcome as JSON: {planId, command, commandId, outcome, event}`,
-    run: (backend, io, args, v) => planCommand(backend, io, command, args[0]!, gate ? args[1] : undefined, { reason: str(v.reason), json: v.json === true, detach: v.detach === true, timeoutSeconds: positive("timeout", v.timeout) }),
+    run: (backend, io, args, v) => {
+      if (command === "override" && (str(v.reason) ?? "").trim() === "") throw new CliError("override needs --reason: why the freeze does not apply (it is recorded with your name)", EXIT.usage);
+      return planCommand(backend, io, command, args[0]!, gate ? args[1] : undefined, { reason: str(v.reason), json: v.json === true, detach: v.detach === true, timeoutSeconds: positive("timeout", v.timeout) });
+    },
   };
 };
 
@@ -130,6 +134,33 @@ const COMMANDS: Record<string, CommandSpec> = {
     run: (backend, io, args, v) => historyCommand(backend, io, args[0]!, { json: v.json === true, limit: positive("limit", v.limit) }),
   },
   ...Object.fromEntries(PLAN_COMMAND_NAMES.map((c) => [c, planCommandSpec(c)])),
+  windows: {
+    usage: "firebase-orchestrator windows [flags]",
+    summary: "maintenance and freeze windows, and which are on now",
+    args: [],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               the API's answer: {windows, unreadable}`,
+    run: (backend, io, _args, v) => windowsCommand(backend, io, { json: v.json === true }),
+  },
+  "set-window": {
+    usage: "firebase-orchestrator set-window <window.json> [flags]",
+    summary: "create or replace a maintenance or freeze window (operators)",
+    args: ["window.json"],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               the window as set
+  The file: {"id", "kind": "maintenance" | "freeze", "name", "environments": [names, tiers,
+  project ids or "*"], "oneTime": [{"start", "end"}], "weekly": [{"days", "start": "HH:MM",
+  "durationMinutes", "timeZone"}], "reason"}`,
+    run: (backend, io, args, v) => setWindowCommand(backend, io, args[0]!, { json: v.json === true }),
+  },
+  "delete-window": {
+    usage: "firebase-orchestrator delete-window <window-id> [flags]",
+    summary: "delete a maintenance or freeze window (operators)",
+    args: ["window-id"],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               {deleted}`,
+    run: (backend, io, args, v) => deleteWindowCommand(backend, io, args[0]!, { json: v.json === true }),
+  },
 };
 
 export const MAIN_HELP = `usage: firebase-orchestrator <command> [args] [flags]   (also: npm run orchestrator -- …)

@@ -3,10 +3,10 @@
  * of (context, request): the trigger adapts Express to it, unit tests call it with fakes.
  *
  *   public        GET  /config, /ping
- *   public*       GET  /overview, /environments, /health      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
+ *   public*       GET  /overview, /environments, /health, /windows      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
  *   viewer        GET  /environments/:id, /goals, /alerts, /reports, /reports/:id,
  *                      /plans, /plans/:id, /plans/:id/{summary,graph,timeline,cost,risks,compliance,report,events}
- *   operator      POST /plans, /plans/:id/commands, /health/run
+ *   operator      POST /plans, /plans/:id/commands, /health/run, /windows, /windows/:id/delete
  *
  * (test/unit/api/route-matrix.test.ts reads this list and checks every route for every kind of
  * caller: keep it in step with ROUTES.)
@@ -23,6 +23,7 @@ import { identifyCaller, requireRole, type Caller, type Principal } from "./auth
 import type { ApiContext } from "./context";
 import { apiError, documentIdProblem, invalid, ok, withEtag, type ApiRequest, type ApiResponse } from "./http";
 import { createPlan, listPlans, planDetail, planEvents, planReportView, planSummary, planTimeline, REPORT_VIEWS, sendPlanCommand } from "./plans";
+import { listWindows, removeWindow, setWindow } from "./windows";
 import { environmentDetail, listAlerts, listEnvironments, listGoals, listReports, overview, reportDetail, requestHealthRun } from "./status";
 
 export type { ApiRequest, ApiResponse } from "./http";
@@ -59,6 +60,7 @@ const ROUTES: readonly Route[] = [
   route("GET", "status", "/overview", (ctx, _req, _p, who) => overview(ctx, who.signedIn)),
   route("GET", "status", "/environments", (ctx, req, _p, who) => listEnvironments(ctx, req, who.signedIn)),
   route("GET", "status", "/health", (ctx, req, _p, who) => listEnvironments(ctx, { ...req, query: { days: "1" } }, who.signedIn)),
+  route("GET", "status", "/windows", (ctx, _req, _p, who) => listWindows(ctx, who.signedIn)),
   route("GET", "viewer", "/environments/:environmentId", (ctx, _req, p) => environmentDetail(ctx, p.environmentId!)),
   route("GET", "viewer", "/goals", (ctx) => listGoals(ctx)),
   route("GET", "viewer", "/alerts", (ctx, req) => listAlerts(ctx, req)),
@@ -73,6 +75,8 @@ const ROUTES: readonly Route[] = [
   action("/plans", (ctx, req, _p, principal) => createPlan(ctx, principal, req)),
   action("/plans/:planId/commands", (ctx, req, p, principal) => sendPlanCommand(ctx, principal, p.planId!, req)),
   action("/health/run", (ctx, req, _p, principal) => requestHealthRun(ctx, principal, req)),
+  action("/windows", (ctx, req, _p, principal) => setWindow(ctx, principal, req)),
+  action("/windows/:windowId/delete", async (ctx, _req, p) => removeWindow(ctx, p.windowId!)),
 ];
 
 /** Every route as `METHOD /path` with its access, for tests and documentation. */

@@ -9,6 +9,7 @@
  *      │                │  │                 │ └──task failed (stop)──> failed
  *      │                │  └─invalid / rejected / planned (dry run)     └──task failed (rollback)──> rolling_back
  *      │                └─locks busy─> waiting ─locks free─> planning | redriving | rolling_back
+ *      │                └─a freeze window─> waiting ─window over, or overridden─> planning | redriving
  *   failed | cancelled | rolled_back | rollback_failed ─retry─> redriving ─tasks reset─> running
  *   failed | cancelled | succeeded | stale | rollback_failed ─rollback─> rolling_back ─compensations done─> rolled_back | rollback_failed
  *   pending | planning | waiting | running | redriving ─cancel─> cancelled
@@ -40,6 +41,8 @@ export interface PlanMachineState {
   resume: PlanIntent | null;
   /** Whether its tasks were ever written (it began running once): a retry of one that never did starts it. */
   started: boolean;
+  /** While `waiting`: whether it waits for a freeze window to end (not for a lock). */
+  frozen: boolean;
 }
 
 export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "stale", "cancelled", "invalid", "rejected", "planned"]);
@@ -68,10 +71,19 @@ export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "ro
 /** A rollback again from rollback_failed runs the compensations that failed once more (store/plans.ts advanceRollback). */
 export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"];
 export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
-/** The plan commands an operator may send a plan in `status` (the page and the command line offer only these). A dry run changes nothing: there is nothing to retry, cancel or roll back. */
-export function applicablePlanCommands(status: PlanStatus, dryRun: boolean): Array<"retry" | "cancel" | "rollback"> {
+/**
+ * The plan commands an operator may send a plan in `status` (the page and the command line offer
+ * only these). A dry run changes nothing: there is nothing to retry, cancel or roll back. `frozen`:
+ * it waits for a freeze window, which an operator may override.
+ */
+export function applicablePlanCommands(status: PlanStatus, dryRun: boolean, frozen = false): Array<"retry" | "cancel" | "rollback" | "override"> {
   if (dryRun) return [];
-  return [...(RETRYABLE_FROM.includes(status) ? (["retry"] as const) : []), ...(CANCELLABLE_FROM.includes(status) ? (["cancel"] as const) : []), ...(ROLLBACK_FROM.includes(status) ? (["rollback"] as const) : [])];
+  return [
+    ...(status === "waiting" && frozen ? (["override"] as const) : []),
+    ...(RETRYABLE_FROM.includes(status) ? (["retry"] as const) : []),
+    ...(CANCELLABLE_FROM.includes(status) ? (["cancel"] as const) : []),
+    ...(ROLLBACK_FROM.includes(status) ? (["rollback"] as const) : []),
+  ];
 }
 /** Statuses of a plan not compiled yet (or that never will be): it has no compile report to show. */
 export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "invalid"]);
@@ -79,7 +91,19 @@ export const UNCOMPILED_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pendi
 /** A command decided with locks it thought the plan held, on a plan that no longer holds them: ask again. */
 export const LOCKS_NO_LONGER_HELD = "the plan no longer holds its locks: take them again";
 
-export type LockAnswer = { granted: true } | { granted: false; lock: string; holder: string };
+/** A freeze window that keeps a plan from changing an environment now (store/windows.ts). */
+export interface FreezeHit {
+  /** `windows/{id}` */
+  window: string;
+  name: string;
+  /** The environment it freezes, as the plan names it (or its project id). */
+  environment: string;
+  /** When this occurrence of the window ends (epoch ms). */
+  until: number;
+}
+
+/** Whether a plan may take its environments now: granted, another plan holds one, or a freeze window covers one. */
+export type LockAnswer = { granted: true } | { granted: false; lock: string; holder: string } | { granted: false; freeze: FreezeHit };
 
 export type PlanInput =
   /** The start lease was taken (onPlanCreated, the sweeper, or a wake-up). */
@@ -100,7 +124,9 @@ export type PlanInput =
   | { kind: "all_finished"; failedTask: string | null; policy: FailurePolicy }
   | { kind: "rollback_finished"; failedCompensation: { taskId: string; message: string } | null }
   /** The start failed too often (compile or write errors that do not go away): the plan ends instead of retrying forever. */
-  | { kind: "start_failed"; attempts: number; message: string };
+  | { kind: "start_failed"; attempts: number; message: string }
+  /** An operator lets a plan waiting for a freeze window go ahead, with a reason (recorded). */
+  | { kind: "override_freeze"; by: string; reason: string };
 
 /** What the runtime does after a transition committed (each idempotent; the sweeper may repeat it). */
 export type PlanEffect =
@@ -167,7 +193,15 @@ function go(state: PlanMachineState, to: PlanStatus, type: string, message: stri
 /** Where a plan that wants its locks goes: the active status, or `waiting` with the intent kept. */
 function withLocks(state: PlanMachineState, locks: LockAnswer | "held", intent: PlanIntent, active: () => PlanTransition): PlanTransition {
   if (locks === "held" || locks.granted) return active();
-  return go(state, "waiting", "plan.waiting", `waiting: environment ${locks.lock} is locked by plan ${locks.holder}; this plan ${intent === "start" ? "starts" : intent === "redrive" ? "is retried" : "rolls back"} when it finishes`, {
+  const then = intent === "start" ? "starts" : intent === "redrive" ? "is retried" : "rolls back";
+  if ("freeze" in locks) {
+    const { freeze } = locks;
+    return go(state, "waiting", "plan.frozen", `waiting: ${freeze.environment} is frozen by window "${freeze.name}" until ${new Date(freeze.until).toISOString()}; this plan ${then} when it ends, or when an operator overrides it with a reason`, {
+      resume: intent,
+      waitingFor: { freeze: freeze.window, name: freeze.name, environment: freeze.environment, until: freeze.until },
+    });
+  }
+  return go(state, "waiting", "plan.waiting", `waiting: environment ${locks.lock} is locked by plan ${locks.holder}; this plan ${then} when it finishes`, {
     resume: intent,
     waitingFor: { lock: locks.lock, plan: locks.holder },
   });
@@ -228,6 +262,14 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
     case "start_failed":
       if (status !== "planning" && status !== "pending") return skip(`plan is ${status}`);
       return go(state, "failed", "plan.start_failed", `could not start after ${input.attempts} attempts: ${input.message}`, { finishedAt: now, startLease: null });
+
+    case "override_freeze":
+      if (status !== "waiting" || !state.frozen) return skip(`plan is ${status}${status === "waiting" ? " for a lock" : ""}, not waiting for a freeze window: there is nothing to override`);
+      // Still waiting: the runtime resumes it at once (or the sweeper does), and that entry skips freezes.
+      return go(state, "waiting", "plan.freeze_overridden", `freeze window overridden by ${input.by}: ${input.reason}`, {
+        resume: state.resume,
+        freezeOverride: { by: input.by, reason: input.reason, at: now, intent: state.resume ?? "start", generation: state.generation },
+      });
 
     case "redriven":
       if (status !== "redriving") return skip(`plan is ${status}, not redriving`);

@@ -43,6 +43,8 @@ export interface CompiledSummary {
   rootCount: number;
   sinkCount: number;
   environmentCount: number;
+  /** The Firebase projects it provisions or verifies (the locks it takes), each with its environment's name and tier when the plan names them. */
+  environments: Array<{ projectId: string; name: string | null; tier: string | null }>;
   approvalGateCount: number;
   criticalPathSeconds: number;
   criticalPathLength: number;
@@ -204,6 +206,13 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
   return { ok: true, plan: finish("environments", spec, tasks, graph, report) };
 }
 
+/** The environments (Firebase projects) a plan provisions or verifies: the locks it needs. */
+export function environmentsOf(tasks: readonly TaskSpec[]): string[] {
+  const projects = new Set<string>();
+  for (const task of tasks) if (task.run === "firebase") projects.add(task.params.projectId);
+  return [...projects].sort();
+}
+
 function finish(form: PlanForm, spec: CompiledPlan["spec"], tasks: TaskSpec[], graph: TaskGraph, report: PlanReport): CompiledPlan {
   const highest = report.risks.reduce<RiskSeverity | null>((max, r) => (max === null || SEVERITY_RANK[r.severity] > SEVERITY_RANK[max] ? r.severity : max), null);
   const summary: CompiledSummary = {
@@ -215,6 +224,10 @@ function finish(form: PlanForm, spec: CompiledPlan["spec"], tasks: TaskSpec[], g
     rootCount: graph.roots.length,
     sinkCount: graph.sinks.length,
     environmentCount: report.effectiveSpec?.environments.length ?? 0,
+    environments: environmentsOf(tasks).map((projectId) => {
+      const env = report.effectiveSpec?.environments.find((e) => e.projectId === projectId);
+      return { projectId, name: env?.name ?? null, tier: env?.tier ?? null };
+    }),
     approvalGateCount: tasks.filter((t) => t.run === "approval").length,
     criticalPathSeconds: report.criticalPath.durationSeconds,
     criticalPathLength: report.criticalPath.taskIds.length,

@@ -1,6 +1,6 @@
 /**
  * Plan commands from `orchestrator-plan-commands` (other systems, the page, the CLI): approve,
- * reject, cancel, retry (redrive), rollback. Each is applied by a compare-and-set that records the
+ * reject, cancel, retry (redrive), rollback, override (a freeze window). Each is applied by a compare-and-set that records the
  * command in the plan's history in the same transaction; a repeated command id is a no-op.
  *
  * Who sent it decides what it may do. The trigger verifies the command's credential first
@@ -8,6 +8,7 @@
  *   approve, reject          a verified approver of the gate (decideApproval); a bare `by` never passes
  *   cancel, retry, rollback  a verified operator or listed command sender; unverified senders only
  *                            where the deployment allows them (ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS)
+ *   override                 a verified operator only, with a reason: lets a plan past a freeze window
  * Every refusal is recorded in the plan's history with its reason.
  */
 import type { Firestore } from "firebase-admin/firestore";
@@ -15,10 +16,11 @@ import type { PlanCommand } from "../schema/messages";
 import { atTransition, decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer } from "../engine/plan";
 import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
-import { applyPlanInput, machineState, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
+import { applyPlanInput, machineState, readCompiled, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
 import { applyApproval, lockKeysOf } from "../store/tasks";
 import { matchesApprover, principalLabel, type VerifiedPrincipal } from "../trust/principals";
-import { onPlanFinished } from "./locks";
+import { freezeAnswer, targetsOf } from "./freeze";
+import { onPlanFinished, resumeWaitingPlan } from "./locks";
 import { followThrough } from "./plan-effects";
 import { settleFinishedTask } from "./settle";
 
@@ -79,6 +81,18 @@ export async function applyCommand(
     await settleFinishedTask(db, result.task, now);
     return { applied: true, message: `${cmd.taskId} ${cmd.command === "approve" ? "approved" : "rejected"}` };
   }
+  if (cmd.command === "override") {
+    // Past a freeze: only a verified operator, whatever the deployment lets other senders do.
+    const p = sender.principal;
+    if (p?.role !== "operator") return refuse(db, cmd, actor, `${p === null ? (sender.credentialError ?? "the command carries no credential") : `${principalLabel(p)} is not an operator`}; only a verified operator may override a freeze window`, now());
+    const why = cmd.reason?.trim() ?? "";
+    if (why === "") return refuse(db, cmd, actor, "an override of a freeze window needs a reason", now());
+    const cause = { actor, commandId: cmd.commandId, data: { command: cmd.command, reason: why } };
+    const overridden = await applyPlanInput(db, cmd.planId, { kind: "override_freeze", by: actor, reason: why }, now(), cause);
+    if (overridden.kind === "skip") return refuse(db, cmd, actor, overridden.reason, now());
+    await resumeWaitingPlan(db, cmd.planId, now);
+    return { applied: true, message: "freeze window overridden: the plan goes ahead" };
+  }
   const refusal = controlRefusal(cmd.command, sender, rules);
   if (refusal !== undefined) return refuse(db, cmd, actor, refusal, now());
 
@@ -122,7 +136,10 @@ export async function enterWithLocks(
     }
     let locks: LockAnswer | "held" = "held";
     let environments: string[] = [];
-    if (!holdsLocks(plan.status)) {
+    // A retry changes environments: a freeze window on one holds it (waiting), a rollback never waits for one.
+    const frozen = request.command === "retry" && !holdsLocks(plan.status) ? await freezeAnswer(db, targetsOf(await readCompiled(db, planId)), plan.freezeOverride ?? null, "redrive", plan.generation, now()) : null;
+    if (frozen !== null) locks = frozen;
+    else if (!holdsLocks(plan.status)) {
       environments = await lockKeysOf(db, planId);
       // Taken only for the plan as probed: one that moved on since is read again first.
       const taken = await acquireLocks(db, planId, environments, now(), atTransition(plan.seq, LOCKS_NO_LONGER_HELD));

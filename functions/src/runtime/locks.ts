@@ -7,16 +7,23 @@ import { logs } from "../logs";
 import { releaseLocks } from "../store/locks";
 import { readPlanDocument } from "../store/plans";
 import { enterWithLocks } from "./commands";
+import { freezeAnswer, targetsOf } from "./freeze";
 import { startPlan } from "./start-plan";
 
 /**
  * Resumes a plan that was waiting for a lock with what it meant to do: start, be retried or roll
- * back (idempotent: a plan no longer waiting is left alone, and a lock still held keeps it waiting).
+ * back (idempotent: a plan no longer waiting is left alone, and a lock still held, or a freeze window
+ * still on, keeps it waiting).
  */
 export async function resumeWaitingPlan(db: Firestore, planId: string, now: () => number = Date.now): Promise<void> {
   const plan = await readPlanDocument(db, planId);
   if (plan?.state.status !== "waiting") return;
   const intent = plan.state.resume ?? "start";
+  // Still frozen: nothing is written (the sweeper looks every pass; a start would record two transitions each time).
+  if (plan.state.waitingFor?.freeze !== undefined && intent !== "rollback") {
+    const frozen = await freezeAnswer(db, targetsOf(plan.doc.compiled), plan.state.freezeOverride ?? null, intent, plan.state.generation, now());
+    if (frozen !== null) return;
+  }
   if (intent === "start") {
     await startPlan(db, planId, plan.doc, `wake:${planId}:${now()}`, now);
     return;

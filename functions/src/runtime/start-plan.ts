@@ -6,25 +6,20 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS, START_LEASE_MS } from "../config";
 import { FAN_IN_THRESHOLD, wideJoinEdge } from "../engine/release";
+import type { LockAnswer } from "../engine/plan";
 import { initialTask } from "../engine/task";
 import { logs } from "../logs";
-import { compilePlan, type CompiledPlan } from "../planner/compile";
+import { compilePlan, environmentsOf, type CompiledPlan } from "../planner/compile";
 import { acquireStartLease, applyPlanInput, finishWithoutRunning, holdsStartLease, markPlanInvalid } from "../store/plans";
 import { applyPlanEffects, followThrough } from "./plan-effects";
 import { acquireLocks } from "../store/locks";
 import { removeTasksNotIn, writeStartTasks } from "../store/tasks";
 import { deploymentCompileOptions } from "./deployment";
+import { freezeAnswer, freezeOverrideOf, type FreezeOverride } from "./freeze";
 import { writePlanReport } from "../store/reports";
 import { chunked, inParallel } from "./parallel";
 import { executorCompensates } from "../executors/registry";
-import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
-
-/** The environments (Firebase projects) a plan provisions or verifies: the locks it needs. */
-export function environmentsOf(tasks: readonly TaskSpec[]): string[] {
-  const projects = new Set<string>();
-  for (const task of tasks) if (task.run === "firebase") projects.add(task.params.projectId);
-  return [...projects].sort();
-}
+import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
 
 export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "waiting" | "skipped" | "failed";
 
@@ -61,7 +56,7 @@ export async function startPlan(
     return "skipped";
   }
   try {
-    return await startLeased(db, planId, compiled.plan, owner, now);
+    return await startLeased(db, planId, compiled.plan, owner, now, freezeOverrideOf(doc));
   } catch (error) {
     // Left in `planning`: its lease expires and the next delivery or the sweeper tries again,
     // until MAX_START_ATTEMPTS, when the plan ends failed with this error.
@@ -74,7 +69,7 @@ export async function startPlan(
   }
 }
 
-async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, owner: string, now: () => number): Promise<StartOutcome> {
+async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, owner: string, now: () => number, override: FreezeOverride | null): Promise<StartOutcome> {
   const { tasks, graph, summary, report, outcome } = plan;
   // The report goes out alongside everything else; the plan leaves `planning` only once it is written.
   const reportWritten = writePlanReport(db, planId, report);
@@ -88,20 +83,27 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
   // One running plan per environment: wait (status `waiting`) while another plan holds one. Taken
   // only under the start lease: a start that lost it (a cancel came) takes nothing.
   const environments = environmentsOf(tasks);
-  const locked = await acquireLocks(db, planId, environments, now(), holdsStartLease(owner));
-  if (locked.kind === "refused") {
-    logs.planStartSkipped(planId, `start lease lost before the locks were taken: ${locked.reason}`);
-    return "skipped";
+  // A freeze window on one of them: wait, holding no lock, until it ends or an operator overrides it.
+  const frozen = await freezeAnswer(db, summary.environments, override, "start", 1, now());
+  let answer: LockAnswer = frozen ?? { granted: true };
+  if (frozen === null) {
+    const locked = await acquireLocks(db, planId, environments, now(), holdsStartLease(owner));
+    if (locked.kind === "refused") {
+      logs.planStartSkipped(planId, `start lease lost before the locks were taken: ${locked.reason}`);
+      return "skipped";
+    }
+    if (locked.kind === "busy") answer = { granted: false, lock: locked.lock, holder: locked.holder };
   }
-  if (locked.kind === "busy") {
+  if (!answer.granted) {
     await reportWritten;
-    const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: false, lock: locked.lock, holder: locked.holder }, taskCount: tasks.length }, now(), {
+    const why = "freeze" in answer ? { freeze: answer.freeze.window, until: answer.freeze.until } : { lock: answer.lock, holder: answer.holder };
+    const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: answer, taskCount: tasks.length }, now(), {
       actor: "orchestrator",
       guard: holdsStartLease(owner),
-      data: { lock: locked.lock, holder: locked.holder },
-      also: () => ({ startLease: null }),
+      data: why,
+      also: () => ({ startLease: null, compiled: summary }),
     });
-    if (waiting.kind === "transition") logs.planStartSkipped(planId, `waiting for ${locked.lock}, locked by ${locked.holder}`);
+    if (waiting.kind === "transition") logs.planStartSkipped(planId, "freeze" in answer ? `waiting for freeze window ${answer.freeze.window} to end` : `waiting for ${answer.lock}, locked by ${answer.holder}`);
     return waiting.kind === "transition" ? "waiting" : "skipped";
   }
   const startedAt = now();

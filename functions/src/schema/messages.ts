@@ -24,7 +24,8 @@ export const taskReadyMessageSchema = z
 export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;
 
 /** `orchestrator-plan-commands`: from other systems, the page or the CLI. */
-export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback"] as const;
+/** `override`: let a plan waiting for a freeze window go ahead (operators only, with a reason). */
+export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback", "override"] as const;
 export const planCommandSchema = z
   .object({
     planId: planIdSchema,
@@ -51,6 +52,9 @@ export const planCommandSchema = z
   .superRefine((cmd, ctx) => {
     if ((cmd.command === "approve" || cmd.command === "reject") && cmd.taskId === undefined) {
       ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} needs the approval task's id` });
+    }
+    if (cmd.command === "override" && (cmd.reason === undefined || cmd.reason.trim() === "")) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: "an override of a freeze window needs a reason: it is recorded in the plan's history" });
     }
   });
 export type PlanCommand = z.output<typeof planCommandSchema>;

@@ -240,6 +240,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "failedTask",
   "startLease",
   "waitingFor",
+  "freezeOverride",
   "rollbackLevel",
   "rollbackError",
   "rollbackArmedSeq",
@@ -276,6 +277,16 @@ export const planStateSchema = z.object({
   casWrite: z.string().optional(),
   /** The rollback (its transition's seq) whose compensations that failed before were set to run again. */
   rollbackArmedSeq: z.number().int().nullable().optional(),
+  /** While `waiting`: the lock (and the plan holding it), or the freeze window (and when it ends). */
+  waitingFor: z
+    .object({ lock: z.string().optional(), plan: z.string().optional(), freeze: z.string().optional(), name: z.string().optional(), environment: z.string().optional(), until: z.number().optional() })
+    .nullable()
+    .optional(),
+  /** An operator let the plan past freeze windows, for one entry: a start, or the redrive of run `generation`. */
+  freezeOverride: z
+    .object({ by: z.string(), reason: z.string(), at: z.number(), intent: z.enum(["start", "redrive", "rollback"]), generation: z.number().int() })
+    .nullable()
+    .optional(),
 });
 export type PlanState = z.output<typeof planStateSchema>;
 

@@ -12,6 +12,7 @@ export const COLLECTIONS = {
   outputs: "outputs",
   outbox: "outbox",
   changes: "changes",
+  windows: "windows",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
@@ -23,3 +24,5 @@ export const deadLetters = (db: Firestore): CollectionReference => db.collection
 export const outputRef = (db: Firestore, planId: string, taskId: string): DocumentReference => planRef(db, planId).collection(COLLECTIONS.outputs).doc(taskId);
 /** The firebase executor's write-ahead change journal (store/changes.ts): operators only. */
 export const changesOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.changes);
+/** Maintenance and freeze windows (schema/windows.ts): operators set them through the API. */
+export const windowsOf = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.windows);

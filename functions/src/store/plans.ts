@@ -24,6 +24,7 @@ export const machineState = (plan: PlanState): PlanMachineState => ({
   generation: plan.generation,
   resume: plan.resume,
   started: typeof plan.startedAt === "number",
+  frozen: typeof plan.waitingFor?.freeze === "string",
 });
 
 /** Who or what caused a transition, recorded on its history record. */
@@ -253,6 +254,12 @@ export async function readPlanDocument(db: Firestore, planId: string): Promise<{
   const snap = await planRef(db, planId).get();
   const state = readPlanState(snap);
   return state === undefined ? undefined : { doc: snap.data()!, state };
+}
+
+/** The plan's compiled summary (planner/compile.ts CompiledSummary), unvalidated: its readers check what they use. */
+export async function readCompiled(db: Firestore, planId: string): Promise<unknown> {
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: ["compiled"] });
+  return snap!.get("compiled") as unknown;
 }
 
 /** The failure policy the plan's author chose (a field of the spec, read alone). */

@@ -39,7 +39,7 @@ export interface Scenario {
   gates: "approve" | "reject" | "deadline";
 }
 
-/** The environments (Firebase projects) a plan locks: as runtime/start-plan.ts environmentsOf. */
+/** The environments (Firebase projects) a plan locks: as planner/compile.ts environmentsOf. */
 export function environmentsOf(tasks: readonly SimTaskSpec[]): string[] {
   const projects = new Set<string>();
   for (const task of tasks) if (task.run === "firebase") projects.add(String(task.params.projectId));

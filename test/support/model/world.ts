@@ -196,7 +196,7 @@ export class World {
         graph: analysed.graph,
         envs: environmentsOf(spec.tasks),
         statusWritten: false,
-        state: { status: "pending", seq: 0, generation: 1, resume: null, started: false },
+        state: { status: "pending", seq: 0, generation: 1, resume: null, started: false, frozen: false },
         failedTask: null,
         effectsPending: false,
         createdAt: this.now,
@@ -392,6 +392,8 @@ export class World {
       generation: typeof u.generation === "number" ? u.generation : before.generation,
       resume: (u.resume as PlanIntent | null | undefined) ?? null,
       started: plan.startedAt !== null,
+      // The model has no freeze windows (their door is tested on the engine: test/integration/freeze-windows.test.ts).
+      frozen: false,
     };
     plan.statusWritten = true;
     plan.effectsPending = decision.effects.length > 0;

@@ -76,13 +76,15 @@ const EXPECTED: Record<Access, Record<CallerKind, "ok" | number>> = {
 };
 
 const concrete = (path: string): string =>
-  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`)}`;
+  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`).replace("/windows/:id", `/windows/${SEEDED.windowId}`)}`;
 
 /** A valid body for each action, and the success status it answers with. */
 const ACTION: Record<string, { body: unknown; status: number }> = {
   "/plans": { body: { tasks: [{ id: "a", run: "noop" }] }, status: 201 },
   "/plans/:id/commands": { body: { command: "cancel" }, status: 202 },
   "/health/run": { body: { reason: "matrix" }, status: 202 },
+  "/windows": { body: { id: "freeze-1", kind: "freeze", name: "holidays", environments: ["production"], oneTime: [{ start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }] }, status: 200 },
+  "/windows/:id/delete": { body: {}, status: 200 },
 };
 
 describe.each(declared.map((r) => [`${r.method} ${r.path} (${r.access})`, r] as const))("%s", (_name, route) => {

@@ -15,7 +15,7 @@ import { writePlanReport } from "../../../functions/src/store/reports";
 
 type Data = Record<string, unknown>;
 export interface FirestoreAccess {
-  op: "get" | "query" | "count" | "create" | "set" | "commit";
+  op: "get" | "query" | "count" | "create" | "set" | "delete" | "commit";
   path: string;
 }
 
@@ -63,6 +63,10 @@ export class MemoryFirestore {
         this.log.push({ op: "create", path });
         if (this.docs.has(path)) throw alreadyExists(path);
         this.docs.set(path, structuredClone(data));
+      },
+      delete: async () => {
+        this.log.push({ op: "delete", path });
+        this.docs.delete(path);
       },
     };
   }
@@ -212,7 +216,7 @@ export function unitApi(db: Firestore, overrides: Partial<ApiContext> = {}): Uni
 }
 
 /** The ids `seedApiData` writes, one per kind of id a route takes from its path. */
-export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1" } as const;
+export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1", windowId: "window-1" } as const;
 
 /** A compiled plan with its report and tasks (as the plan trigger leaves it), an environment, a health report and an alert. */
 export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_000): Promise<void> {
@@ -226,5 +230,6 @@ export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_0
   memory.seed(`environments/${SEEDED.environmentId}`, { name: "development" });
   memory.seed(`reports/${SEEDED.reportId}`, { runId: SEEDED.reportId, startedAt: now });
   memory.seed("alerts/alert-1", { id: "alert-1", status: "open", title: "slow", lastSeen: now });
+  memory.seed(`windows/${SEEDED.windowId}`, { kind: "maintenance", name: "database upgrade", environments: ["production"], oneTime: [{ start: now, end: now + 3_600_000 }], weekly: [], updatedAt: now, updatedBy: "operator@example.com" });
   memory.log.length = 0;
 }

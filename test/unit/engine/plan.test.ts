@@ -6,14 +6,14 @@ import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, LOCKS_NO_LONGER_HELD, type 
 import { PLAN_STATUSES, type PlanStatus } from "../../../functions/src/schema/plan";
 
 const T = 1_700_000_000_000;
-const state = (status: PlanStatus, over: Partial<PlanMachineState> = {}): PlanMachineState => ({ status, seq: 3, generation: 1, resume: null, started: true, ...over });
+const state = (status: PlanStatus, over: Partial<PlanMachineState> = {}): PlanMachineState => ({ status, seq: 3, generation: 1, resume: null, started: true, frozen: false, ...over });
 const granted = { granted: true } as const;
 const busy = { granted: false, lock: "lang-trak-prod", holder: "other-plan" } as const;
 
 function apply(s: PlanMachineState, input: PlanInput): PlanMachineState {
   const d = decidePlan(s, input, T);
   if (d.kind === "skip") throw new Error(`skipped: ${d.reason}`);
-  return { status: d.to, seq: d.seq, generation: (d.update.generation as number | undefined) ?? s.generation, resume: (d.update.resume as PlanMachineState["resume"]) ?? null, started: s.started || d.to === "running" };
+  return { status: d.to, seq: d.seq, generation: (d.update.generation as number | undefined) ?? s.generation, resume: (d.update.resume as PlanMachineState["resume"]) ?? null, started: s.started || d.to === "running", frozen: d.to === "waiting" && typeof (d.update.waitingFor as { freeze?: unknown } | undefined)?.freeze === "string" };
 }
 
 describe("the plan state machine", () => {

@@ -219,6 +219,48 @@ describe("plan commands", () => {
   });
 });
 
+describe("freeze windows", () => {
+  const until = 1_700_003_600_000;
+  const frozen = plan("waiting", { waitingFor: { freeze: "holidays", name: "Holiday freeze", environment: "production", until } });
+
+  it("says which window holds a waiting plan and offers the override, which needs a reason", async () => {
+    const backend = fakeBackend((m, p) => (p === "/plans/p1" ? ok({ plan: frozen, tasks: [], tasksTruncated: false }) : m === "POST" ? ok({ accepted: {} }, 202) : undefined));
+    const text = (await run(["status", "p1"], backend)).out.join("\n");
+    expect(text).toContain('waiting  production is frozen by window holidays ("Holiday freeze") until');
+    expect(text).toContain("commands firebase-orchestrator override p1 · firebase-orchestrator cancel p1");
+    for (const argv of [["override", "p1"], ["override", "p1", "--reason", "  "]]) {
+      const refused = await run(argv, backend);
+      expect(refused.code).toBe(64);
+      expect(refused.err.join("\n")).toContain("override needs --reason");
+    }
+    expect(backend.calls.filter((c) => c.startsWith("POST"))).toEqual([]);
+  });
+
+  it("lists windows with the one on now, sets one from a file and deletes one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-window-"));
+    const file = join(dir, "freeze.json");
+    const spec = { id: "holidays", kind: "freeze", name: "Holiday freeze", environments: ["production"], oneTime: [{ start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }] };
+    writeFileSync(file, JSON.stringify(spec));
+    const row = { ...spec, oneTime: [{ start: Date.parse("2026-12-24T00:00:00Z"), end: Date.parse("2026-12-27T00:00:00Z") }], weekly: [{ days: ["sat", "sun"], start: "22:00", durationMinutes: 480, timeZone: "Europe/Berlin" }], activeUntil: until };
+    let posted: Record<string, unknown> | undefined;
+    const backend = fakeBackend((m, p, _q, body) => {
+      if (m === "GET" && p === "/windows") return ok({ windows: [row], unreadable: [{ id: "typo", problem: "environments: Expected array" }] });
+      if (m === "POST" && p === "/windows") return (posted = body), ok({ window: row });
+      if (m === "POST" && p === "/windows/holidays/delete") return ok({ deleted: "holidays" });
+      return undefined;
+    });
+    const listed = await run(["windows"], backend);
+    expect(listed.code).toBe(0);
+    expect(listed.out.join("\n")).toMatch(/holidays +freeze +production +on until .* +Holiday freeze +.*sat,sun 22:00 for 480 min \(Europe\/Berlin\)/);
+    expect(listed.err.join("\n")).toContain("✗ window typo cannot be read (environments: Expected array)");
+    const set = await run(["set-window", file], backend);
+    expect(set.code).toBe(0);
+    expect(posted).toEqual(spec);
+    expect(set.out[0]).toMatch(/^✓ freeze window holidays set: production · /);
+    expect((await run(["delete-window", "holidays"], backend)).out).toEqual(["✓ window holidays deleted: plans waiting on it start within a sweep"]);
+  });
+});
+
 describe("apply", () => {
   const dir = mkdtempSync(join(tmpdir(), "cli-apply-"));
   const file = join(dir, "plan.json");

@@ -6,15 +6,20 @@
  */
 import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
 import type { EnvironmentView, UptimeBar } from "../../functions/src/api/status";
+import type { Incident } from "../../functions/src/health/incidents";
 import type { Alert, GoalProgress } from "../../functions/src/schema/health";
 import { ApiError, getJson, postJson } from "./api";
-import { $, ago, append, badge, el, fieldErrorList, when } from "./dom";
+import { $, ago, append, badge, duration, el, fieldErrorList, when } from "./dom";
 import type { View, ViewContext } from "./views";
 
 export const REFRESH_MS = 2_000;
 
 interface Overview {
   scope: "public" | "viewer";
+  /** The overall status line (health/incidents.ts overallStatus). */
+  status: { level: string; text: string };
+  /** Open incidents, and those resolved in the last 90 days. */
+  incidents: Incident[];
   environments: Array<Omit<EnvironmentView, "goals" | "configError"> & Partial<Pick<EnvironmentView, "goals" | "configError">>>;
   goals?: GoalProgress[];
   alerts: Array<Partial<Alert> & Pick<Alert, "id" | "title" | "severity" | "firstSeen" | "lastSeen">>;
@@ -52,6 +57,32 @@ function environmentCard(env: Overview["environments"][number]): HTMLElement {
     env.integrations.length === 0
       ? null
       : el("ul", { class: "integrations", "aria-label": `${env.name} integrations` }, ...env.integrations.map((i) => el("li", {}, badge(i.status, i.integration), i.message ? el("small", {}, ` ${i.message}`) : null))),
+  );
+}
+
+/** Resolved incidents of the last 90 days, newest first: when, how long, and what each cost its error budget. */
+function incidentHistory(resolved: readonly Incident[]): HTMLElement {
+  if (resolved.length === 0) return el("p", { class: "ok-note" }, "No incidents in the last 90 days.");
+  return el(
+    "table",
+    { class: "incidents" },
+    el("caption", { class: "sr-only" }, "Incidents resolved in the last 90 days"),
+    el("thead", {}, el("tr", {}, ...["Incident", "Environment", "Started", "Lasted", "Budget spent"].map((h) => el("th", { scope: "col" }, h)))),
+    el(
+      "tbody",
+      {},
+      ...resolved.map((i) =>
+        el(
+          "tr",
+          { "data-incident": i.id },
+          el("td", {}, badge(i.severity), " ", i.title, i.message ? el("small", { class: "muted" }, ` ${i.message}`) : null),
+          el("td", {}, i.environmentId ?? "—"),
+          el("td", {}, when(i.startedAt)),
+          el("td", {}, duration(i.durationMinutes * 60)),
+          el("td", {}, i.budgetCost === null ? "—" : `${i.budgetCost.minutes.toFixed(1)} min${i.budgetCost.fraction === null ? "" : ` (${(i.budgetCost.fraction * 100).toFixed(1)} %)`}`),
+        ),
+      ),
+    ),
   );
 }
 
@@ -95,6 +126,13 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
     el("p", { id: "status-banner", class: "banner", role: "status" }, "Loading…"),
     el("section", { "aria-labelledby": "env-heading" }, el("h2", { id: "env-heading" }, "Environments"), el("div", { id: "environments", class: "envs" }, el("p", { class: "muted" }, "Loading…"))),
     el("section", { "aria-labelledby": "alerts-heading" }, el("h2", { id: "alerts-heading" }, "Open alerts"), el("div", { id: "alerts" })),
+    el(
+      "section",
+      { "aria-labelledby": "incidents-heading" },
+      el("h2", { id: "incidents-heading" }, "Past incidents"),
+      el("div", { id: "incidents" }),
+      el("p", { class: "note" }, el("a", { href: "/api/incidents.atom", type: "application/atom+xml" }, "Atom feed of incidents"), " · uptime badges: ", el("code", {}, "/api/environments/<project-id>/badge.svg")),
+    ),
     session.role === null ? null : el("section", { "aria-labelledby": "goals-heading" }, el("h2", { id: "goals-heading" }, "Goals"), el("div", { id: "goals" })),
     session.role === null
       ? null
@@ -164,27 +202,10 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   };
 }
 
-const DOWN = new Set(["down", "timeout", "error"]);
-
-/** One line for everything at once: the worst environments first, then how many alerts are open. */
-export function statusBanner(environments: ReadonlyArray<Pick<Overview["environments"][number], "name" | "status">>, openAlerts: number): { level: "ok" | "degraded" | "down" | "unknown"; text: string } {
-  const alerts = openAlerts === 0 ? "" : ` · ${openAlerts} open alert${openAlerts === 1 ? "" : "s"}`;
-  if (environments.length === 0) return { level: "unknown", text: `No environments yet${alerts}.` };
-  const named = (status: (s: string) => boolean) => environments.filter((e) => status(e.status)).map((e) => e.name);
-  const down = named((s) => DOWN.has(s));
-  const degraded = named((s) => s === "degraded");
-  const unknown = named((s) => s === "unknown" || s === "skipped");
-  if (down.length > 0) return { level: "down", text: `Down: ${down.join(", ")}${degraded.length > 0 ? ` · degraded: ${degraded.join(", ")}` : ""}${alerts}` };
-  if (degraded.length > 0) return { level: "degraded", text: `Degraded: ${degraded.join(", ")}${alerts}` };
-  if (unknown.length === environments.length) return { level: "unknown", text: `Not checked yet: the first health run reports within minutes${alerts}` };
-  const up = environments.length - unknown.length;
-  return { level: alerts === "" ? "ok" : "degraded", text: `${up === environments.length ? "All" : `${up} of`} ${environments.length} environment${environments.length === 1 ? " is" : "s are"} up${unknown.length > 0 ? ` (not checked yet: ${unknown.join(", ")})` : ""}${alerts}` };
-}
-
 function renderOverview(body: Overview): void {
-  const banner = statusBanner(body.environments, body.alerts.length);
-  $("status-banner").className = `banner ${banner.level}`;
-  $("status-banner").textContent = banner.text;
+  $("status-banner").className = `banner ${body.status.level}`;
+  $("status-banner").textContent = body.status.text;
+  $("incidents").replaceChildren(incidentHistory(body.incidents.filter((i) => i.status === "resolved")));
   $("environments").replaceChildren(...(body.environments.length === 0 ? [el("p", { class: "muted" }, "No environments yet: they appear once a plan provisions one and a health run checks it.")] : body.environments.map(environmentCard)));
   $("alerts").replaceChildren(
     body.alerts.length === 0

@@ -46,9 +46,9 @@ describe("the overview", () => {
     const cards = await page.locator("article.env").evaluateAll((els) => els.map((e) => [e.querySelector("h3")?.textContent, e.getAttribute("data-env")]));
     expect(cards).toEqual([["development", "lang-trak-dev"], ["staging", "lang-trak-staging"], ["production", "lang-trak-prod"]]);
     expect(await page.textContent('[data-env="lang-trak-dev"] p.muted')).toMatch(/^lang-trak-dev · checked/);
-    // One line for everything: production is degraded and has an open alert.
+    // One line for everything, in a status page's words: production is degraded and has an open incident.
     expect(await page.getAttribute("#status-banner", "class")).toBe("banner degraded");
-    expect(await page.textContent("#status-banner")).toMatch(/^Degraded: production · \d+ open alerts?$/);
+    expect(await page.textContent("#status-banner")).toMatch(/^Degraded performance: production · \d+ open incidents?$/);
     // Dark mode follows the system setting.
     await page.emulateMedia({ colorScheme: "dark" });
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(18, 22, 27)");

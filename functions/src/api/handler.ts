@@ -3,7 +3,8 @@
  * of (context, request): the trigger adapts Express to it, unit tests call it with fakes.
  *
  *   public        GET  /config, /ping
- *   public*       GET  /overview, /environments, /health, /windows      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
+ *   public*       GET  /overview, /environments, /health, /windows, /incidents, /incidents.atom,
+ *                      /environments/:id/badge.svg      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
  *   viewer        GET  /environments/:id, /goals, /alerts, /reports, /reports/:id,
  *                      /plans, /plans/:id, /plans/:id/{summary,graph,timeline,cost,risks,compliance,report,events}
  *   operator      POST /plans, /plans/:id/commands, /health/run, /windows, /windows/:id/delete
@@ -24,6 +25,7 @@ import type { ApiContext } from "./context";
 import { apiError, documentIdProblem, invalid, ok, withEtag, type ApiRequest, type ApiResponse } from "./http";
 import { createPlan, listPlans, planDetail, planEvents, planReportView, planSummary, planTimeline, REPORT_VIEWS, sendPlanCommand } from "./plans";
 import { listWindows, removeWindow, setWindow } from "./windows";
+import { environmentBadge, incidentsFeed, listIncidents } from "./incidents";
 import { environmentDetail, listAlerts, listEnvironments, listGoals, listReports, overview, reportDetail, requestHealthRun } from "./status";
 
 export type { ApiRequest, ApiResponse } from "./http";
@@ -61,6 +63,9 @@ const ROUTES: readonly Route[] = [
   route("GET", "status", "/environments", (ctx, req, _p, who) => listEnvironments(ctx, req, who.signedIn)),
   route("GET", "status", "/health", (ctx, req, _p, who) => listEnvironments(ctx, { ...req, query: { days: "1" } }, who.signedIn)),
   route("GET", "status", "/windows", (ctx, _req, _p, who) => listWindows(ctx, who.signedIn)),
+  route("GET", "status", "/incidents", (ctx, _req, _p, who) => listIncidents(ctx, who.signedIn)),
+  route("GET", "status", "/incidents.atom", (ctx, req, _p, who) => incidentsFeed(ctx, req, who.signedIn)),
+  route("GET", "status", "/environments/:environmentId/badge.svg", (ctx, _req, p) => environmentBadge(ctx, p.environmentId!)),
   route("GET", "viewer", "/environments/:environmentId", (ctx, _req, p) => environmentDetail(ctx, p.environmentId!)),
   route("GET", "viewer", "/goals", (ctx) => listGoals(ctx)),
   route("GET", "viewer", "/alerts", (ctx, req) => listAlerts(ctx, req)),

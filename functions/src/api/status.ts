@@ -13,6 +13,7 @@ import { principalName, type Principal } from "./auth";
 import type { ApiContext } from "./context";
 import { badCursor, decodeCursor, encodeCursor, invalid, jsonObjectBody, limitFrom, notFound, ok, type ApiRequest, type ApiResponse } from "./http";
 import { API_QUERIES, shapedQuery } from "./queries";
+import { incidentHistory, INCIDENT_HISTORY_DAYS, overallStatus, type Incident } from "../health/incidents";
 
 export const UPTIME_DAYS = 90;
 export const MAX_ENVIRONMENTS = 200;
@@ -105,9 +106,21 @@ export function inPromotionOrder<T extends Pick<EnvironmentView, "id" | "name" |
 }
 
 /** An alert as the public sees it: what, where, how bad, since when (no internal detail). */
-const publicAlert = (a: Alert) => ({ id: a.id, title: a.title, severity: a.severity, status: a.status, environmentId: a.environmentId, integration: a.integration, firstSeen: a.firstSeen, lastSeen: a.lastSeen });
+export const publicAlert = (a: Alert) => ({ id: a.id, title: a.title, severity: a.severity, status: a.status, environmentId: a.environmentId, integration: a.integration, firstSeen: a.firstSeen, lastSeen: a.lastSeen });
 
-async function readAlerts(db: Firestore, status: Alert["status"], limit: number, cursor?: Array<string | number>): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
+/** Resolved incidents read per request: the newest, then those older than the history are dropped. */
+export const MAX_RESOLVED_INCIDENTS = 200;
+const PUBLIC_INCIDENT_KINDS: ReadonlySet<Alert["kind"]> = new Set(["check", "goal"]);
+
+/** Open incidents and those resolved in the history; the public sees availability ones, without their messages. */
+export async function readIncidents(ctx: ApiContext, signedIn: boolean): Promise<Incident[]> {
+  const [open, resolved] = await Promise.all([readAlerts(ctx.db, "open", 100), readAlerts(ctx.db, "resolved", MAX_RESOLVED_INCIDENTS)]);
+  const alerts = [...open.alerts, ...resolved.alerts].filter((a) => signedIn || PUBLIC_INCIDENT_KINDS.has(a.kind));
+  const incidents = incidentHistory(alerts, ctx.now(), INCIDENT_HISTORY_DAYS);
+  return signedIn ? incidents : incidents.map((i) => ({ ...i, message: "" }));
+}
+
+export async function readAlerts(db: Firestore, status: Alert["status"], limit: number, cursor?: Array<string | number>): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
   let q = shapedQuery(db.collection(ALERTS), API_QUERIES.alertsByStatus, { status });
   if (cursor !== undefined) q = q.startAfter(...cursor);
   const snap = await q.limit(limit).get();
@@ -127,20 +140,25 @@ async function latestReports(db: Firestore, limit: number, cursor?: Array<string
 }
 
 /**
- * `GET /overview`: what the page opens with. The public (when allowed) sees environment health,
- * uptime and open incidents; viewers also see goal progress, alert detail and the last report.
+ * `GET /overview`: what the page opens with. The public (when allowed) sees the overall status,
+ * environment health, uptime and incidents (open, and resolved in the last 90 days); viewers also
+ * see goal progress, alert detail and the last report.
  */
 export async function overview(ctx: ApiContext, signedIn: boolean): Promise<ApiResponse> {
-  const [environments, open, reports] = await Promise.all([
+  const [environments, open, reports, incidents] = await Promise.all([
     readEnvironments(ctx.db, ctx.now()),
     readAlerts(ctx.db, "open", 50),
     signedIn ? latestReports(ctx.db, 1) : Promise.resolve({ reports: [] }),
+    readIncidents(ctx, signedIn),
   ]);
+  const status = overallStatus(environments, incidents.filter((i) => i.status === "open").length);
   if (!signedIn) {
-    return ok({ scope: "public", environments: environments.map(({ goals: _goals, configError: _configError, ...env }) => env), alerts: open.alerts.map(publicAlert) });
+    return ok({ scope: "public", status, environments: environments.map(({ goals: _goals, configError: _configError, ...env }) => env), alerts: open.alerts.map(publicAlert), incidents });
   }
   return ok({
     scope: "viewer",
+    status,
+    incidents,
     environments,
     goals: environments.flatMap((e) => e.goals),
     alerts: open.alerts,

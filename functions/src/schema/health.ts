@@ -129,6 +129,8 @@ export const alertSchema = z.object({
   openedAfterFailures: z.number().int(),
   openedByRun: z.string(),
   resolvedByRun: z.string().nullable(),
+  /** Bad minutes of its environment's availability SLO from its start to its end (or now), and that share of the error budget. */
+  budgetCost: z.object({ minutes: z.number(), fraction: z.number().nullable() }).nullable().optional(),
 });
 export type Alert = z.output<typeof alertSchema>;
 

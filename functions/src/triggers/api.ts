@@ -62,6 +62,8 @@ export async function handleApiRequest(req: Request, res: Response): Promise<voi
     const result = await routeApiRequest(apiContext(), { method: req.method, path: req.path, query: req.query as Record<string, unknown>, headers, body: req.body as unknown });
     res.status(result.status).set({ "Cache-Control": "no-store", ...result.headers });
     if (result.status === 304 || req.method === "HEAD") res.end();
+    // A feed or a badge is text of its own type; everything else is JSON.
+    else if (typeof result.body === "string") res.send(result.body);
     else res.json(result.body);
   } catch (error) {
     logs.unexpected(`api ${req.method} ${req.path}`, error);

@@ -11,10 +11,11 @@ import { environmentPlanSpecSchema, type EffectiveEnvironmentPlan } from "../sch
 import { parseWith, type FieldError } from "../schema/issues";
 import { taskPlanSpecSchema, taskSpecSchema, userSpecOf, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
 import { z } from "zod";
-import { APPROVAL_WAIT_SECONDS, INTEGRATIONS } from "./catalogue";
+import { APPROVAL_WAIT_SECONDS, INTEGRATIONS, VERIFY_INTEGRATION } from "./catalogue";
 import { catalogueErrors } from "./checks";
 import { assessCompliance, type ComplianceItem } from "./compliance";
 import { estimateCost, type CostEstimate } from "./cost";
+import { estimateFor, retryRecommendations, statsKey, type DurationStats, type Estimate } from "./estimates";
 import { expandEnvironmentPlan, type Catalogue, type TaskMeta } from "./expand";
 import { applyProtection, protectionCompliance } from "./protection";
 import { EMPTY_POLICY, type ProtectionPolicy } from "../trust/policy";
@@ -85,6 +86,12 @@ export interface CompileOptions {
    * (offline, where the deployment's bindings are unknown); the executor checks again at run time.
    */
   secretBindings?: SecretBindings;
+  /**
+   * Durations of earlier runs per `integration@tier` (store/durations.ts): an environment plan's
+   * provisions and verifies are planned at their median once there are enough samples. Absent: the
+   * catalogue's estimates (offline).
+   */
+  durationStats?: DurationStats;
 }
 
 /**
@@ -111,7 +118,7 @@ function compileAnyForm(doc: Record<string, unknown>, options: CompileOptions): 
     return { ok: false, errors: [{ path: "", message: "a plan needs either tasks (a task plan) or environments (an environment plan)" }] };
   }
   const protection = options.protection ?? EMPTY_POLICY;
-  return hasTasks ? compileTaskPlan(spec, protection, options.secretBindings) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS, protection);
+  return hasTasks ? compileTaskPlan(spec, protection, options.secretBindings) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS, protection, options.durationStats);
 }
 
 function compileTaskPlan(input: Record<string, unknown>, policy: ProtectionPolicy, secretBindings: SecretBindings | undefined): CompileResult {
@@ -138,7 +145,7 @@ function compileTaskPlan(input: Record<string, unknown>, policy: ProtectionPolic
   return { ok: true, plan: finish("tasks", spec, tasks, analysed.graph, report) };
 }
 
-function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catalogue, policy: ProtectionPolicy): CompileResult {
+function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catalogue, policy: ProtectionPolicy, durationStats: DurationStats | undefined): CompileResult {
   const normalised = normaliseEnvironmentPlan(input);
   const parsed = parseWith(environmentPlanSpecSchema, normalised.value);
   const errors = [...normalised.errors];
@@ -173,8 +180,22 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
   if (!analysed.ok) return analysed;
   const { graph } = analysed;
 
-  const schedule = scheduleTasks(tasks, graph, (id) => expansion.meta.get(id)!.durationSeconds);
   const effective = expansion.effective;
+  // Provisions and verifies are planned from experience once there is enough of it.
+  const tierOf = new Map(effective.environments.map((e) => [e.name, e.tier]));
+  const estimates = new Map<string, Estimate>();
+  const learnedKeys: Array<{ key: string; taskId: string; timeoutSeconds: number | null }> = [];
+  for (const task of tasks) {
+    const m = expansion.meta.get(task.id)!;
+    const tier = tierOf.get(m.environment);
+    if ((m.role !== "provision" && m.role !== "verify") || tier === undefined) continue;
+    const key = statsKey(m.integration ?? VERIFY_INTEGRATION, tier);
+    const estimate = estimateFor(key, m.durationSeconds, durationStats);
+    estimates.set(task.id, estimate);
+    m.durationSeconds = estimate.seconds;
+    learnedKeys.push({ key, taskId: task.id, timeoutSeconds: task.timeoutSeconds ?? null });
+  }
+  const schedule = scheduleTasks(tasks, graph, (id) => expansion.meta.get(id)!.durationSeconds);
   const cost = estimateCost(effective, catalogue);
   const risks = assessRisks({
     plan: effective,
@@ -184,7 +205,7 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
     approvalWaitSeconds: [...expansion.meta.values()].find((m) => m.role === "approval")?.durationSeconds ?? 0,
   });
   const compliance = [...assessCompliance(effective, cost), ...protectionCompliance(protectedPlan.gates)];
-  const recommendations = recommend(effective, cost, risks, compliance, catalogue);
+  const recommendations = [...recommend(effective, cost, risks, compliance, catalogue), ...retryRecommendations(durationStats, learnedKeys)];
   const failures = compliance.filter((c) => c.status === "fail" && c.hard);
   const outcome: PlanOutcome = failures.length > 0 ? "rejected" : effective.dryRun ? "planned" : "run";
   const report = buildReport({
@@ -202,6 +223,7 @@ function compileEnvironmentPlan(input: Record<string, unknown>, catalogue: Catal
     compliance,
     recommendations,
     changeSets: expected.report,
+    estimates,
   });
   return { ok: true, plan: finish("environments", spec, tasks, graph, report) };
 }

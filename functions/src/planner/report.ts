@@ -10,6 +10,7 @@ import type { TaskSpec } from "../schema/plan";
 import { APPROVAL_WAIT_SECONDS, VERIFY_DURATION_SECONDS, VERIFY_INTEGRATION, integrationEntry } from "./catalogue";
 import type { ComplianceItem } from "./compliance";
 import type { CostEstimate } from "./cost";
+import type { Estimate } from "./estimates";
 import type { Catalogue, TaskMeta, TaskRole } from "./expand";
 import type { Recommendation } from "./recommendations";
 import type { Risk } from "./risks";
@@ -28,6 +29,8 @@ export interface ReportNode {
   latestStartSeconds: number;
   slackSeconds: number;
   critical: boolean;
+  /** Where its planned duration came from: the catalogue, or its history (median, p90, samples); null: a fixed wait or a task plan's own. */
+  estimate: Estimate | null;
   /** What rollback does for this task (environment plans), from the catalogue. */
   compensation: string | null;
   healthChecks: string[];
@@ -108,10 +111,19 @@ export interface ReportInput {
   compliance: ComplianceItem[];
   recommendations: Recommendation[];
   changeSets?: ChangeSetReport | null;
+  /** Where each provision's and verify's planned duration came from (environment plans). */
+  estimates?: ReadonlyMap<string, Estimate>;
 }
 
 /** Seconds rounded to milliseconds: float noise from fractional delays never reaches the report. */
 const secs = (value: number): number => Math.round(value * 1000) / 1000;
+
+/** What the estimates learned from history say, in one line with their numbers. */
+function learnedAssumption(estimates: ReadonlyMap<string, Estimate> | undefined): string[] {
+  const learned = [...(estimates?.entries() ?? [])].filter((e): e is [string, Extract<Estimate, { source: "history" }>] => e[1].source === "history");
+  if (learned.length === 0) return [];
+  return [`${learned.length} task${learned.length === 1 ? "" : "s"} planned from earlier runs (median of their finished attempts, per integration × tier): ${learned.map(([id, e]) => `${id} ${e.medianSeconds} s (p90 ${e.p90Seconds} s, ${e.samples} runs)`).join("; ")}.`];
+}
 
 export function buildReport(input: ReportInput): PlanReport {
   const { tasks, graph, schedule, meta, catalogue } = input;
@@ -137,6 +149,7 @@ export function buildReport(input: ReportInput): PlanReport {
       latestStartSeconds: secs(t.latestStart),
       slackSeconds: secs(t.slack),
       critical: critical.has(task.id),
+      estimate: input.estimates?.get(task.id) ?? null,
       compensation: entry?.compensation ?? null,
       healthChecks: entry ? [...entry.healthChecks] : [],
     });
@@ -162,7 +175,7 @@ export function buildReport(input: ReportInput): PlanReport {
     timeline,
     milestones,
     totalDurationSeconds: secs(schedule.totalSeconds),
-    durationAssumptions: [...DURATION_ASSUMPTIONS],
+    durationAssumptions: [...DURATION_ASSUMPTIONS, ...learnedAssumption(input.estimates)],
     cost: input.cost,
     risks: input.risks,
     compliance: input.compliance,

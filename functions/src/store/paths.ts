@@ -13,6 +13,7 @@ export const COLLECTIONS = {
   outbox: "outbox",
   changes: "changes",
   windows: "windows",
+  stats: "stats",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
@@ -26,3 +27,5 @@ export const outputRef = (db: Firestore, planId: string, taskId: string): Docume
 export const changesOf = (db: Firestore, planId: string): CollectionReference => planRef(db, planId).collection(COLLECTIONS.changes);
 /** Maintenance and freeze windows (schema/windows.ts): operators set them through the API. */
 export const windowsOf = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.windows);
+/** What the engine learns from earlier runs (store/durations.ts): functions only. */
+export const statsRef = (db: Firestore, id: string): DocumentReference => db.collection(COLLECTIONS.stats).doc(id);

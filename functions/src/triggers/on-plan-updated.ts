@@ -3,7 +3,8 @@
  * fields is recorded in the plan's history and ignored (a change is a new plan, or a command).
  * The orchestrator's own status writes change only system fields and pass silently, except one:
  * an environment plan that ends asks for a health run, so the environments it touched show as they
- * are now (on the page, in goals and alerts), not as they were at the last scheduled run.
+ * are now (on the page, in goals and alerts), not as they were at the last scheduled run, and
+ * its provisions' durations are recorded for the planner's estimates.
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Change, FirestoreEvent, QueryDocumentSnapshot } from "firebase-functions/v2/firestore";
@@ -14,6 +15,7 @@ import { logs } from "../logs";
 import type { HealthRunRequest } from "../schema/health";
 import { userSpecOf } from "../schema/plan";
 import { appendEvent } from "../store/events";
+import { learnFromRun } from "../runtime/learn";
 import { firestore } from "../store/firestore";
 
 /**
@@ -34,6 +36,8 @@ export async function handlePlanUpdated(event: FirestoreEvent<Change<QueryDocume
   if (request !== undefined) {
     // Best effort: the scheduled run comes within minutes anyway.
     await publishJson(TOPICS.healthRuns, [request]).catch((error: unknown) => logs.unexpected(`asking for a health run after plan ${event.params.planId} ended`, error));
+    // What its provisions took teaches the planner (and flags what took anomalously long).
+    await learnFromRun(firestore(), event.params.planId, Date.now()).catch((error: unknown) => logs.unexpected(`recording the durations of plan ${event.params.planId}`, error));
   }
   const before = userSpecOf(event.data.before.data());
   const after = userSpecOf(event.data.after.data());

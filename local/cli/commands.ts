@@ -1,6 +1,7 @@
 /**
  * The command line's commands over a Backend: apply, list, status (and --watch), history, and the
- * plan commands (approve, reject, cancel, retry, rollback, override), and maintenance and freeze windows. Each answers with its exit code; what
+ * plan commands (approve, reject, cancel, retry, rollback, override, pause, resume), and maintenance and
+ * freeze windows. Each answers with its exit code; what
  * it prints goes through `io`, so tests read it.
  */
 import { randomUUID } from "node:crypto";
@@ -239,7 +240,7 @@ export async function applyCommand(backend: Backend, io: Io, file: string, flags
 
 // ---- plan commands --------------------------------------------------------------------------
 
-export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback", "override"] as const;
+export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume"] as const;
 export type PlanCommandName = (typeof PLAN_COMMAND_NAMES)[number];
 
 /**

@@ -71,6 +71,8 @@ const planCommandSpec = (command: PlanCommandName): CommandSpec => {
     retry: "redrive a failed, cancelled or stale plan: what did not succeed runs again",
     rollback: "roll back a plan: compensate what it did, newest first",
     override: "let a plan waiting for a freeze window go ahead (operators only; --reason is required and recorded)",
+    pause: "pause a running plan: nothing new starts, running attempts finish, gates keep their deadlines",
+    resume: "resume a paused plan: what became ready meanwhile starts",
   };
   return {
     usage: `firebase-orchestrator ${command} <plan-id>${gate ? " <task-id>" : ""} [flags]`,

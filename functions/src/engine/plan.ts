@@ -12,7 +12,8 @@
  *      │                └─a freeze window─> waiting ─window over, or overridden─> planning | redriving
  *   failed | cancelled | rolled_back | rollback_failed ─retry─> redriving ─tasks reset─> running
  *   failed | cancelled | succeeded | stale | rollback_failed ─rollback─> rolling_back ─compensations done─> rolled_back | rollback_failed
- *   pending | planning | waiting | running | redriving ─cancel─> cancelled
+ *   pending | planning | waiting | running | paused | redriving ─cancel─> cancelled
+ *   running ─pause─> paused ─resume─> running   (paused: nothing new is dispatched; begun attempts finish)
  *   running ─a provision found its state moved since the plan's refresh─> stale   (whatever the policy)
  *
  * Locks: a plan holds its environments' locks exactly while it is active (planning after the locks
@@ -47,11 +48,11 @@ export interface PlanMachineState {
 
 export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "stale", "cancelled", "invalid", "rejected", "planned"]);
 /** Statuses in which a plan holds its environments' locks (`planning` holds them once granted). */
-export const ACTIVE_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["planning", "running", "redriving", "rolling_back"]);
+export const ACTIVE_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["planning", "running", "paused", "redriving", "rolling_back"]);
 /** Statuses in which a plan waits for something outside itself, explicitly: never stuck. */
 export const WAITING_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["pending", "waiting"]);
 /** Statuses in which a plan's ready tasks stay ready (they run now or once it is running); in any other a late one is cancelled. */
-export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "waiting", "running", "redriving"]);
+export const PLAN_MAY_RUN_TASKS: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "waiting", "running", "paused", "redriving"]);
 /**
  * Statuses in which an attempt already claimed goes on: a redrive does not reset a running task, so
  * one claimed before it runs on as part of the new run. In any other status the plan has stopped
@@ -65,21 +66,31 @@ export const PLAN_RUNS_ATTEMPTS: ReadonlySet<PlanStatus> = new Set(["running", "
  * overwrite a claim taken meanwhile; the transition to running publishes what is ready. A claim
  * that finds its plan here anyway (a late message) gives its lease back (engine/task.ts decideGiveBack).
  */
-export const PLAN_NOT_YET_RUNNING: ReadonlySet<PlanStatus> = new Set([...PLAN_MAY_RUN_TASKS].filter((s) => !PLAN_RUNS_ATTEMPTS.has(s)));
+export const PLAN_NOT_YET_RUNNING: ReadonlySet<PlanStatus> = new Set(["pending", "planning", "waiting"]);
+/**
+ * Statuses in which a claimed attempt that has not begun gives its lease back, unrun (the task
+ * ready again on the same attempt): a plan that has yet to run, and a paused one, which dispatches
+ * nothing new until it is resumed.
+ */
+export const PLAN_GIVES_CLAIMS_BACK: ReadonlySet<PlanStatus> = new Set([...PLAN_NOT_YET_RUNNING, "paused"]);
+/** Statuses in which an attempt that has begun (a gate that began waiting, too) goes on to its end: a pause lets it finish. */
+export const PLAN_LETS_ATTEMPTS_FINISH: ReadonlySet<PlanStatus> = new Set([...PLAN_RUNS_ATTEMPTS, "paused"]);
 /** Statuses a `retry` redrives from, and a `rollback` command rolls back from. */
 export const RETRYABLE_FROM: readonly PlanStatus[] = ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"];
 /** A rollback again from rollback_failed runs the compensations that failed once more (store/plans.ts advanceRollback). */
-export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"];
-export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "redriving"];
+export const ROLLBACK_FROM: readonly PlanStatus[] = ["failed", "cancelled", "succeeded", "running", "paused", "stale", "rollback_failed"];
+export const CANCELLABLE_FROM: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "paused", "redriving"];
 /**
  * The plan commands an operator may send a plan in `status` (the page and the command line offer
  * only these). A dry run changes nothing: there is nothing to retry, cancel or roll back. `frozen`:
  * it waits for a freeze window, which an operator may override.
  */
-export function applicablePlanCommands(status: PlanStatus, dryRun: boolean, frozen = false): Array<"retry" | "cancel" | "rollback" | "override"> {
+export function applicablePlanCommands(status: PlanStatus, dryRun: boolean, frozen = false): Array<"retry" | "cancel" | "rollback" | "override" | "pause" | "resume"> {
   if (dryRun) return [];
   return [
     ...(status === "waiting" && frozen ? (["override"] as const) : []),
+    ...(status === "running" ? (["pause"] as const) : []),
+    ...(status === "paused" ? (["resume"] as const) : []),
     ...(RETRYABLE_FROM.includes(status) ? (["retry"] as const) : []),
     ...(CANCELLABLE_FROM.includes(status) ? (["cancel"] as const) : []),
     ...(ROLLBACK_FROM.includes(status) ? (["rollback"] as const) : []),
@@ -126,7 +137,10 @@ export type PlanInput =
   /** The start failed too often (compile or write errors that do not go away): the plan ends instead of retrying forever. */
   | { kind: "start_failed"; attempts: number; message: string }
   /** An operator lets a plan waiting for a freeze window go ahead, with a reason (recorded). */
-  | { kind: "override_freeze"; by: string; reason: string };
+  | { kind: "override_freeze"; by: string; reason: string }
+  /** Nothing new is dispatched until `resume`; begun attempts finish. */
+  | { kind: "pause"; by: string }
+  | { kind: "resume"; by: string };
 
 /** What the runtime does after a transition committed (each idempotent; the sweeper may repeat it). */
 export type PlanEffect =
@@ -164,6 +178,9 @@ export function effectsOf(status: PlanStatus): PlanEffect[] {
       return ["start"];
     case "running":
       return ["publish_ready"];
+    // Holds its locks and dispatches nothing; resume publishes what became ready meanwhile.
+    case "paused":
+      return [];
     case "redriving":
       return ["reset_tasks"];
     case "rolling_back":
@@ -250,7 +267,7 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       }
       const resuming = status === "waiting" && state.resume === "rollback";
       if (!resuming && !ROLLBACK_FROM.includes(status)) return skip(`plan is ${status}: cannot roll back`);
-      return withLocks(state, status === "running" ? "held" : input.locks, "rollback", () =>
+      return withLocks(state, status === "running" || status === "paused" ? "held" : input.locks, "rollback", () =>
         go(state, "rolling_back", "plan.rolling_back", `rollback ${resuming ? "resumed" : `requested by ${input.by}`}`, { finishedAt: null, waitingFor: null }),
       );
     }
@@ -262,6 +279,14 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
     case "start_failed":
       if (status !== "planning" && status !== "pending") return skip(`plan is ${status}`);
       return go(state, "failed", "plan.start_failed", `could not start after ${input.attempts} attempts: ${input.message}`, { finishedAt: now, startLease: null });
+
+    case "pause":
+      if (status !== "running") return skip(`plan is ${status}: only a running plan can be paused`);
+      return go(state, "paused", "plan.paused", `paused by ${input.by}: nothing new is dispatched; attempts already running finish`);
+
+    case "resume":
+      if (status !== "paused") return skip(`plan is ${status}, not paused: there is nothing to resume`);
+      return go(state, "running", "plan.resumed", `resumed by ${input.by}`);
 
     case "override_freeze":
       if (status !== "waiting" || !state.frozen) return skip(`plan is ${status}${status === "waiting" ? " for a lock" : ""}, not waiting for a freeze window: there is nothing to override`);
@@ -276,7 +301,8 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       return go(state, "running", "plan.redriven", `redriven: run ${state.generation}, ${input.ready} tasks ready`, { startedAt: now });
 
     case "task_failed":
-      if (status !== "running") return skip(`plan is ${status}`);
+      // A paused plan's begun attempts finish, and a failure among them applies the failure policy.
+      if (status !== "running" && status !== "paused") return skip(`plan is ${status}`);
       // Like Terraform refusing a saved plan whose state moved: nothing more runs, whatever the policy.
       if (input.stale === true) return go(state, "stale", "plan.stale", input.message, { failedTask: input.taskId, finishedAt: now });
       if (input.policy === "continue") return skip("failure policy continue: the plan goes on");
@@ -284,7 +310,8 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       return go(state, "failed", "plan.failed", input.message, { failedTask: input.taskId, finishedAt: now });
 
     case "all_finished":
-      if (status !== "running") return skip(`plan is ${status}`);
+      // A paused plan whose last attempts finished has nothing left to resume: it ends.
+      if (status !== "running" && status !== "paused") return skip(`plan is ${status}`);
       if (input.failedTask === null) return go(state, "succeeded", "plan.succeeded", "every task finished", { failedTask: null, finishedAt: now });
       // Under rollback a failure compensates, even when the failed task's own settle comes last.
       if (input.policy === "rollback") return go(state, "rolling_back", "plan.rolling_back", `task ${input.failedTask} failed; rolling back`, { failedTask: input.failedTask });

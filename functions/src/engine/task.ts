@@ -648,6 +648,9 @@ export function decideStartCompensation(task: TaskDoc, now: number, timing: Engi
   };
 }
 
+/** How long a ready task of a paused plan stays out of the sweeper's due list before it is looked at again. */
+export const PAUSED_RECHECK_MS = 10 * 60_000;
+
 export type SweepDecision =
   | { kind: "redispatch"; phase: Phase; update: TaskUpdate }
   | { kind: "settle"; update: TaskUpdate }
@@ -655,6 +658,8 @@ export type SweepDecision =
   | { kind: "deadline"; update: TaskUpdate }
   /** A ready task of a plan that ended: cancelled in place, never dispatched. */
   | { kind: "cancel"; update: TaskUpdate }
+  /** A ready task of a paused plan: not dispatched, looked at again later (a resume publishes it). */
+  | { kind: "park"; update: TaskUpdate }
   /** An external task's token may not have reached the other system: publish its outbox message again. */
   | { kind: "republish_token"; update: TaskUpdate }
   | Skip;
@@ -673,17 +678,23 @@ export type SweepDecision =
  * An external task whose token is not known to be published has its outbox message published
  * again (the same token) until it is, or its deadline passes.
  *
+ * `planPaused`: a ready task of a paused plan is parked (looked at again in PAUSED_RECHECK_MS),
+ * not dispatched; the resume publishes every ready task. Its other tasks are swept as usual: begun
+ * attempts finish, so a lost lease or a gate's deadline is dealt with while it is paused too.
+ *
  * `planEnded`: the plan's final status, when it has one. A ready task of an ended plan is
  * cancelled here rather than dispatched, so the sweeper never hands out a message for a plan that
  * is not running: a plan that ended before it ever ran starts afresh on a retry, writing its tasks
  * again, and a claim taken from such a message would be overwritten under its worker.
  */
-export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming, planEnded?: string): SweepDecision {
+export function decideSweep(task: TaskDoc, now: number, timing: EngineTiming, planEnded?: string, planPaused = false): SweepDecision {
   if (task.sweepAt === null || task.sweepAt > now) return { kind: "skip", reason: "not due" };
   const nextCheck = now + timing.redispatchAfterMs;
   if (task.status === "ready" && planEnded !== undefined) {
     return { kind: "cancel", update: { status: "cancelled", waiting: null, finishedAt: now, sweepAt: null, history: transition(task, "cancelled", now, `plan is ${planEnded}`) } };
   }
+  // Out of the due list for a while, so a large paused plan never crowds out others' due tasks.
+  if (task.status === "ready" && planPaused) return { kind: "park", update: { sweepAt: now + PAUSED_RECHECK_MS } };
   if (task.status === "ready") return { kind: "redispatch", phase: "run", update: { sweepAt: nextCheck } };
   if (task.status === "compensating" && (task.lease === null || task.lease.expiresAt <= now)) {
     return { kind: "redispatch", phase: "compensate", update: { lease: null, sweepAt: nextCheck } };

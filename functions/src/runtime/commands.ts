@@ -1,13 +1,13 @@
 /**
  * Plan commands from `orchestrator-plan-commands` (other systems, the page, the CLI): approve,
- * reject, cancel, retry (redrive), rollback, override (a freeze window). Each is applied by a compare-and-set that records the
+ * reject, cancel, retry (redrive), rollback, override (a freeze window), pause and resume. Each is applied by a compare-and-set that records the
  * command in the plan's history in the same transaction; a repeated command id is a no-op.
  *
  * Who sent it decides what it may do. The trigger verifies the command's credential first
  * (trust/credentials.ts) and hands the verified principal here:
  *   approve, reject          a verified approver of the gate (decideApproval); a bare `by` never passes
- *   cancel, retry, rollback  a verified operator or listed command sender; unverified senders only
- *                            where the deployment allows them (ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS)
+ *   cancel, retry, rollback, a verified operator or listed command sender; unverified senders only
+ *   pause, resume            where the deployment allows them (ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS)
  *   override                 a verified operator only, with a reason: lets a plan past a freeze window
  * Every refusal is recorded in the plan's history with its reason.
  */
@@ -97,6 +97,11 @@ export async function applyCommand(
   if (refusal !== undefined) return refuse(db, cmd, actor, refusal, now());
 
   const cause = { actor, commandId: cmd.commandId, data: { command: cmd.command, ...(cmd.reason ? { reason: cmd.reason } : {}) } };
+  if (cmd.command === "pause" || cmd.command === "resume") {
+    const moved = await followThrough(db, cmd.planId, await applyPlanInput(db, cmd.planId, { kind: cmd.command, by: `${actor}${reason}` }, now(), cause), now);
+    if (moved.kind === "skip") return refuse(db, cmd, actor, moved.reason, now());
+    return { applied: true, message: cmd.command === "pause" ? "plan paused: nothing new starts; running attempts finish" : "plan resumed" };
+  }
   if (cmd.command === "cancel") {
     const cancelled = await followThrough(db, cmd.planId, await applyPlanInput(db, cmd.planId, { kind: "cancel", by: actor }, now(), cause), now);
     return cancelled.kind === "transition" ? { applied: true, message: "plan cancelled" } : refuse(db, cmd, actor, cancelled.reason, now());

@@ -97,7 +97,8 @@ export async function finishPlanIfDone(db: Firestore, planId: string, now: () =>
   // The run this check is about, read before the probe that counts: a redrive after it read the
   // tasks must not let it end the new run.
   const before = await readFailurePolicy(db, planId);
-  if (before?.state.status !== "running") return;
+  // A paused plan's last begun attempts may be the last of all: it ends then too.
+  if (before?.state.status !== "running" && before?.state.status !== "paused") return;
   if (await anyUnfinishedTask(db, planId)) return;
   const failed = (await firstTaskIn(db, planId, "failed")) ?? null;
   const policy = failurePolicySchema.catch("stop").parse(before.policy ?? "stop");

@@ -52,7 +52,7 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
     due.map(async (ref) => {
       try {
         const { decision, task } = await sweepTask(db, ref, now(), ENGINE_TIMING, planStatus.get(ref.parent.parent!.id));
-        if (decision.kind === "skip" || task === undefined) return;
+        if (decision.kind === "skip" || decision.kind === "park" || task === undefined) return;
         if (decision.kind === "redispatch") {
           report.redispatched += 1;
           toPublish.push({ planId: task.planId, taskId: task.id, attempt: task.attempt, phase: decision.phase });

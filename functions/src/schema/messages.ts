@@ -24,8 +24,11 @@ export const taskReadyMessageSchema = z
 export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;
 
 /** `orchestrator-plan-commands`: from other systems, the page or the CLI. */
-/** `override`: let a plan waiting for a freeze window go ahead (operators only, with a reason). */
-export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback", "override"] as const;
+/**
+ * `override`: let a plan waiting for a freeze window go ahead (operators only, with a reason).
+ * `pause`: dispatch nothing new (begun attempts finish) until `resume`.
+ */
+export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume"] as const;
 export const planCommandSchema = z
   .object({
     planId: planIdSchema,

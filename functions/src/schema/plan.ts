@@ -213,6 +213,7 @@ export const PLAN_STATUSES = [
   "rejected",
   "invalid",
   "running",
+  "paused",
   "redriving",
   "waiting",
   "succeeded",

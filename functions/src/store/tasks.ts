@@ -36,7 +36,7 @@ import { createEventIn, recordEvent } from "./events";
 import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 import { principalLabel, type VerifiedPrincipal } from "../trust/principals";
-import { FINAL_PLAN_STATUSES, PLAN_NOT_YET_RUNNING, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
+import { FINAL_PLAN_STATUSES, PLAN_GIVES_CLAIMS_BACK, PLAN_LETS_ATTEMPTS_FINISH, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
 import type { PlanState, PlanStatus } from "../schema/plan";
 import { releaseWideJoin } from "./wide-join";
 
@@ -136,8 +136,8 @@ export async function completeTask(
     /**
      * The attempt did not begin, its plan not running attempts (the post-claim check): it ends
      * cancelled, unless the plan runs attempts again (PLAN_RUNS_ATTEMPTS: nothing is written,
-     * `runsAgain`) or has yet to run them (pending, planning, waiting: the claim is given back,
-     * the task ready again on the same attempt).
+     * `runsAgain`) or has yet to run them, or is paused (pending, planning, waiting, paused: the
+     * claim is given back, the task ready again on the same attempt).
      */
     stopped?: boolean;
     claimed?: KnownState;
@@ -150,8 +150,8 @@ export async function completeTask(
     if (task === undefined) return { result: { kind: "skip", reason: "unknown task", unknown: true } };
     const planStatus = fenced ? readPlanState(planSnap!)?.status : undefined;
     if (stopped === true && planStatus !== undefined && PLAN_RUNS_ATTEMPTS.has(planStatus)) return { result: { kind: "skip", reason: `the plan is ${planStatus} again: the attempt goes on`, runsAgain: true } };
-    if (stopped === true && planStatus !== undefined && PLAN_NOT_YET_RUNNING.has(planStatus)) {
-      // Not running yet (a start under way, or waiting for locks): the claim is given back, unrun.
+    if (stopped === true && planStatus !== undefined && PLAN_GIVES_CLAIMS_BACK.has(planStatus)) {
+      // Not running yet (a start under way, or waiting for locks), or paused: the claim is given back, unrun.
       const back = decideGiveBack({ task, attempt: ids.attempt, owner, reason: `the plan is ${planStatus}`, now: options.now, timing: options.timing });
       return back.kind === "skip" ? { result: back } : { result: { kind: "skip", reason: `given back unrun: the plan is ${planStatus}` }, update: back.update };
     }
@@ -211,10 +211,11 @@ export async function enterWaiting(
     if (task === undefined) return { kind: "skip", reason: `unknown task ${ids.taskId}`, unknown: true };
     // A gate never starts waiting in a plan that stopped meanwhile (a cancel between its claim and
     // here): it is cancelled instead, in the same transaction. One whose plan a retry redrove since
-    // waits as part of the new run (the redrive did not reset it: it was running).
+    // waits as part of the new run (the redrive did not reset it: it was running), and one whose plan
+    // was paused since waits too (it began before the pause: begun attempts finish).
     const [planSnap] = await tx.getAll(planRef(db, ids.planId), { fieldMask: ["status"] });
     const planStatus = readPlanState(planSnap!)?.status;
-    if (planStatus === undefined || !PLAN_RUNS_ATTEMPTS.has(planStatus)) {
+    if (planStatus === undefined || !PLAN_LETS_ATTEMPTS_FINISH.has(planStatus)) {
       const stop = decideCompletion({ task, attempt: ids.attempt, owner, outcome: { ok: true }, planCancelled: true, now, timing: timing ?? { leaseMarginMs: 0, redispatchAfterMs: 0 }, random: () => 0 });
       if (stop.kind === "complete") tx.update(ref, withoutOutput(stop.update));
       return { kind: "skip", reason: `plan is ${planStatus ?? "gone"}: the gate was cancelled instead of waiting` };
@@ -590,12 +591,13 @@ export async function planStatusesOf(db: Firestore, refs: readonly DocumentRefer
  */
 export async function sweepTask(db: Firestore, ref: DocumentReference, now: number, timing: EngineTiming, planStatus?: PlanStatus): Promise<{ decision: SweepDecision; task?: TaskDoc }> {
   const ended = planStatus !== undefined && FINAL_PLAN_STATUSES.has(planStatus);
+  const paused = planStatus === "paused";
   return db.runTransaction(async (tx) => {
     const [taskSnap, planSnap] = ended ? await tx.getAll(ref, ref.parent.parent!, { fieldMask: CLAIM_FIELDS }) : [await tx.get(ref)];
     const task = readTask(taskSnap!);
     if (task === undefined) return { decision: { kind: "skip", reason: "gone" } };
     const status = planSnap === undefined ? undefined : readPlanState(planSnap)?.status;
-    const decision = decideSweep(task, now, timing, status !== undefined && FINAL_PLAN_STATUSES.has(status) ? status : undefined);
+    const decision = decideSweep(task, now, timing, status !== undefined && FINAL_PLAN_STATUSES.has(status) ? status : undefined, paused);
     if (decision.kind !== "skip") tx.update(ref, withoutOutput(decision.update));
     return { decision, task: { ...task, ...(decision.kind === "skip" ? {} : decision.update) } };
   });

@@ -151,7 +151,7 @@ export function generateScenario(seed: number): Scenario {
 
 // ── world events ──────────────────────────────────────────────────────────────────────────────
 
-export type CommandKind = "cancel" | "retry" | "rollback";
+export type CommandKind = "cancel" | "retry" | "rollback" | "pause" | "resume";
 
 /**
  * What happens next in the world. Fractions (`pick`, `outcome`, `crash`) are resolved against the
@@ -225,7 +225,7 @@ export function nextEvent(random: Random, offer: Offer): SimEvent {
       return { kind, pick: r3(random()), outcome: chance(random, 0.75) ? "succeeded" : "failed" };
     case "command": {
       const c = random();
-      return { kind, plan: r3(random()), command: c < 0.4 ? "cancel" : c < 0.75 ? "retry" : "rollback", crash: r3(random()) };
+      return { kind, plan: r3(random()), command: c < 0.3 ? "cancel" : c < 0.55 ? "retry" : c < 0.75 ? "rollback" : c < 0.88 ? "pause" : "resume", crash: r3(random()) };
     }
   }
 }

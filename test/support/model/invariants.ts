@@ -68,7 +68,9 @@ export const PLAN_EDGES: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   pending: ["planning", "invalid", "cancelled", "failed"],
   planning: ["planning", "invalid", "planned", "rejected", "running", "waiting", "cancelled", "failed"],
   waiting: ["planning", "redriving", "rolling_back", "waiting", "cancelled"],
-  running: ["succeeded", "failed", "rolling_back", "cancelled", "stale"],
+  running: ["succeeded", "failed", "rolling_back", "cancelled", "stale", "paused"],
+  // Begun attempts finish while paused: their end can still end the plan.
+  paused: ["running", "succeeded", "failed", "rolling_back", "cancelled", "stale"],
   redriving: ["running", "cancelled"],
   // ... and a retry of a plan that never started (no task written) starts it afresh: back to pending.
   failed: ["redriving", "rolling_back", "waiting", "pending"],
@@ -101,7 +103,7 @@ const TASK_EDGES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
 };
 
 /** Statuses in which a plan uses its environments: it must hold their locks (planning only once granted, so not checked). */
-export const USING_ENVIRONMENTS: ReadonlySet<PlanStatus> = new Set(["running", "redriving", "rolling_back"]);
+export const USING_ENVIRONMENTS: ReadonlySet<PlanStatus> = new Set(["running", "paused", "redriving", "rolling_back"]);
 const CANCELLABLE_TASK: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "waiting_approval", "waiting_external"]);
 const TERMINAL_TASK: ReadonlySet<TaskStatus> = new Set(["succeeded", "failed", "skipped", "cancelled", "compensated"]);
 export const OPEN_TASK: ReadonlySet<TaskStatus> = new Set(["blocked", "ready", "running", "waiting_approval", "waiting_external", "compensating"]);
@@ -127,17 +129,23 @@ export function ruleAllows(rule: TriggerRule, recorded: readonly TaskStatus[], t
 export function commandApplies(command: CommandKind, from: PlanStatus, resume: string | null): boolean {
   switch (command) {
     case "cancel":
-      return ["pending", "planning", "waiting", "running", "redriving"].includes(from);
+      return ["pending", "planning", "waiting", "running", "paused", "redriving"].includes(from);
+    case "pause":
+      return from === "running";
+    case "resume":
+      return from === "paused";
     case "retry":
       return ["failed", "cancelled", "rolled_back", "rollback_failed", "stale"].includes(from) || (from === "waiting" && resume === "redrive");
     case "rollback":
-      return ["failed", "cancelled", "succeeded", "running", "stale", "rollback_failed"].includes(from) || (from === "waiting" && resume === "rollback");
+      return ["failed", "cancelled", "succeeded", "running", "paused", "stale", "rollback_failed"].includes(from) || (from === "waiting" && resume === "rollback");
   }
 }
 
 /** Where a command that applies goes: a retry of a plan that never started starts it afresh (pending). */
 function commandTargets(command: CommandKind, started: boolean): readonly PlanStatus[] {
   if (command === "cancel") return ["cancelled"];
+  if (command === "pause") return ["paused"];
+  if (command === "resume") return ["running"];
   if (command === "rollback") return ["rolling_back", "waiting"];
   return started ? ["redriving", "waiting"] : ["pending"];
 }
@@ -454,8 +462,8 @@ export class Checker implements WorldObserver {
   }
 
   /** A command (its probe, or its transition) is taken exactly when the machine documents it, into the status it documents. */
-  commandDecided(_world: World, plan: PlanRecord, before: PlanMachineState, input: Extract<PlanInput, { kind: "cancel" | "command" }>, decision: PlanDecision): void {
-    const command: CommandKind = input.kind === "cancel" ? "cancel" : input.command;
+  commandDecided(_world: World, plan: PlanRecord, before: PlanMachineState, input: Extract<PlanInput, { kind: "cancel" | "command" | "pause" | "resume" }>, decision: PlanDecision): void {
+    const command: CommandKind = input.kind === "command" ? input.command : input.kind;
     const applies = commandApplies(command, before.status, before.resume);
     const from = `${command} of plan ${plan.id} from ${before.status}${before.resume === null ? "" : ` (resume ${before.resume})`}`;
     // Decided with locks read as held on a plan that has left its active status: the runtime asks again.

@@ -43,7 +43,7 @@ import { taskReadyMessageSchema, type TaskReadyMessage } from "../../../function
 import type { PlanStatus } from "../../../functions/src/schema/plan";
 import { prng } from "../prng";
 import { person, operator, RULES } from "../principals";
-import { CRASH_BELOW, describeEvent, environmentsOf, generateScenario, nextEvent, type Offer, type Scenario, type SimEvent, type SimPlanSpec } from "./generator";
+import { CRASH_BELOW, describeEvent, environmentsOf, generateScenario, nextEvent, type CommandKind, type Offer, type Scenario, type SimEvent, type SimPlanSpec } from "./generator";
 import { OPEN_TASK, PLAN_EDGES, USING_ENVIRONMENTS } from "./invariants";
 import { at, DRAIN_SWEEP_EVERY_MS, MAX_DRAIN_SWEEPS } from "./run";
 
@@ -258,7 +258,13 @@ class Sequence {
     this.queue.push({ id: this.nextId++, ...item });
   }
 
+  /** Plans paused as of the last command (read after it): nothing of theirs may begin until one resumes them. */
+  readonly paused = new Set<string>();
+
   call(planId: string, taskId: string, phase: string, key: string): number {
+    if (phase === "run" && this.paused.has(planId) && this.violation === undefined) {
+      this.violation = new LiveViolation("paused-plans-dispatch-nothing", `${planId}/${taskId}: an attempt began while the plan was paused (key ${key})`);
+    }
     const status = statusFor(this.outcome, phase);
     const calls = this.calls.get(key) ?? [];
     calls.push({ key, status });
@@ -584,7 +590,7 @@ async function external(seq: Sequence, planId: string, taskId: string, token: st
 }
 
 /** A plan command, with the event's fault; one whose commit answer was lost is delivered again, with its id. */
-async function command(seq: Sequence, planId: string, kind: "cancel" | "retry" | "rollback", crash: number): Promise<void> {
+async function command(seq: Sequence, planId: string, kind: CommandKind, crash: number): Promise<void> {
   const commandId = `${kind}-${seq.stats.events}-${uniqueSuffix()}`;
   const send = () => applyCommand(seq.lane.db, { planId, command: kind, by: "ops@example.com", commandId }, operator(), RULES, seq.now);
   const label = `${kind} ${planId}`;
@@ -593,6 +599,9 @@ async function command(seq: Sequence, planId: string, kind: "cancel" | "retry" |
   if (result.error !== undefined) result = await seq.op(`${label} (redelivered)`, null, 1, send);
   if (result.value !== undefined) seq.note(`  → ${JSON.stringify(result.value)}`);
   if (result.value?.applied) seq.stats.commandsApplied += 1;
+  // Only commands move a plan into or out of paused, but for the end of the paused plan's last attempts.
+  if ((await seq.lane.db.collection("plans").doc(planId).get()).get("status") === "paused") seq.paused.add(planId);
+  else seq.paused.delete(planId);
 }
 
 async function applyLiveEvent(seq: Sequence, view: WorldView, e: SimEvent, outcomes: () => number): Promise<void> {
@@ -682,6 +691,12 @@ async function drain(seq: Sequence, outcomes: () => number): Promise<WorldView> 
     };
     await settle();
     let view = await readView(seq);
+    // An operator resumes what the events paused (a paused plan waits for that, explicitly).
+    for (const plan of view.plans.filter((p) => p.status === "paused")) await command(seq, plan.id, "resume", 1);
+    if (view.plans.some((p) => p.status === "paused")) {
+      await settle();
+      view = await readView(seq);
+    }
     if (seq.scenario.gates !== "deadline") {
       for (const [planId, taskId] of waitingGates(view)) {
         await approve(seq, planId, taskId, seq.scenario.gates === "approve" ? "approve" : "reject", 0);

@@ -230,6 +230,11 @@ function drain(world: World, scenario: Scenario, checker: Checker, stats: Sequen
   };
   for (let round = 0; ; round++) {
     settle(round);
+    // An operator resumes what the events paused (a paused plan waits for that, explicitly).
+    for (const plan of [...world.plans.values()].filter((p) => p.state.status === "paused")) {
+      step(`drain ${round}: resume ${plan.id}`, () => world.runToEnd(world.command(plan, "resume")));
+      settle(round);
+    }
     if (scenario.gates !== "deadline") {
       for (const [plan, taskId] of waitingGates(world)) {
         step(`drain ${round}: answer gate ${plan.id}/${taskId}`, () => {

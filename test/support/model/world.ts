@@ -37,7 +37,7 @@ import {
   type Phase,
   type TaskUpdate,
 } from "../../../functions/src/engine/task";
-import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_NOT_YET_RUNNING, PLAN_RUNS_ATTEMPTS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
+import { decidePlan, effectsOf, FINAL_PLAN_STATUSES, holdsLocks, LOCKS_NO_LONGER_HELD, PLAN_GIVES_CLAIMS_BACK, PLAN_LETS_ATTEMPTS_FINISH, PLAN_NOT_YET_RUNNING, PLAN_RUNS_ATTEMPTS, type LockAnswer, type PlanDecision, type PlanEffect, type PlanInput, type PlanIntent, type PlanMachineState, type PlanTransition } from "../../../functions/src/engine/plan";
 import type { PlanStatus } from "../../../functions/src/schema/plan";
 import type { TaskDoc, TaskStatus } from "../../../functions/src/schema/task";
 import type { VerifiedPrincipal } from "../../../functions/src/trust/principals";
@@ -110,7 +110,7 @@ export interface PlanRecord {
 export interface WorldObserver {
   planTransition(world: World, plan: PlanRecord, before: PlanMachineState, t: PlanTransition, input: PlanInput): void;
   /** The machine decided a cancel, retry or rollback (a command's probe or its transition). */
-  commandDecided(world: World, plan: PlanRecord, before: PlanMachineState, input: Extract<PlanInput, { kind: "cancel" | "command" }>, decision: PlanDecision): void;
+  commandDecided(world: World, plan: PlanRecord, before: PlanMachineState, input: Extract<PlanInput, { kind: "cancel" | "command" | "pause" | "resume" }>, decision: PlanDecision): void;
   taskChange(world: World, plan: PlanRecord, before: TaskDoc | undefined, after: TaskDoc, via: string): void;
   /** `worker`: the lease owner and the process (two invocations of one message share an owner). */
   claimed(world: World, plan: PlanRecord, task: TaskDoc, phase: Phase, attempt: number, worker: string, expiresAt: number): void;
@@ -358,7 +358,7 @@ export class World {
   decide(plan: PlanRecord, input: PlanInput): PlanDecision {
     const before = { ...plan.state };
     const decision = decidePlan(before, input, this.now);
-    if (input.kind === "cancel" || input.kind === "command") this.observer.commandDecided(this, plan, before, input, decision);
+    if (input.kind === "cancel" || input.kind === "command" || input.kind === "pause" || input.kind === "resume") this.observer.commandDecided(this, plan, before, input, decision);
     return decision;
   }
 
@@ -693,8 +693,8 @@ export class World {
 
   *command(plan: PlanRecord, command: CommandKind): Generator<void, void, void> {
     this.log(`command ${command} ${plan.id} (plan is ${plan.state.status})`);
-    if (command === "cancel") {
-      yield* this.followThrough(plan, this.applyPlanInput(plan, { kind: "cancel", by: "op0" }, { actor: "op0" }));
+    if (command === "cancel" || command === "pause" || command === "resume") {
+      yield* this.followThrough(plan, this.applyPlanInput(plan, { kind: command, by: "op0" }, { actor: "op0" }));
       return;
     }
     yield* this.enterWithLocks(plan, { command, by: "op0" });
@@ -835,8 +835,8 @@ export class World {
       const current = plan.state.status;
       // A retry redrove the plan since (its reset passed this running task): the attempt goes on (store/tasks.ts `stopped`).
       if (PLAN_RUNS_ATTEMPTS.has(current)) this.log(`  ${plan.id}/${msg.taskId}: the plan is ${current} again, the attempt goes on`);
-      else if (PLAN_NOT_YET_RUNNING.has(current)) {
-        // Not running yet (a start under way, or waiting for locks): the claim is given back, unrun.
+      else if (PLAN_GIVES_CLAIMS_BACK.has(current)) {
+        // Not running yet (a start under way, or waiting for locks), or paused: the claim is given back, unrun.
         const back = decideGiveBack({ task: plan.tasks.get(msg.taskId)!, attempt: msg.attempt, owner, reason: `the plan is ${current}`, now: this.now, timing: TIMING });
         if (back.kind === "give_back") {
           this.applyTask(plan, msg.taskId, back.update, "give_back");
@@ -893,7 +893,7 @@ export class World {
 
   /** store/tasks.ts enterWaiting: one transaction that reads the plan too; a gate whose plan stopped meanwhile is cancelled instead of waiting. */
   *startWaiting(plan: PlanRecord, msg: MessageBody, owner: string, task: TaskDoc): Generator<void, void, void> {
-    if (!PLAN_RUNS_ATTEMPTS.has(plan.state.status)) {
+    if (!PLAN_LETS_ATTEMPTS_FINISH.has(plan.state.status)) {
       this.op(`wait ${task.id}`);
       const stop = decideCompletion({ task: plan.tasks.get(task.id)!, attempt: msg.attempt, owner, outcome: { ok: true }, planCancelled: true, now: this.now, timing: TIMING, random: this.random });
       if (stop.kind === "complete") this.applyTask(plan, task.id, stop.update, "wait:stopped");
@@ -1006,7 +1006,7 @@ export class World {
     if (open()) return;
     yield;
     const read = { ...plan.state };
-    if (read.status !== "running") return;
+    if (read.status !== "running" && read.status !== "paused") return;
     yield;
     if (open()) return;
     yield;
@@ -1076,9 +1076,11 @@ export class World {
       this.op(`sweep ${plan.id}/${id}`);
       // A status read as final is read again in the task's transaction (store/tasks.ts sweepTask).
       const ended = FINAL_PLAN_STATUSES.has(status) && FINAL_PLAN_STATUSES.has(plan.state.status) ? plan.state.status : undefined;
-      const decision = decideSweep(plan.tasks.get(id)!, this.now, TIMING, ended);
+      // A paused plan (as the batch read it) has its ready tasks parked, not dispatched.
+      const decision = decideSweep(plan.tasks.get(id)!, this.now, TIMING, ended, status === "paused");
       if (decision.kind === "skip") continue;
       const after = this.applyTask(plan, id, decision.update, `sweep:${decision.kind}`);
+      if (decision.kind === "park") continue;
       if (decision.kind === "redispatch") toPublish.push({ planId: plan.id, taskId: id, attempt: after.attempt, phase: decision.phase });
       else if (decision.kind === "expire_lease" && !decision.failed) toPublish.push({ planId: plan.id, taskId: id, attempt: after.attempt, phase: "run" });
       else if (decision.kind === "republish_token") {

@@ -126,8 +126,9 @@ describe("POST /plans", () => {
     expect(res.status).toBe(201);
     const id = res.json.id as string;
     expect(memory.log.filter((a) => a.op !== "commit")).toEqual([
-      // Validated as the trigger will: with the deployment's protection policy.
+      // Validated as the trigger will: with the deployment's protection policy, and what earlier runs took.
       { op: "get", path: "config/protection" },
+      { op: "get", path: "stats/taskDurations" },
       { op: "create", path: `plans/${id}` },
       { op: "create", path: `plans/${id}/events/plan.submitted` },
     ]);

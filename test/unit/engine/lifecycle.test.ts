@@ -13,6 +13,7 @@ import {
   decideClaim,
   decideCompletion,
   decideSweep,
+  PAUSED_RECHECK_MS,
   gateRulesOf,
   initialTask,
   type GateRules,
@@ -119,6 +120,12 @@ describe("task lifecycle decisions", () => {
     expect(decideSweep(alive, T0 + 1, timing)).toEqual({ kind: "skip", reason: "task is running" });
 
     expect(decideSweep(task({ status: "succeeded", sweepAt: T0 }), T0, timing).kind).toBe("settle");
+  });
+
+  it("parks a paused plan's ready tasks instead of dispatching them, and still expires a dead lease there", () => {
+    expect(decideSweep(task({ sweepAt: T0 }), T0, timing, undefined, true)).toEqual({ kind: "park", update: { sweepAt: T0 + PAUSED_RECHECK_MS } });
+    const dead = task({ status: "running", lease: { owner: "w1", expiresAt: T0 }, sweepAt: T0, retry: { maxAttempts: 3, initialBackoffSeconds: 5, backoffMultiplier: 2, maxBackoffSeconds: 300, jitter: 0 } });
+    expect(decideSweep(dead, T0 + 1, timing, undefined, true)).toMatchObject({ kind: "expire_lease", failed: false });
   });
 
   it("bounds the history a task carries", () => {

@@ -84,9 +84,23 @@ describe("the plan state machine", () => {
   it("cancels only what is not over, and a cancel during a redrive stops it", () => {
     for (const status of PLAN_STATUSES) {
       const d = decidePlan(state(status), { kind: "cancel", by: "ops" }, T);
-      expect({ status, cancels: d.kind === "transition" }).toEqual({ status, cancels: ["pending", "planning", "waiting", "running", "redriving"].includes(status) });
+      expect({ status, cancels: d.kind === "transition" }).toEqual({ status, cancels: ["pending", "planning", "waiting", "running", "paused", "redriving"].includes(status) });
     }
     expect(decidePlan(state("cancelled"), { kind: "redriven", ready: 1 }, T)).toMatchObject({ kind: "skip" });
+  });
+
+  it("pauses only a running plan and resumes only a paused one; a paused plan holds its locks, and its begun attempts can still end it", () => {
+    for (const status of PLAN_STATUSES) {
+      expect({ status, pauses: decidePlan(state(status), { kind: "pause", by: "ops" }, T).kind === "transition" }).toEqual({ status, pauses: status === "running" });
+      expect({ status, resumes: decidePlan(state(status), { kind: "resume", by: "ops" }, T).kind === "transition" }).toEqual({ status, resumes: status === "paused" });
+    }
+    expect(decidePlan(state("running"), { kind: "pause", by: "ops@example.com" }, T)).toMatchObject({ to: "paused", type: "plan.paused", effects: [] });
+    // Resuming publishes what became ready meanwhile.
+    expect(decidePlan(state("paused"), { kind: "resume", by: "ops" }, T)).toMatchObject({ to: "running", effects: ["publish_ready"] });
+    expect(decidePlan(state("paused"), { kind: "all_finished", failedTask: null, policy: "stop" }, T)).toMatchObject({ to: "succeeded" });
+    expect(decidePlan(state("paused"), { kind: "task_failed", taskId: "t", policy: "stop", message: "boom" }, T)).toMatchObject({ to: "failed" });
+    // A rollback of a paused plan keeps the locks it holds.
+    expect(decidePlan(state("paused"), { kind: "command", command: "rollback", locks: busy, by: "ops" }, T)).toMatchObject({ to: "rolling_back" });
   });
 
   it("owes effects exactly for what a status must do, and final statuses release their locks", () => {

@@ -93,7 +93,7 @@ describe("list, status, history", () => {
     expect(text).toContain("tasks    3: 1 failed, 1 succeeded, 1 waiting_approval");
     expect(text).toContain("waiting  gate for approval: firebase-orchestrator approve p1 gate");
     expect(text).toContain("failed   b: HTTP 503");
-    expect(text).toContain("commands firebase-orchestrator cancel p1 · firebase-orchestrator rollback p1");
+    expect(text).toContain("commands firebase-orchestrator pause p1 · firebase-orchestrator cancel p1 · firebase-orchestrator rollback p1");
     expect(text).toMatch(/\nb +failed +2 +— +HTTP 503/);
     const missing = await run(["status", "nope"], backend);
     expect(missing.code).toBe(1);

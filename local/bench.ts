@@ -16,6 +16,7 @@ import { benchHealth } from "../bench/health";
 import { benchPage } from "../bench/page";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
 import { benchRefresh } from "../bench/refresh";
+import { benchSlo } from "../bench/slo";
 import { benchSoak } from "../bench/soak";
 import { localFirestore } from "./admin";
 import { buildFunctions, buildPage } from "./build";
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     Object.assign(results, await benchPlanner());
     console.log("› health run (in-memory store, local probe servers)…");
     Object.assign(results, await benchHealth());
+    console.log("› SLO evaluation (10 environments × 50 SLOs, 30 days of 1-minute history each)…");
+    Object.assign(results, await benchSlo());
     console.log("› plan refresh (10 environments × 50 provisions against the local control plane, 20–200 ms per call)…");
     Object.assign(results, await benchRefresh());
     save();

@@ -7,12 +7,17 @@
  * `stale`) and follows it until it ends: in the local stack (`npm start` running), or with
  * `--project` in that real project (Application Default Credentials).
  *
+ * An OpenSLO v1 file (YAML documents separated by `---`, or JSON; any document with
+ * `apiVersion: openslo/…`) is validated instead: the SLOs it imports as goals' `slo`, or the errors
+ * with their paths (`<document index>.<field path>`).
+ *
  * Exit codes (and flags): see PLAN_HELP below (`firebase-orchestrator plan --help`).
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { getApps, initializeApp } from "firebase-admin/app";
+import { parseAllDocuments } from "yaml";
 import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import { localFirestore } from "../admin";
 import { EXIT } from "./backend";
@@ -23,11 +28,16 @@ import { compilePlan, type CompiledPlan } from "../../functions/src/planner/comp
 import { formatErrors, formatPlan } from "../../functions/src/planner/format";
 import { formatRefresh } from "../../functions/src/planner/format-changes";
 import { refreshPlan, type RefreshResult } from "../../functions/src/executors/refresh";
+import { importOpenSlo, looksLikeOpenSlo, type OpenSloImport } from "../../functions/src/schema/openslo";
+import type { SloSpec } from "../../functions/src/schema/slo";
 
 
 export const PLAN_HELP = `usage: firebase-orchestrator plan <plan.json> [flags]   (also: npm run plan -- <plan.json> [flags])
 
 Compiles the plan as the orchestrator will and prints what would happen (like terraform plan).
+An OpenSLO v1 file (.yaml/.yml with documents separated by ---, or JSON with apiVersion: openslo/v1)
+is validated instead: it prints the SLOs as goals' \`slo\` would hold them, or each error with its
+path (<document index>.<field>); --json prints {ok, slos, origins, warnings} or {ok: false, errors}.
 
 flags:
   --json               the compiled plan as JSON (summary, tasks, report, and with --refresh the
@@ -46,7 +56,8 @@ flags:
 exit codes:
   0   compiles (outcome run or planned); with --apply: ended succeeded or planned;
       with --detailed-exitcode: and nothing would change
-  1   invalid: unreadable file, bad JSON, or schema and graph errors (each with its path)
+  1   invalid: unreadable file, bad JSON or YAML, or schema and graph errors (each with its path);
+      an OpenSLO file: any error (0 when it imports, warnings or not)
   2   rejected: a hard constraint or goal fails
   3   with --apply: ended any other way (failed, rolled back, stale, cancelled...)
   4   with --refresh --detailed-exitcode: compiles, and something would change
@@ -99,13 +110,31 @@ export async function runPlan(argv: string[]): Promise<number> {
     }
   }
   const file = files[0]!;
-  let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(readFileSync(file, "utf8"));
+    text = readFileSync(file, "utf8");
   } catch (error) {
     console.error(`✗ cannot read ${file}: ${(error as Error).message}`);
     return 1;
   }
+  const read = readDocument(file, text);
+  if (read.kind === "error") {
+    console.error(`✗ ${read.message}`);
+    return 1;
+  }
+  if (read.kind === "openslo") {
+    const flag = apply ? "--apply" : refresh ? "--refresh" : undefined;
+    if (flag !== undefined) {
+      console.error(`✗ ${flag} only means something for a plan; ${file} is an OpenSLO file (it is validated, never applied)\n\n${PLAN_HELP}`);
+      return USAGE_ERROR;
+    }
+    const imported = importOpenSlo(read.docs);
+    if (json) console.log(JSON.stringify(imported, null, 2));
+    else if (imported.ok) console.log(formatOpenSloImport(imported, file));
+    else console.error(formatOpenSloImport(imported, file));
+    return imported.ok ? 0 : 1;
+  }
+  const doc = read.doc;
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     console.error(`✗ ${file}: a plan is a JSON object`);
     return 1;
@@ -135,6 +164,74 @@ export async function runPlan(argv: string[]): Promise<number> {
   // The plan carries what the refresh saw: a provision whose state moved by then stops it as stale.
   const written = refreshed === undefined ? doc : { ...(doc as Record<string, unknown>), expectedState: refreshed.expectedState };
   return applyPlan(written as Record<string, unknown>, planIdArg ?? `${basename(file).replace(/\.json$/, "").replace(/[^A-Za-z0-9_-]/g, "-")}-${Date.now().toString(36)}`, project);
+}
+
+type ReadDocument = { kind: "plan"; doc: unknown } | { kind: "openslo"; docs: unknown[] } | { kind: "error"; message: string };
+
+/**
+ * A plan (JSON) or an OpenSLO file: YAML (`.yaml`, `.yml`) is read as a stream of OpenSLO
+ * documents, each a document or a list of them; JSON is OpenSLO when it says `apiVersion: openslo/…`.
+ */
+function readDocument(file: string, text: string): ReadDocument {
+  if (/\.ya?ml$/i.test(file)) {
+    const documents = parseAllDocuments(text);
+    const docs: unknown[] = [];
+    for (const [i, document] of documents.entries()) {
+      const problem = document.errors[0];
+      if (problem !== undefined) return { kind: "error", message: `${file}: YAML document ${i}: ${problem.message.split("\n")[0]}` };
+      const value: unknown = document.toJS();
+      if (value === null || value === undefined) continue;
+      docs.push(...(Array.isArray(value) ? (value as unknown[]) : [value]));
+    }
+    if (!looksLikeOpenSlo(docs)) return { kind: "error", message: `${file}: a YAML file is read as OpenSLO v1 (apiVersion: openslo/v1) and none of its documents is; a plan is JSON` };
+    return { kind: "openslo", docs };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    return { kind: "error", message: `cannot read ${file}: ${(error as Error).message}` };
+  }
+  if (looksLikeOpenSlo(doc)) return { kind: "openslo", docs: Array.isArray(doc) ? doc : [doc] };
+  return { kind: "plan", doc };
+}
+
+const minutes = (m: number): string => (m % 1440 === 0 ? `${m / 1440}d` : m % 60 === 0 ? `${m / 60}h` : `${m}m`);
+
+function describeSlo(spec: SloSpec): string {
+  const sli = spec.sli.kind === "latency" ? `latency: p${spec.sli.percentile} within ${spec.sli.thresholdMs} ms` : `availability ${spec.objectivePercent} %`;
+  const window = spec.window.calendar === "month" ? "UTC calendar month" : `rolling ${spec.window.rolling.days} days`;
+  return `${sli}, ${window}`;
+}
+
+/** What an OpenSLO file imports as, or why it does not: SLOs with their tiers and the goal's \`slo\` to paste; warnings and errors with their paths. */
+export function formatOpenSloImport(result: OpenSloImport, file: string): string {
+  const lines: string[] = [];
+  const issues = (label: string, list: ReadonlyArray<{ path: string; message: string }>) => {
+    for (const e of list) lines.push(`  ${label} ${e.path === "" ? "(file)" : e.path}: ${e.message}`);
+  };
+  if (!result.ok) {
+    lines.push(`✗ invalid OpenSLO in ${file}: ${result.errors.length} problem${result.errors.length === 1 ? "" : "s"}`);
+    issues("✗", result.errors);
+    issues("!", result.warnings);
+    return lines.join("\n");
+  }
+  const names = Object.keys(result.slos);
+  lines.push(`OpenSLO v1: ${file}: ${names.length} SLO${names.length === 1 ? "" : "s"}`);
+  for (const name of names) {
+    const spec = result.slos[name]!;
+    const origin = result.origins[name]!;
+    lines.push("", `  ${name} (service ${origin.service}${origin.goalId === null ? "" : `, goal ${origin.goalId}`}): ${describeSlo(spec)}`);
+    if (spec.alertTiers.length === 0) lines.push("    no alert tiers: the error budget is tracked, nothing alerts");
+    for (const t of spec.alertTiers) lines.push(`    ${t.severity.padEnd(6)} ${t.name.padEnd(20)} ≥ ${t.burnRate}× over ${minutes(t.longWindowMinutes)} and over ${minutes(t.shortWindowMinutes)}`);
+    lines.push(`    slo: ${JSON.stringify(spec)}`);
+  }
+  if (result.warnings.length > 0) {
+    lines.push("", "  warnings:");
+    issues("!", result.warnings);
+  }
+  lines.push("", `✓ ${names.length} SLO${names.length === 1 ? "" : "s"} import${names.length === 1 ? "s" : ""}: each \`slo\` above can go in a goal of an environment plan`);
+  return lines.join("\n");
 }
 
 const changesAny = (r: RefreshResult): boolean => r.total.create + r.total.update + r.total.replace > 0;

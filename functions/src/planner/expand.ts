@@ -22,6 +22,7 @@ import { ENVIRONMENT_TIERS, integrationSettingsOf } from "../schema/environment-
 import { APPROVAL_WAIT_SECONDS, VERIFY_DURATION_SECONDS, VERIFY_INTEGRATION, type IntegrationEntry } from "./catalogue";
 import { GOALS, allowedDowntimeMinutes, isGoalId } from "./goals";
 import { MAX_IN_INVOCATION_SECONDS } from "../config";
+import { DEFAULT_ALERT_TIERS, type SloSpec } from "../schema/slo";
 
 export type Catalogue = Readonly<Record<string, IntegrationEntry>>;
 
@@ -59,6 +60,9 @@ function select(names: readonly string[] | undefined, envs: readonly EffectiveEn
  * `protectedProjects`: projects the deployment's policy protects; their environments always get a
  * gate, whatever `autoDeploy` says (the policy then sets its approvers: planner/protection.ts).
  */
+/** The SLO an uptime target implies: availability at that objective over a rolling 30 days, alerting on the Workbook's tiers. */
+export const impliedAvailabilitySlo = (uptimePercent: number): SloSpec => ({ sli: { kind: "availability" }, objectivePercent: uptimePercent, window: { rolling: { days: 30 } }, alertTiers: DEFAULT_ALERT_TIERS.map((t) => ({ ...t })) });
+
 export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Catalogue, protectedProjects: ReadonlySet<string> = new Set()): Expansion {
   const tierRank = (tier: EnvironmentTier): number => ENVIRONMENT_TIERS.indexOf(tier);
   const ordered = spec.environments
@@ -83,6 +87,7 @@ export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Cata
         uptimePercent: uptime,
         maxDowntimeMinutes: g.successCriteria.maxDowntimeMinutes ?? (uptime === null ? null : allowedDowntimeMinutes(uptime)),
       },
+      slos: g.slos ?? (uptime === null ? [] : [impliedAvailabilitySlo(uptime)]),
       enforce: g.enforce,
     };
   });

@@ -5,6 +5,7 @@
  * `planner/normalise.ts` before these schemas run, so there is one source of truth.
  */
 import { z } from "zod";
+import { sloSpecSchema, type SloSpec } from "./slo";
 import { approverEntrySchema } from "../trust/principals";
 import { expectedStateSchema, failurePolicySchema, onStaleSchema } from "./plan";
 
@@ -64,6 +65,12 @@ export const goalSchema = z
     /** Absent: the goal's default integrations (see planner/goals.ts). */
     requiredIntegrations: z.array(integrationIdSchema).max(100).optional(),
     successCriteria: successCriteriaSchema.default({}),
+    /**
+     * Service level objectives the health runs track for this goal on each target environment:
+     * availability or latency, with their error budget and burn-rate alert tiers (schema/slo.ts).
+     * Absent: an uptime target implies one availability SLO at that objective over 30 days.
+     */
+    slos: z.array(sloSpecSchema).max(10).optional(),
     /** `add`: the planner adds missing required integrations; `fail`: the plan is rejected instead. */
     enforce: z.enum(["add", "fail"]).default("add"),
   })
@@ -177,6 +184,8 @@ export interface EffectiveGoal {
   targetEnvironments: string[];
   requiredIntegrations: string[];
   successCriteria: { uptimePercent: number | null; maxDowntimeMinutes: number | null };
+  /** What the health runs track (the goal's own, or the availability SLO its uptime target implies). */
+  slos: SloSpec[];
   enforce: "add" | "fail";
 }
 

@@ -206,6 +206,19 @@ describe("the effective spec", () => {
       targetEnvironments: ["staging", "production"],
       requiredIntegrations: ["monitoring", "backup", "security"],
       successCriteria: { uptimePercent: 99.9, maxDowntimeMinutes: 43.8 },
+      // The uptime target implies an availability SLO over 30 days, alerting on the SRE Workbook's tiers.
+      slos: [
+        {
+          sli: { kind: "availability" },
+          objectivePercent: 99.9,
+          window: { rolling: { days: 30 } },
+          alertTiers: [
+            { name: "page-1h", severity: "page", burnRate: 14.4, longWindowMinutes: 60, shortWindowMinutes: 5 },
+            { name: "page-6h", severity: "page", burnRate: 6, longWindowMinutes: 360, shortWindowMinutes: 30 },
+            { name: "ticket-3d", severity: "ticket", burnRate: 1, longWindowMinutes: 4320, shortWindowMinutes: 360 },
+          ],
+        },
+      ],
       enforce: "add",
     });
     expect(effective.environments.map((e) => [e.name, e.tier, e.autoDeploy, e.approvalGate, e.monitoring, e.backup])).toEqual([
@@ -213,5 +226,17 @@ describe("the effective spec", () => {
       ["staging", "staging", false, true, true, true],
       ["production", "production", false, true, true, true],
     ]);
+  });
+});
+
+describe("a goal's SLOs", () => {
+  it("are the goal's own when it states them, checked field by field", () => {
+    const latency = { sli: { kind: "latency", thresholdMs: 300, percentile: 95 }, window: { calendar: "month" }, alertTiers: [{ name: "slow", severity: "ticket", burnRate: 2, longWindowMinutes: 360, shortWindowMinutes: 30 }] };
+    const doc = { ...example("lang-trak.json"), goals: [{ id: "high_availability", successCriteria: { uptimePercent: 99.5 }, slos: [latency] }] };
+    const goal = compiled(doc).report.effectiveSpec!.goals[0]!;
+    expect(goal.slos).toEqual([{ sli: { kind: "latency", thresholdMs: 300, percentile: 95 }, objectivePercent: 95, window: { calendar: "month" }, alertTiers: latency.alertTiers }]);
+    const bad = compilePlan({ ...doc, goals: [{ id: "high_availability", slos: [{ sli: { kind: "availability" } }, { ...latency, alertTiers: [{ ...latency.alertTiers[0], shortWindowMinutes: 400 }] }] }] });
+    expect(bad.ok).toBe(false);
+    expect(bad.ok ? [] : bad.errors.map((e) => e.path)).toEqual(["goals.0.slos.0.objectivePercent", expect.stringMatching(/^goals\.0\.slos\.1\.alertTiers\.0/)]);
   });
 });

@@ -26,7 +26,7 @@ import { DEFAULT_ALERT_TIERS, type SloSpec } from "../schema/slo";
 
 export type Catalogue = Readonly<Record<string, IntegrationEntry>>;
 
-export type TaskRole = "provision" | "verify" | "approval";
+export type TaskRole = "provision" | "verify" | "approval" | "bake";
 
 /** What the report needs to know about a generated task beyond its spec. */
 export interface TaskMeta {
@@ -60,6 +60,9 @@ function select(names: readonly string[] | undefined, envs: readonly EffectiveEn
  * `protectedProjects`: projects the deployment's policy protects; their environments always get a
  * gate, whatever `autoDeploy` says (the policy then sets its approvers: planner/protection.ts).
  */
+/** How long after a bake's minutes a verdict may take (a health run every 5 minutes, twice, and some slack). */
+export const BAKE_VERDICT_GRACE_SECONDS = 15 * 60;
+
 /** The SLO an uptime target implies: availability at that objective over a rolling 30 days, alerting on the Workbook's tiers. */
 export const impliedAvailabilitySlo = (uptimePercent: number): SloSpec => ({ sli: { kind: "availability" }, objectivePercent: uptimePercent, window: { rolling: { days: 30 } }, alertTiers: DEFAULT_ALERT_TIERS.map((t) => ({ ...t })) });
 
@@ -99,6 +102,12 @@ export function expandEnvironmentPlan(spec: EnvironmentPlanSpec, catalogue: Cata
     }
   }
   for (const env of environments) closeOverDependencies(env, catalogue);
+  // A bake watches the strictest availability SLO of the goals that target its environment.
+  for (const env of environments) {
+    if (env.bakeMinutes === 0) continue;
+    const slos = goals.filter((g) => g.targetEnvironments.includes(env.name)).flatMap((g) => g.slos).filter((s) => s.sli.kind === "availability");
+    env.bakeSlo = slos.sort((a, b) => b.objectivePercent - a.objectivePercent)[0] ?? impliedAvailabilitySlo(99.9);
+  }
 
   const requireApproval = new Set(spec.constraints.requireApprovalFor);
   for (const env of environments) {
@@ -142,6 +151,8 @@ function baseEnvironment(env: EnvironmentSpec, tier: EnvironmentTier): Effective
     monitoring: false,
     backup: false,
     approvers: [...env.approvers],
+    bakeMinutes: env.bakeMinutes ?? 0,
+    bakeSlo: null,
     settings: structuredClone(env.settings),
   };
   if (env.monitoring === true) addIntegration(effective, "monitoring", "monitoring: true");
@@ -237,7 +248,23 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
       retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
     });
     meta.set(id("verify"), { environment: env.name, integration: null, role: "verify", durationSeconds: VERIFY_DURATION_SECONDS });
-    currentTierVerifies.push(id("verify"));
+    if (env.bakeMinutes > 0 && env.bakeSlo !== null) {
+      // Promotion waits for the bake: the next tier needs it instead of the verify.
+      tasks.push({
+        id: id("bake"),
+        name: `${env.projectId}: bake ${env.name} for ${env.bakeMinutes} min`,
+        run: "external",
+        params: {
+          description: `watching ${env.name}'s availability burn rate for ${env.bakeMinutes} min before the next tier`,
+          bake: { projectId: env.projectId, environment: env.name, minutes: env.bakeMinutes, slo: env.bakeSlo },
+        },
+        needs: [id("verify")],
+        // Health runs give the verdict; without one by then (no run watched) it fails: a bake passes only on evidence.
+        timeoutSeconds: env.bakeMinutes * 60 + BAKE_VERDICT_GRACE_SECONDS,
+      });
+      meta.set(id("bake"), { environment: env.name, integration: null, role: "bake", durationSeconds: env.bakeMinutes * 60 });
+      currentTierVerifies.push(id("bake"));
+    } else currentTierVerifies.push(id("verify"));
   }
   return { tasks, meta };
 }

@@ -122,6 +122,12 @@ export const environmentSchema = z
      * `{ "backup": { "schedule": "0 4 * * *" }, "hosting": { "config": { "cleanUrls": false } } }`.
      */
     settings: z.record(integrationIdSchema, z.record(z.string(), z.unknown())).default({}),
+    /**
+     * Minutes to watch the environment after its verify before the next tier starts (a bake): a
+     * burn of its availability budget at a page tier fails the bake, and the plan's failure policy
+     * applies (rollback undoes the promotion). Absent: no bake.
+     */
+    bakeMinutes: z.number().int().min(1).max(1440).optional(),
   })
   .strict();
 export type EnvironmentSpec = z.output<typeof environmentSchema>;
@@ -167,6 +173,10 @@ export interface EffectiveEnvironment {
   monitoring: boolean;
   backup: boolean;
   approvers: string[];
+  /** Minutes its bake watches it after verify (0: no bake). */
+  bakeMinutes: number;
+  /** The availability SLO its bake watches: the strictest of the goals that target it, else 99.9 % over 30 days. */
+  bakeSlo: SloSpec | null;
   /** The environment's own settings per integration (over the catalogue's defaults). */
   settings: Record<string, Record<string, unknown>>;
 }

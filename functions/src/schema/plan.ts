@@ -3,6 +3,7 @@
  * These schemas are the one source of truth for what a valid plan is.
  */
 import { z } from "zod";
+import { sloSpecSchema } from "./slo";
 import { approverEntrySchema } from "../trust/principals";
 import { MAX_IN_INVOCATION_SECONDS, TASK_FUNCTION_TIMEOUT_SECONDS } from "../config";
 
@@ -79,6 +80,12 @@ export const externalParamsSchema = z
     description: z.string().max(2000).optional(),
     /** Without a heartbeat for this long, the attempt times out; absent: only `timeoutSeconds` applies. */
     heartbeatSeconds: z.number().int().min(1).max(86_400).optional(),
+    /**
+     * A bake (set by the planner after an environment's verify): the health runs are the other
+     * system. Each run looks at the environment's availability burn rates; a page tier firing fails
+     * it with the numbers, `minutes` without one passes it. No verdict by the deadline fails it.
+     */
+    bake: z.object({ projectId: z.string().min(1).max(64), environment: z.string().min(1).max(64), minutes: z.number().int().min(1).max(1440), slo: sloSpecSchema }).strict().optional(),
   })
   .strict();
 /** Provisions or verifies one integration of one Firebase environment through Google's APIs. */

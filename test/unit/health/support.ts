@@ -36,6 +36,8 @@ export function planContext(projectId: string, name: string, integrations: strin
       monitoring: integrations.includes("monitoring"),
       backup: integrations.includes("backup"),
       approvers: name === "production" ? ["ops@example.com"] : [],
+      bakeMinutes: 0,
+      bakeSlo: null,
       settings: {},
     },
     goals: [

@@ -240,3 +240,19 @@ describe("a goal's SLOs", () => {
     expect(bad.ok ? [] : bad.errors.map((e) => e.path)).toEqual(["goals.0.slos.0.objectivePercent", expect.stringMatching(/^goals\.0\.slos\.1\.alertTiers\.0/)]);
   });
 });
+
+describe("a bake", () => {
+  it("watches an environment after its verify, and the next tier waits for it", () => {
+    const doc = example("lang-trak.json") as { environments: Array<Record<string, unknown>> };
+    const baked = { ...doc, environments: doc.environments.map((e) => (e.name === "staging" ? { ...e, bakeMinutes: 30 } : e)) };
+    const plan = compiled(baked);
+    const bake = plan.tasks.find((t) => t.id === "staging.bake")!;
+    expect(bake).toMatchObject({ run: "external", needs: ["staging.verify"], timeoutSeconds: 30 * 60 + 15 * 60 });
+    // The strictest availability SLO of the goals that target staging: the 99.9 % high-availability goal.
+    expect(bake.params).toMatchObject({ bake: { projectId: "lang-trak-staging", environment: "staging", minutes: 30, slo: { sli: { kind: "availability" }, objectivePercent: 99.9 } } });
+    expect(plan.tasks.find((t) => t.id === "production.approval")!.needs).toEqual(["staging.bake"]);
+    expect(plan.report.graph.nodes.find((n) => n.id === "staging.bake")).toMatchObject({ role: "bake", durationSeconds: 1800 });
+    // Without one, production follows staging's verify as before.
+    expect(compiled(doc).tasks.find((t) => t.id === "production.approval")!.needs).toEqual(["staging.verify"]);
+  });
+});

@@ -15,6 +15,7 @@ import { firebaseExecutor } from "../executors/firebase";
 import { healthConfigFrom } from "../health/config";
 import { liveProbes, PROBE_ENDPOINT_ENV } from "../health/probes";
 import { performHealthRun, requestRunId, scheduledRunId, type RunOutcome, type RunRequest } from "../health/run";
+import { judgeBakes, type BakeJudgement } from "../runtime/bakes";
 import { recordDeadLetter } from "../runtime/dead-letters";
 import { healthRunRequestSchema } from "../schema/health";
 import { parseWith } from "../schema/issues";
@@ -30,6 +31,7 @@ const healthLogs = {
       { runId, summary: o.report.summary, opened: o.report.alertsOpened, resolved: o.report.alertsResolved },
     ),
   warn: (runId: string, message: string) => logger.warn(`health run ${runId}: ${message}`, { runId }),
+  bake: (runId: string, j: BakeJudgement) => logger.info(`health run ${runId}: bake ${j.planId}/${j.taskId} ${j.outcome}: ${j.message}`, { runId, ...j }),
 };
 
 /** Runs one health run against Firestore, the Google APIs and Pub/Sub. Exported for the local stack and tests. */
@@ -57,7 +59,11 @@ export async function runHealth(request: RunRequest, env: NodeJS.ProcessEnv = pr
     request,
   );
   if (outcome.kind === "skipped") healthLogs.skipped(request.runId, outcome.reason);
-  else healthLogs.done(request.runId, outcome);
+  else {
+    healthLogs.done(request.runId, outcome);
+    // With the environments' burn rates just recorded, the bakes that watch them get their verdict.
+    for (const j of await judgeBakes(db, request.runId, now)) if (j.outcome !== "watching") healthLogs.bake(request.runId, j);
+  }
   return outcome;
 }
 

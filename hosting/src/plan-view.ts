@@ -6,13 +6,13 @@
  */
 import { collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
 import { applicablePlanCommands, FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
-import { TASK_STATUSES, TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
+import { TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
 import { summaryLine } from "../../functions/src/planner/format-changes";
 import type { PlanReport } from "../../functions/src/planner/report";
 import type { PlanStatus } from "../../functions/src/schema/plan";
 import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
-import { renderGantt, type GanttRow } from "./gantt";
+import { mountGantt, type GanttRow, type GanttView } from "./gantt";
 import { renderGraph, type GraphView } from "./graph";
 import { newCommandId, type View, type ViewContext } from "./views";
 
@@ -22,7 +22,6 @@ const POLL_MS = 2_000;
 const TERMINAL: ReadonlySet<string> = TERMINAL_TASK_STATUSES;
 const BEFORE_REPORT: ReadonlySet<string> = UNCOMPILED_PLAN_STATUSES;
 const PLAN_ENDED: ReadonlySet<string> = FINAL_PLAN_STATUSES;
-const LEGEND = TASK_STATUSES;
 
 interface TaskState {
   id: string;
@@ -160,11 +159,10 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       { "aria-labelledby": "graph-heading" },
       el("h2", { id: "graph-heading" }, "Dependency graph"),
       el("p", { id: "critical-path", class: "muted" }),
-      el("ul", { class: "legend", "aria-label": "Task states" }, ...LEGEND.map((s) => el("li", {}, badge(s))), el("li", {}, el("span", { class: "badge crit-key" }, "critical path"))),
-      el("div", { id: "graph", class: "scroll graph-box" }, el("p", { class: "muted" }, "The graph appears once the plan is compiled.")),
+      el("div", { id: "graph" }, el("p", { class: "muted" }, "The graph appears once the plan is compiled.")),
       el("div", { id: "task-detail", "aria-live": "polite" }),
     ),
-    el("section", { "aria-labelledby": "timeline-heading" }, el("h2", { id: "timeline-heading" }, "Timeline (planned vs actual)"), el("div", { id: "gantt", class: "scroll gantt-box" })),
+    el("section", { "aria-labelledby": "timeline-heading" }, el("h2", { id: "timeline-heading" }, "Timeline (planned vs actual)"), el("div", { id: "gantt" })),
     el("section", { "aria-labelledby": "changes-heading" }, el("h2", { id: "changes-heading" }, "What it changes"), el("div", { id: "changes" })),
     el("section", { "aria-labelledby": "cost-heading" }, el("h2", { id: "cost-heading" }, "Cost estimate"), el("div", { id: "cost" })),
     el("section", { "aria-labelledby": "risks-heading" }, el("h2", { id: "risks-heading" }, "Risks and compliance"), el("div", { id: "risks" }), el("div", { id: "compliance" })),
@@ -175,6 +173,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
   let plan: DocumentData | undefined;
   let report: PlanReport | undefined;
   let graph: GraphView | undefined;
+  let gantt: GanttView | undefined;
   let reportLoading = false;
   let selected: string | null = null;
   const tasks = new Map<string, TaskState>();
@@ -200,7 +199,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     if (report === undefined) return;
     const r = report;
     const t0 = performance.now();
-    graph = renderGraph($("graph"), { nodes: r.graph.nodes, edges: r.graph.edges, criticalPath: r.criticalPath.taskIds }, statuses, select);
+    graph = renderGraph($("graph"), { nodes: r.graph.nodes, edges: r.graph.edges, criticalPath: r.criticalPath.taskIds }, statuses, select, { openLanes: new URLSearchParams(window.location.search).get("lanes") === "open" });
     $("graph").dataset.renderMs = String(Math.round(performance.now() - t0));
     $("graph").dataset.tasks = String(r.graph.nodes.length);
     $("critical-path").textContent = `Critical path: ${r.criticalPath.taskIds.length} tasks, ${duration(r.criticalPath.durationSeconds)} expected (${r.criticalPath.taskIds.slice(0, 8).join(" → ")}${r.criticalPath.taskIds.length > 8 ? " → …" : ""}).`;
@@ -386,7 +385,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
         const run = runs.get(row.id);
         return { ...row, status: t?.status ?? "blocked", actualStartSeconds: rel(t?.startedAt ?? null), actualFinishSeconds: rel(t?.finishedAt ?? null), critical: critical.has(row.id), waits: run === "approval" || run === "external" };
       });
-      renderGantt($("gantt"), rows, origin === null || PLAN_ENDED.has(status) ? null : (Date.now() - origin) / 1000);
+      (gantt ??= mountGantt($("gantt"))).render(rows, origin === null || PLAN_ENDED.has(status) ? null : (Date.now() - origin) / 1000);
     }
     if (selected !== null) renderDetail();
     const list = $("task-list-box") as HTMLDetailsElement;

@@ -140,9 +140,12 @@ describe("plans", () => {
     expect(await page.locator("#gantt svg .planned").count()).toBeGreaterThan(10);
     // Planned waits (the approval gates) are hatched, and the ticks are round times, evenly spaced.
     expect(await page.locator("#gantt svg .planned.wait").count()).toBe(2);
+    // The demo mostly waits, so it opens with its waits compressed; uncompressed, the ticks are evenly spaced.
+    await page.locator("#compress-waits").uncheck();
     const ticks = await page.locator("#gantt svg text.tick").allTextContents();
     expect(ticks[0]).toBe("0 ms");
     expect(ticks.slice(1, 3)).toEqual(["30 min", "60 min"]);
+    await page.locator("#compress-waits").check();
     expect(await page.locator("#gantt svg line.now").count()).toBe(0);
     // A dry run changes nothing: no plan command is offered.
     await page.waitForFunction(() => document.querySelector("#actions-note")?.textContent?.includes("dry run"), undefined, { timeout: 10_000 });

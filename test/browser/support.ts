@@ -57,3 +57,19 @@ export function layeredPlan(n: number, width: number, name = `layered ${n}`): Re
   });
   return { name, dryRun: true, tasks };
 }
+
+/** layeredPlan with ids `g<k>.t<i>`: each layer cut into `groups` runs of neighbours, one lane each on the page. */
+export function groupedLayeredPlan(n: number, width: number, groups: number, name = `grouped ${n}`): Record<string, unknown> {
+  const plan = layeredPlan(n, width, name);
+  const id = (t: string): string => `g${Math.floor(((Number(t.slice(1)) % width) * groups) / width)}.${t}`;
+  const tasks = plan.tasks as Array<{ id: string; run: string; needs: string[] }>;
+  return { ...plan, tasks: tasks.map((t) => ({ ...t, id: id(t.id), needs: t.needs.map(id) })) };
+}
+
+/** A screenshot of one element (e.g. `#graph`) into test/artifacts/. */
+export async function screenshotOf(page: Page, selector: string, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.locator(selector).screenshot({ path });
+  return path;
+}

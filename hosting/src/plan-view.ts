@@ -150,6 +150,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       { "aria-labelledby": "plan-heading", id: "plan-view", "data-plan": planId },
       el("h2", { id: "plan-heading" }, `Plan ${planId}`),
       el("p", { id: "plan-summary", role: "status" }, "Loading…"),
+      el("p", { id: "plan-waiting", class: "note" }),
       el("div", { id: "plan-errors" }),
       operator ? actionsPanel() : null,
       el("div", { id: "approvals" }),
@@ -240,6 +241,11 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
           return;
         }
         disarm();
+        if (name === "override" && reason.value.trim() === "") {
+          out.textContent = "An override needs a reason: it is recorded with your name in the plan's history.";
+          reason.focus();
+          return;
+        }
         void command({ command: name, ...(reason.value ? { reason: reason.value } : {}) }, out);
       });
       actionButtons.set(name, { button: b, label });
@@ -251,16 +257,25 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       { class: "actions", role: "group", "aria-label": "Plan commands" },
       el("label", { for: "command-reason" }, "Reason"),
       reason,
-      el("div", { class: "buttons" }, button("retry", "Retry failed tasks", null), button("cancel", "Cancel plan", "Confirm: cancel the plan"), button("rollback", "Roll back", "Confirm: roll back everything it did")),
+      el(
+        "div",
+        { class: "buttons" },
+        button("resume", "Resume", null),
+        button("pause", "Pause", null),
+        button("override", "Override the freeze", "Confirm: start despite the freeze (needs a reason)"),
+        button("retry", "Retry failed tasks", null),
+        button("cancel", "Cancel plan", "Confirm: cancel the plan"),
+        button("rollback", "Roll back", "Confirm: roll back everything it did"),
+      ),
       actionsNote,
       out,
     );
   }
 
   /** Shows only the commands the plan's status allows (engine/plan.ts applicablePlanCommands). */
-  const updateActions = (status: string, dryRun: boolean): void => {
+  const updateActions = (status: string, dryRun: boolean, frozen: boolean): void => {
     if (actionButtons.size === 0) return;
-    const applicable = new Set<string>(applicablePlanCommands(status as PlanStatus, dryRun));
+    const applicable = new Set<string>(applicablePlanCommands(status as PlanStatus, dryRun, frozen));
     if (armed !== undefined && !applicable.has(armed.name)) disarm();
     for (const [name, { button }] of actionButtons) button.hidden = !applicable.has(name);
     actionsNote!.textContent = applicable.size > 0 ? "" : dryRun ? "A dry run changes nothing: no command applies." : `No command applies to a ${status} plan.`;
@@ -293,8 +308,8 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     const t = tasks.get(selected);
     const node = report?.graph.nodes.find((n) => n.id === selected);
     const out = el("span", { role: "status" });
-    const retry = el("button", { type: "button" }, `Retry ${selected}`);
-    retry.addEventListener("click", () => void command({ command: "retry", taskId: selected! }, out));
+    const retry = el("button", { type: "button" }, "Retry the plan's failed tasks");
+    retry.addEventListener("click", () => void command({ command: "retry" }, out));
     loadOutput(selected, t);
     const attempts = attemptsOf(t?.history ?? []);
     const waiting = t?.status === "waiting_approval" && operator;
@@ -316,6 +331,16 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
           el("dd", {}, `${when(t?.startedAt)} / ${when(t?.finishedAt)}`),
           node ? el("dt", {}, "Planned") : null,
           node ? el("dd", {}, `${duration(node.durationSeconds)}, slack ${duration(node.slackSeconds)}${node.critical ? ", on the critical path" : ""}`) : null,
+          node?.estimate ? el("dt", {}, "Predicted from") : null,
+          node?.estimate
+            ? el(
+                "dd",
+                { class: "estimate" },
+                node.estimate.source === "history"
+                  ? `its last ${node.estimate.samples} runs: median ${duration(node.estimate.medianSeconds)}, p90 ${duration(node.estimate.p90Seconds)}${t?.startedAt && t?.finishedAt && t.status === "succeeded" ? `; this run took ${duration((t.finishedAt - t.startedAt) / 1000)}` : ""}`
+                  : `the catalogue's estimate (${node.estimate.samples} earlier runs; history is used from 5)`,
+              )
+            : null,
           t?.error ? el("dt", {}, "Error") : null,
           t?.error ? el("dd", { class: "error" }, t.error.message) : null,
           t?.compensationError ? el("dt", {}, "Compensation") : null,
@@ -449,7 +474,16 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
           return;
         }
         plan = snap.data();
-        updateActions(String(plan.status ?? "pending"), plan.dryRun === true);
+        const waitingFor = plan.status === "waiting" ? (plan.waitingFor as { lock?: string; plan?: string; freeze?: string; name?: string; environment?: string; until?: number } | null | undefined) : null;
+        updateActions(String(plan.status ?? "pending"), plan.dryRun === true, typeof waitingFor?.freeze === "string");
+        $("plan-waiting").textContent =
+          typeof waitingFor?.freeze === "string"
+            ? `Waiting: ${waitingFor.environment ?? "an environment"} is frozen by window "${waitingFor.name ?? waitingFor.freeze}" until ${when(waitingFor.until)}. It starts then, or when an operator overrides the freeze with a reason.`
+            : typeof waitingFor?.lock === "string"
+              ? `Waiting: environment ${waitingFor.lock} is locked by plan ${waitingFor.plan ?? "another plan"}; this plan goes on when it finishes.`
+              : plan.status === "paused"
+                ? "Paused: nothing new starts until it is resumed; attempts that were running finish, and gates keep their deadlines."
+                : "";
         $("plan-heading").textContent = `Plan ${typeof plan.name === "string" ? plan.name : planId}`;
         const errors = Array.isArray(plan.errors) ? (plan.errors as Array<{ path: string; message: string }>) : [];
         $("plan-errors").replaceChildren(...(errors.length === 0 ? [] : [el("p", { class: "error", role: "alert" }, `The plan is ${String(plan.status)}: fix these fields and submit it again.`), fieldErrorList(errors, "Problems in the plan")]));
@@ -517,6 +551,18 @@ function renderChanges(r: PlanReport): void {
   );
 }
 
+/** Each environment's rows, then its subtotal, in the report's order. */
+function costRowsWithSubtotals(rows: NonNullable<PlanReport["cost"]>["rows"]): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const envs = [...new Set(rows.map((r) => r.environment))];
+  for (const env of envs) {
+    const mine = rows.filter((r) => r.environment === env);
+    for (const row of mine) out.push(el("tr", {}, el("td", {}, row.environment), el("td", {}, row.integration), el("td", { class: "num" }, usd(row.monthlyUsd))));
+    out.push(el("tr", { class: "subtotal", "data-subtotal": env }, el("th", { scope: "row", colspan: "2" }, `${env} subtotal`), el("td", { class: "num" }, usd(mine.reduce((sum, r) => sum + r.monthlyUsd, 0)))));
+  }
+  return out;
+}
+
 function renderCost(r: PlanReport): void {
   const cost = r.cost;
   if (cost === null) {
@@ -529,7 +575,7 @@ function renderCost(r: PlanReport): void {
       {},
       el("caption", {}, `Monthly estimate, price table ${cost.priceTableVersion}`),
       el("thead", {}, el("tr", {}, ...["Environment", "Integration", "Monthly"].map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, ...cost.rows.map((row) => el("tr", {}, el("td", {}, row.environment), el("td", {}, row.integration), el("td", { class: "num" }, usd(row.monthlyUsd))))),
+      el("tbody", {}, ...costRowsWithSubtotals(cost.rows)),
       el("tfoot", {}, el("tr", {}, el("th", { scope: "row", colspan: "2" }, "Total"), el("td", { class: "num" }, usd(cost.totalMonthlyUsd)))),
     ),
     cost.budget === null ? el("p", { class: "muted" }, "No budget set.") : el("p", {}, "Budget ", usd(cost.budget.limitUsd), ": ", badge(cost.budget.status), ` (headroom ${usd(cost.budget.headroomUsd)})`),

@@ -33,7 +33,7 @@ export const planCommandSchema = z
   .object({
     planId: planIdSchema,
     command: z.enum(PLAN_COMMANDS),
-    /** Required for approve/reject (the approval task); optional for retry (one task instead of every failed one). */
+    /** Required for approve/reject (the approval task), and only for them: a retry redrives every task that did not succeed. */
     taskId: taskIdSchema.optional(),
     /** Who asks: a user id or email. The API sets it from the verified ID token; Pub/Sub senders state it. */
     by: z.string().min(1).max(320),
@@ -55,6 +55,9 @@ export const planCommandSchema = z
   .superRefine((cmd, ctx) => {
     if ((cmd.command === "approve" || cmd.command === "reject") && cmd.taskId === undefined) {
       ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} needs the approval task's id` });
+    }
+    if (cmd.command !== "approve" && cmd.command !== "reject" && cmd.taskId !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} applies to the whole plan: leave taskId out (a retry redrives every task that did not succeed)` });
     }
     if (cmd.command === "override" && (cmd.reason === undefined || cmd.reason.trim() === "")) {
       ctx.addIssue({ code: "custom", path: ["reason"], message: "an override of a freeze window needs a reason: it is recorded in the plan's history" });

@@ -345,10 +345,11 @@ function allowListed(policy: EgressPolicy, ip: IpAddress, host: string | undefin
 export function checkAddress(policy: EgressPolicy, address: IpAddress | string, host?: string): AddressCheck {
   const ip = typeof address === "string" ? parseIp(address) : address;
   if (ip === null) return { allowed: false, reason: "no_address", message: `egress to ${String(address)} is not allowed (not an IP address)` };
+  const category = classifyIp(ip);
+  // A public address needs neither its text nor its hostname: most answers are public, so they are made only past here.
+  if (category === "public") return { allowed: true, category };
   const text = formatIp(ip);
   const hostname = host === undefined || parseIp(host) !== null ? undefined : normaliseHost(host);
-  const category = classifyIp(ip);
-  if (category === "public") return { allowed: true, category };
   const target = hostname === undefined ? text : `${text} (resolved from ${hostname})`;
   if (ALWAYS_REFUSED.has(category)) return { allowed: false, reason: category, message: `egress to ${target} is not allowed (${category})` };
   if (allowListed(policy, ip, hostname)) return { allowed: true, category };
@@ -385,8 +386,9 @@ export function checkUrl(policy: EgressPolicy, url: string | URL): UrlCheck {
     return { allowed: false, reason: "userinfo", message: `egress to a URL with credentials (user:password@${u.host}) is not allowed` };
   }
   const hostname = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
-  if (isMetadataHostname(hostname)) return { allowed: false, reason: "metadata", message: `egress to ${normaliseHost(hostname)} is not allowed (metadata)` };
+  // Parsed once: an IP literal is never a metadata hostname (those are names), so only a name is looked up among them.
   const ip = parseIp(hostname);
+  if (ip === null && isMetadataHostname(hostname)) return { allowed: false, reason: "metadata", message: `egress to ${normaliseHost(hostname)} is not allowed (metadata)` };
   if (ip !== null) {
     const check = checkAddress(policy, ip);
     if (!check.allowed) return check;

@@ -18,6 +18,7 @@ import { INTEGRATION_NAMES } from "../executors/firebase/index";
 import { INTEGRATIONS as CATALOGUE } from "../planner/catalogue";
 import { integrationSettingsOf, type EffectiveEnvironment, type EffectiveEnvironmentPlan, type EffectiveGoal } from "../schema/environment-plan";
 import type { CheckResult, EnvironmentHealth, UptimeDay } from "../schema/health";
+import type { SloSeries } from "../schema/slo";
 import type { CheckSpec } from "./checks";
 import type { HealthConfig } from "./config";
 
@@ -48,6 +49,10 @@ export interface EnvironmentInput {
   plan: PlanContext | null;
   /** Why the environment cannot be checked as configured (null when it can). */
   configError: string | null;
+  /** Its SLO series per SLI key (`environments/{id}/slo/{key}`); absent: none yet. */
+  slo?: Record<string, SloSeries>;
+  /** The maintenance window on when the run loaded it, if any (its samples are kept out of budgets). */
+  maintenance?: { window: string; name: string } | null;
 }
 
 const DRIFTABLE = new Set(INTEGRATION_NAMES);

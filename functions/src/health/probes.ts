@@ -50,11 +50,19 @@ function probePolicy(policy: EgressPolicy, endpoint: string | undefined): Egress
 }
 
 export function httpProbe(endpoint: string | undefined, options: HttpProbeOptions = {}): Probes["http"] {
+  // The probe policy of the last base policy seen: a run probes hundreds of URLs under the same
+  // one, and deriving it (parsing the endpoint, building the allow-list) for each cost more than
+  // checking the URL. Keyed by the base policy itself, so a different one is derived afresh.
+  let derived: { base: EgressPolicy; policy: EgressPolicy } | undefined;
+  const policyFor = (base: EgressPolicy): EgressPolicy => {
+    if (derived?.base !== base) derived = { base, policy: probePolicy(base, endpoint) };
+    return derived.policy;
+  };
   return async (spec, signal) => {
     const started = performance.now();
     let policy: EgressPolicy;
     try {
-      policy = probePolicy(options.policy ?? egressConfig().policy, endpoint);
+      policy = policyFor(options.policy ?? egressConfig().policy);
     } catch (error) {
       return { status: "error", message: `${spec.url}: the egress configuration is invalid: ${errorText(error)}`, httpStatus: null };
     }

@@ -20,11 +20,13 @@ import type {
   UptimeDay,
 } from "../schema/health";
 import { advanceAlerts, type AlertObservation } from "./alerts";
-import { AVAILABILITY_KINDS, integrationHealth, isFailing, runChecks, worstStatus, type Probes } from "./checks";
+import { AVAILABILITY_KINDS, integrationHealth, isFailing, runChecks, worstStatus, type CheckSpec, type Probes } from "./checks";
 import { budgetCompliance, environmentCompliance, planCost, type PlanCost } from "./compliance";
 import type { HealthConfig } from "./config";
 import { planEnvironmentChecks, presentIntegrations, type EnvironmentInput, type PlanContext } from "./environments";
 import { forecastAll } from "./forecast";
+import { budgetCostOf, recordAndEvaluate, sloObservations, sloProgress } from "./slo-run";
+import type { SloSeries } from "../schema/slo";
 import { addSample, dayOf, emptyDay, expiredDays, goalProgress, sampleMinutes, DAY_MS } from "./goals";
 
 export type BeginResult = { ok: true } | { ok: false; reason: string };
@@ -42,6 +44,8 @@ export interface EnvironmentWrite {
   days: UptimeDay[];
   /** Rollup dates to delete (past retention). */
   removeDays: string[];
+  /** SLO series to store, per SLI key (absent: none). */
+  slo?: Record<string, SloSeries>;
 }
 
 export interface RunCommit {
@@ -106,6 +110,27 @@ function median(values: number[]): number | null {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** `items` by `key`, each group in the items' order. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+/** A check's expected duration: its integration's latency in the previous run (the slowest of its checks), when there was one. */
+function lastLatency(environments: readonly EnvironmentInput[]): (spec: CheckSpec) => number | undefined {
+  const previous = new Map(environments.map((env) => [env.id, env.health?.integrations ?? {}]));
+  return (spec) => {
+    const integrations = previous.get(spec.environmentId);
+    return integrations !== undefined && Object.hasOwn(integrations, spec.integration) ? integrations[spec.integration]!.latencyMs : undefined;
+  };
+}
+
 const checkSeverity = (r: CheckResult): Alert["severity"] => (r.status === "down" || r.status === "timeout" ? "critical" : "warning");
 
 function observations(results: readonly CheckResult[], goals: readonly GoalProgress[], compliance: readonly ComplianceResult[]): AlertObservation[] {
@@ -162,13 +187,13 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
   try {
     const [environments, state] = await Promise.all([store.loadEnvironments(), store.loadState()]);
 
-    // 1. Every check of every environment at once.
+    // 1. Every check of every environment at once, the slowest last time first.
     const planned = environments.map((env) => planEnvironmentChecks(env, config, startedAt));
     const deadline = startedAt + config.runDeadlineMs;
     const results = await runChecks(
       planned.flatMap((p) => p.specs),
       deps.probes,
-      { checkTimeoutMs: config.checkTimeoutMs, deadline, now: deps.now },
+      { checkTimeoutMs: config.checkTimeoutMs, deadline, now: deps.now, expectedMs: lastLatency(environments) },
     );
     const sampleAt = deps.now();
     const byEnv = new Map<string, CheckResult[]>();
@@ -185,10 +210,12 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
     const compliance: ComplianceResult[] = [];
     const latency: Record<string, number | null> = {};
     const plans = new Map<string, { context: PlanContext; members: Array<{ plan: PlanContext; present: string[] }> }>();
+    const sloObserved: AlertObservation[] = [];
+    const sloOf = new Map<string, { availability: SloSeries | undefined; allowedBad: number | null }>();
     for (const env of environments) {
       const checks = (byEnv.get(env.id) ?? []).sort((a, b) => a.id.localeCompare(b.id));
-      const integrationNames = [...new Set(checks.map((c) => c.integration))].sort();
-      const integrations = integrationNames.map((name) => integrationHealth(name, checks.filter((c) => c.integration === name)));
+      const byIntegration = groupBy(checks, (c) => c.integration);
+      const integrations = [...byIntegration.keys()].sort().map((name) => integrationHealth(name, byIntegration.get(name)!));
       const status = worstStatus(checks.map((c) => c.status));
       const availability = availabilityOf(checks);
       const minutes = sampleMinutes(env.health?.lastSampleAt ?? null, sampleAt, config);
@@ -209,6 +236,22 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
         );
         if (progress !== null) envGoals.push(progress);
       }
+      // Its SLOs: this run's slices recorded (none in a maintenance window), each goal's evaluated.
+      const slo = recordAndEvaluate({
+        environmentId: env.id,
+        environmentName: env.plan?.environment.name ?? env.id,
+        goals: env.plan?.goals ?? [],
+        availability,
+        minutes,
+        checks,
+        series: env.slo ?? {},
+        maintenance: env.maintenance ?? null,
+        at: sampleAt,
+      });
+      for (const g of envGoals) g.slos = slo.evaluations.filter((e) => e.goalId === g.goalId).map(sloProgress);
+      sloObserved.push(...sloObservations(env.id, env.plan?.environment.name ?? env.id, slo.evaluations));
+      const availabilityEval = slo.evaluations.find((e) => e.key === "availability");
+      sloOf.set(env.id, { availability: slo.series.availability, allowedBad: availabilityEval?.evaluation.errorBudget.allowedBad ?? null });
       goals.push(...envGoals);
       const present = presentIntegrations(env);
       compliance.push(...environmentCompliance(env, present));
@@ -244,6 +287,7 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
         },
         days: [day],
         removeDays,
+        slo: slo.series,
       });
     }
     const costs: PlanCost[] = [];
@@ -258,11 +302,16 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
 
     // 3. Alerts, series, forecast.
     const allChecks = envReports.flatMap((e) => e.checks);
-    const changes = advanceAlerts(state.tracker, state.openAlerts, observations(allChecks, goals, compliance), {
+    const changes = advanceAlerts(state.tracker, state.openAlerts, [...observations(allChecks, goals, compliance), ...sloObserved], {
       now: sampleAt,
       runId: request.runId,
       policy: { openAfterFailures: config.openAfterFailures, resolveAfterSuccesses: config.resolveAfterSuccesses },
     });
+    // Each incident written carries what it cost its environment's availability budget so far.
+    for (const alert of changes.writes) {
+      const env = alert.environmentId === null ? undefined : sloOf.get(alert.environmentId);
+      if (env !== undefined) alert.budgetCost = budgetCostOf(alert, env.availability, env.allowedBad, sampleAt);
+    }
     const point: SeriesPoint = {
       at: sampleAt,
       latencyMs: latency,

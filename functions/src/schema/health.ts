@@ -70,6 +70,22 @@ export type UptimeDay = z.output<typeof uptimeDaySchema>;
 
 export const trendSchema = z.enum(["improving", "steady", "worsening", "unknown"]);
 
+/** One SLO of a goal on one environment, as a run evaluated it (health/slo.ts). */
+export const goalSloProgressSchema = z.object({
+  /** The SLI's series key: `availability`, `latency-300ms`. */
+  key: z.string(),
+  /** `availability`, or `p95 ≤ 300 ms`. */
+  sli: z.string(),
+  objectivePercent: z.number(),
+  sliPercent: z.number().nullable(),
+  errorBudgetLeftFraction: z.number(),
+  burnRates: z.array(z.object({ tier: z.string(), severity: z.enum(["page", "ticket"]), burnRate: z.number(), longBurn: z.number().nullable(), shortBurn: z.number().nullable(), firing: z.boolean() })),
+  /** The firing tier, most severe first; null while none fires. */
+  firing: z.string().nullable(),
+  explanation: z.string(),
+});
+export type GoalSloProgress = z.output<typeof goalSloProgressSchema>;
+
 export const goalProgressSchema = z.object({
   goalId: z.string(),
   environmentId: z.string(),
@@ -93,6 +109,8 @@ export const goalProgressSchema = z.object({
   trend: trendSchema,
   status: z.enum(["met", "at_risk", "missed", "unknown"]),
   explanation: z.string(),
+  /** Its SLOs with their burn rates (absent: written before goals carried SLOs). */
+  slos: z.array(goalSloProgressSchema).optional(),
 });
 export type GoalProgress = z.output<typeof goalProgressSchema>;
 

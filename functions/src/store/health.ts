@@ -17,6 +17,10 @@ import type { Probes } from "../health/checks";
 import type { EnvironmentInput, IntegrationState, PlanContext } from "../health/environments";
 import type { BeginResult, HealthStore, RunCommit, RunState } from "../health/run";
 import type { EffectiveEnvironmentPlan } from "../schema/environment-plan";
+import { occurrenceAt, windowCovers } from "../engine/windows";
+import { sloSeriesSchema, type SloSeries } from "../schema/slo";
+import { SLO_SUBCOLLECTION, sloSeriesRef } from "./slo";
+import { readWindows } from "./windows";
 import { alertSchema, environmentHealthSchema, seriesSchema, trackerStateSchema, uptimeDaySchema, type Alert, type UptimeDay } from "../schema/health";
 import { ENVIRONMENTS_COLLECTION } from "./environments";
 import { COLLECTIONS, planRef } from "./paths";
@@ -207,9 +211,22 @@ export function firestoreHealthStore(db: Firestore): HealthStore {
     },
 
     async loadEnvironments(): Promise<EnvironmentInput[]> {
-      const [envSnap, { plans, unreadable }] = await Promise.all([db.collection(ENVIRONMENTS_COLLECTION).get(), loadPlans(db)]);
+      const [envSnap, { plans, unreadable }, sloSnap, { windows }] = await Promise.all([db.collection(ENVIRONMENTS_COLLECTION).get(), loadPlans(db), db.collectionGroup(SLO_SUBCOLLECTION).get(), readWindows(db)]);
       const noPlan = unreadable.length > 0 ? (id: string) => `no readable environment plan provisions ${id} (unreadable: ${unreadable.slice(0, 3).join(", ")})` : () => null;
-      return envSnap.docs.map((d) => toEnvironmentInput(d.id, d.data(), planContextFor(d.id, plans), noPlan(d.id)));
+      const series = new Map<string, Record<string, SloSeries>>();
+      for (const d of sloSnap.docs) {
+        const env = d.ref.parent.parent;
+        const parsed = sloSeriesSchema.safeParse(d.get("series"));
+        if (env === null || env.parent.id !== ENVIRONMENTS_COLLECTION || !parsed.success) continue;
+        (series.get(env.id) ?? series.set(env.id, {}).get(env.id)!)[d.id] = parsed.data;
+      }
+      const now = Date.now();
+      return envSnap.docs.map((d) => {
+        const input = toEnvironmentInput(d.id, d.data(), planContextFor(d.id, plans), noPlan(d.id));
+        const target = { projectId: d.id, name: input.plan?.environment.name ?? null, tier: input.plan?.environment.tier ?? null };
+        const on = windows.find((w) => w.kind === "maintenance" && windowCovers(w, target) && occurrenceAt(w, now) !== null);
+        return { ...input, slo: series.get(d.id) ?? {}, maintenance: on === undefined ? null : { window: on.id, name: on.name } };
+      });
     },
 
     async loadState(): Promise<RunState> {
@@ -249,6 +266,7 @@ export function firestoreHealthStore(db: Firestore): HealthStore {
           fields.push(new FieldPath("uptimeDays", d));
         }
         writes.push((b) => b.set(db.collection(ENVIRONMENTS_COLLECTION).doc(env.id), data, { mergeFields: fields }));
+        for (const [key, series] of Object.entries(env.slo ?? {})) writes.push((b) => b.set(sloSeriesRef(db, env.id, key), { series, updatedAt: c.report.finishedAt }));
       }
       for (const a of c.alerts) writes.push((b) => b.set(db.collection(HEALTH_COLLECTIONS.alerts).doc(a.id), a));
       for (let i = 0; i < writes.length; i += BATCH) {

@@ -113,6 +113,9 @@ describe("health runs on the emulators", () => {
     expect(dev.configError).toContain(`environments/${DEV} is malformed`);
     expect(report.goals).toHaveLength(1);
     expect(report.goals[0]).toMatchObject({ goalId: "high_availability", environmentId: PROD, status: "met" });
+    // Its availability SLO (implied by its uptime target): evaluated, and the series kept in its own document.
+    expect(report.goals[0]!.slos).toEqual([expect.objectContaining({ key: "availability", objectivePercent: 99.9, sliPercent: 100, firing: null })]);
+    expect((await db.collection("environments").doc(PROD).collection("slo").doc("availability").get()).get("series.coarseTotal")).toEqual([5]);
 
     const env = (await db.collection("environments").doc(PROD).get()).data()!;
     expect(env.health).toMatchObject({ status: "ok", availability: "up", runId });

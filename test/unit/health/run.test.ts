@@ -172,3 +172,60 @@ describe("health run against local servers", () => {
     expect((await fetch(`${cp.probeEnv.ORCHESTRATOR_PROBE_ENDPOINT}/nobody.web.app/`)).status).toBe(404);
   });
 });
+
+describe("SLOs in health runs (one check a minute)", () => {
+  const MINUTE = 60_000;
+  const config = { ...TEST_CONFIG, periodMs: MINUTE, maxSampleGapMs: 2 * MINUTE };
+  async function minutely(setupResult: ReturnType<typeof setup>, minutes: number): Promise<HealthReport[]> {
+    const { deps, clock } = setupResult;
+    const reports: HealthReport[] = [];
+    for (let i = 0; i < minutes; i++) {
+      const outcome = await performHealthRun({ ...deps, config }, { runId: scheduledRunId(clock.now()), trigger: "schedule", requestedBy: null });
+      if (outcome.kind !== "done") throw new Error(`run skipped: ${outcome.reason}`);
+      reports.push(outcome.report);
+      clock.advance(MINUTE);
+    }
+    return reports;
+  }
+  const pageKey = `slo:high_availability:availability:${PROD}:page`;
+
+  it("pages within 5 minutes of a full outage, resolves after it, and the incident carries what it cost the budget", async () => {
+    const s = setup();
+    await minutely(s, 10);
+    expect([...s.store.alerts.values()].filter((a) => a.key === pageKey)).toEqual([]);
+    expect(s.store.environments.get(PROD)!.slo!.availability).toBeDefined();
+    cp.chaos({ environment: PROD, integration: "hosting", mode: "down" });
+    const during = await minutely(s, 5);
+    const paged = during.findIndex((r) => r.alertsOpened.some((id) => s.store.alerts.get(id)?.key === pageKey));
+    expect(paged).toBeGreaterThanOrEqual(0);
+    expect(paged).toBeLessThan(5);
+    const alert = [...s.store.alerts.values()].find((a) => a.key === pageKey)!;
+    expect(alert).toMatchObject({ kind: "goal", severity: "critical", status: "open", title: "production burns its availability budget (page: page-1h)" });
+    // With under an hour of history, the same five minutes are 10 % of what was seen: a ticket too, a separate alert.
+    expect([...s.store.alerts.values()].find((a) => a.key === pageKey.replace(/page$/, "ticket"))).toMatchObject({ severity: "warning", status: "open" });
+    const progress = during.at(-1)!.goals.find((g) => g.goalId === "high_availability")!;
+    expect(progress.slos).toEqual([expect.objectContaining({ key: "availability", objectivePercent: 99.9, firing: "page-1h" })]);
+    cp.chaos({ environment: PROD, integration: "hosting", mode: "up" });
+    // The 1 h tier stops 5 minutes after recovery; the 6 h tier holds the page until the last 30 minutes are clean.
+    await minutely(s, 10);
+    expect(s.store.alerts.get(alert.id)!.status).toBe("open");
+    await minutely(s, 25);
+    const resolved = s.store.alerts.get(alert.id)!;
+    expect(resolved.status).toBe("resolved");
+    // 5 bad minutes from the outage's first failing run; 43.2 minutes allowed over 30 days at 99.9 %.
+    expect(resolved.budgetCost?.minutes).toBeGreaterThanOrEqual(4);
+    expect(resolved.budgetCost?.minutes).toBeLessThanOrEqual(6);
+    expect(resolved.budgetCost?.fraction).toBeGreaterThan(0);
+  });
+
+  it("keeps a maintenance window out of the budget: nothing recorded, nothing pages", async () => {
+    const s = setup();
+    await minutely(s, 3);
+    const before = JSON.stringify(s.store.environments.get(PROD)!.slo);
+    s.store.environments.get(PROD)!.maintenance = { window: "db-upgrade", name: "database upgrade" };
+    cp.chaos({ environment: PROD, integration: "hosting", mode: "down" });
+    await minutely(s, 6);
+    expect(JSON.stringify(s.store.environments.get(PROD)!.slo)).toBe(before);
+    expect([...s.store.alerts.values()].filter((a) => a.key === pageKey)).toEqual([]);
+  });
+});

@@ -247,8 +247,10 @@ function finish(form: PlanForm, spec: CompiledPlan["spec"], tasks: TaskSpec[], g
     sinkCount: graph.sinks.length,
     environmentCount: report.effectiveSpec?.environments.length ?? 0,
     environments: environmentsOf(tasks).map((projectId) => {
+      // An environment plan names its environments; a task plan's firebase tasks name theirs in params.environment.
       const env = report.effectiveSpec?.environments.find((e) => e.projectId === projectId);
-      return { projectId, name: env?.name ?? null, tier: env?.tier ?? null };
+      const task = tasks.find((t) => t.run === "firebase" && t.params.projectId === projectId);
+      return { projectId, name: env?.name ?? (task?.run === "firebase" ? task.params.environment : null), tier: env?.tier ?? null };
     }),
     approvalGateCount: tasks.filter((t) => t.run === "approval").length,
     criticalPathSeconds: report.criticalPath.durationSeconds,

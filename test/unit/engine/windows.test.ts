@@ -5,6 +5,7 @@
  */
 import { decidePlan, type LockAnswer, type PlanMachineState } from "../../../functions/src/engine/plan";
 import { freezeAt, occurrenceAt, UNREADABLE_WINDOW_RECHECK_MS, weeklyOccurrenceAt, windowCovers, type WindowTarget } from "../../../functions/src/engine/windows";
+import { compilePlan } from "../../../functions/src/planner/compile";
 import { parseWindowDoc, windowSpecSchema, type WindowSpec } from "../../../functions/src/schema/windows";
 
 const at = (iso: string): number => Date.parse(iso);
@@ -87,6 +88,14 @@ describe("the freeze a plan meets", () => {
     expect(freezeAt([holidays], [], [prod], at("2026-12-27T00:00:00Z"))).toBeNull();
     // A task plan that touches no environment is never frozen.
     expect(freezeAt([holidays], [], [], at("2026-12-25T10:00:00Z"))).toBeNull();
+  });
+
+  it("meets a task plan by the environment its firebase tasks name, as an environment plan by its environments", () => {
+    const compiled = compilePlan({ tasks: [{ id: "v", run: "firebase", params: { integration: "environment", action: "verify", environment: "staging", projectId: "lang-trak-staging", region: "us-central1" } }] });
+    if (!compiled.ok) throw new Error("does not compile");
+    expect(compiled.plan.summary.environments).toEqual([{ projectId: "lang-trak-staging", name: "staging", tier: null }]);
+    const staging = { ...spec({ name: "release freeze", environments: ["staging"], oneTime: [{ start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }] }), id: "release" };
+    expect(freezeAt([staging], [], compiled.plan.summary.environments, at("2026-12-25T00:00:00Z"))?.window).toBe("release");
   });
 
   it("fails closed on a window it cannot read", () => {

@@ -1,6 +1,6 @@
 /**
  * The command line's commands over a Backend: apply, list, status (and --watch), history, and the
- * plan commands (approve, reject, cancel, retry, rollback, override, pause, resume), and maintenance and
+ * plan commands (approve, reject, cancel, retry, rollback, override, pause, resume, skip, mark-success), and maintenance and
  * freeze windows. Each answers with its exit code; what
  * it prints goes through `io`, so tests read it.
  */
@@ -240,7 +240,7 @@ export async function applyCommand(backend: Backend, io: Io, file: string, flags
 
 // ---- plan commands --------------------------------------------------------------------------
 
-export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume"] as const;
+export const PLAN_COMMAND_NAMES = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume", "skip", "mark-success"] as const;
 export type PlanCommandName = (typeof PLAN_COMMAND_NAMES)[number];
 
 /**
@@ -254,10 +254,10 @@ export async function planCommand(
   command: PlanCommandName,
   id: string,
   taskId: string | undefined,
-  flags: { reason?: string; json?: boolean; detach?: boolean; timeoutSeconds?: number; intervalMs?: number; commandId?: string },
+  flags: { reason?: string; json?: boolean; detach?: boolean; timeoutSeconds?: number; intervalMs?: number; commandId?: string; downstream?: boolean },
 ): Promise<number> {
   const commandId = flags.commandId ?? randomUUID();
-  const request = { command, commandId, ...(taskId === undefined ? {} : { taskId }), ...(flags.reason === undefined ? {} : { reason: flags.reason }) };
+  const request = { command, commandId, ...(taskId === undefined ? {} : { taskId }), ...(flags.downstream === true ? { downstream: true } : {}), ...(flags.reason === undefined ? {} : { reason: flags.reason }) };
   expectOk(await backend.post(`${planPath(id)}/commands`, request), `${command} of plan ${id}`);
   if (flags.detach) {
     io.out(flags.json ? JSON.stringify({ planId: id, command, commandId, outcome: "sent" }) : `› ${command} sent (commandId ${commandId}); see \`history ${id}\``);

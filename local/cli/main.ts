@@ -63,12 +63,16 @@ function positive(flag: string, value: string | boolean | undefined): number | u
 const str = (value: string | boolean | undefined): string | undefined => (typeof value === "string" ? value : undefined);
 
 const planCommandSpec = (command: PlanCommandName): CommandSpec => {
-  const gate = command === "approve" || command === "reject";
+  // Commands about one task take it as their second argument.
+  const gate = command === "approve" || command === "reject" || command === "skip" || command === "mark-success";
+  const needsReason = command === "override" || command === "skip" || command === "mark-success";
   const what: Record<PlanCommandName, string> = {
     approve: "approve a gate waiting for approval (you must be one of its approvers)",
     reject: "reject a gate waiting for approval; the gate fails and the plan's failure policy applies",
     cancel: "cancel a plan: nothing new starts, running attempts finish",
-    retry: "redrive a failed, cancelled or stale plan: what did not succeed runs again",
+    retry: "redrive a failed, cancelled or stale plan: what did not succeed runs again (--task <id>: that task and its downstream run again too)",
+    skip: "mark a failed task skipped instead of running it again (--reason required); what follows it runs, as its trigger rules say",
+    "mark-success": "mark a failed task succeeded instead of running it again (--reason required); what follows it runs",
     rollback: "roll back a plan: compensate what it did, newest first",
     override: "let a plan waiting for a freeze window go ahead (operators only; --reason is required and recorded)",
     pause: "pause a running plan: nothing new starts, running attempts finish, gates keep their deadlines",
@@ -78,14 +82,15 @@ const planCommandSpec = (command: PlanCommandName): CommandSpec => {
     usage: `firebase-orchestrator ${command} <plan-id>${gate ? " <task-id>" : ""} [flags]`,
     summary: what[command],
     args: gate ? ["plan-id", "task-id"] : ["plan-id"],
-    options: { ...JSON_FLAG, ...WAIT_FLAGS, reason: { type: "string" } },
-    flagsHelp: `  --reason <text>      why (recorded in the plan's history with your name)
+    options: { ...JSON_FLAG, ...WAIT_FLAGS, reason: { type: "string" }, ...(command === "retry" ? { task: { type: "string" } } : {}) },
+    flagsHelp: `${command === "retry" ? "  --task <task-id>     run this task and everything downstream of it again, too\n" : ""}  --reason <text>      why (recorded in the plan's history with your name)
   --detach             send it and exit 0, without waiting for the engine's record of it
   --timeout <s>        wait at most this long for the outcome (default 60)
   --json               the outcome as JSON: {planId, command, commandId, outcome, event}`,
     run: (backend, io, args, v) => {
-      if (command === "override" && (str(v.reason) ?? "").trim() === "") throw new CliError("override needs --reason: why the freeze does not apply (it is recorded with your name)", EXIT.usage);
-      return planCommand(backend, io, command, args[0]!, gate ? args[1] : undefined, { reason: str(v.reason), json: v.json === true, detach: v.detach === true, timeoutSeconds: positive("timeout", v.timeout) });
+      if (needsReason && (str(v.reason) ?? "").trim() === "") throw new CliError(`${command} needs --reason: ${command === "override" ? "why the freeze does not apply" : "why the task need not run again"} (it is recorded with your name)`, EXIT.usage);
+      const task = gate ? args[1] : str(v.task);
+      return planCommand(backend, io, command, args[0]!, task, { reason: str(v.reason), json: v.json === true, detach: v.detach === true, timeoutSeconds: positive("timeout", v.timeout), downstream: command === "retry" && task !== undefined });
     },
   };
 };

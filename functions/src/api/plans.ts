@@ -25,7 +25,8 @@ export const MAX_PLANS_PAGE = 100;
 export const MAX_TASKS_PAGE = 5_000;
 export const MAX_EVENTS_PAGE = 1_000;
 
-const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels"];
+/** What a plan's readers see: its status and why it waits (a lock or a freeze), its runs, and who let it past what. */
+const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels", "waitingFor", "resume", "generation", "rollbackError", "freezeOverride", "redriveScope"];
 const TASK_FIELDS = ["id", "name", "run", "needs", "level", "status", "attempt", "readyAt", "startedAt", "finishedAt", "error"];
 
 const planNotFound = (planId: string): ApiResponse => notFound(`no plan "${planId}"`);

@@ -31,6 +31,19 @@ import type { FailurePolicy, PlanStatus } from "../schema/plan";
 /** What a waiting plan does once it has its locks. */
 export type PlanIntent = "start" | "redrive" | "rollback";
 
+/**
+ * A targeted redrive: besides what did not succeed (as every redrive), `retry` runs `taskId` and
+ * everything downstream of it again even where they succeeded; `succeeded` / `skipped` marks the
+ * failed `taskId` so instead (with who and why), and what follows it runs.
+ */
+export interface RedriveScope {
+  taskId: string;
+  as: "retry" | "succeeded" | "skipped";
+  /** Who asked (as recorded), and why. */
+  by: string;
+  reason: string | null;
+}
+
 /** The orchestrator-owned state of a plan the machine decides on. */
 export interface PlanMachineState {
   status: PlanStatus;
@@ -125,7 +138,7 @@ export type PlanInput =
   /** Compiled to run, the locks asked for, and (when granted) every task written. */
   | { kind: "begin"; locks: LockAnswer; taskCount: number }
   /** A retry or rollback command (or a waiting plan's resumption), with the answer to its lock request. */
-  | { kind: "command"; command: "retry" | "rollback"; locks: LockAnswer | "held"; by: string }
+  | { kind: "command"; command: "retry" | "rollback"; locks: LockAnswer | "held"; by: string; scope?: RedriveScope }
   | { kind: "cancel"; by: string }
   /** Every task of a redrive was reset. */
   | { kind: "redriven"; ready: number }
@@ -208,20 +221,21 @@ function go(state: PlanMachineState, to: PlanStatus, type: string, message: stri
 }
 
 /** Where a plan that wants its locks goes: the active status, or `waiting` with the intent kept. */
-function withLocks(state: PlanMachineState, locks: LockAnswer | "held", intent: PlanIntent, active: () => PlanTransition): PlanTransition {
+function withLocks(state: PlanMachineState, locks: LockAnswer | "held", intent: PlanIntent, active: () => PlanTransition, keep: Record<string, unknown> = {}): PlanTransition {
   if (locks === "held" || locks.granted) return active();
+  const waiting = (t: PlanTransition): PlanTransition => ({ ...t, update: { ...t.update, ...keep } });
   const then = intent === "start" ? "starts" : intent === "redrive" ? "is retried" : "rolls back";
   if ("freeze" in locks) {
     const { freeze } = locks;
-    return go(state, "waiting", "plan.frozen", `waiting: ${freeze.environment} is frozen by window "${freeze.name}" until ${new Date(freeze.until).toISOString()}; this plan ${then} when it ends, or when an operator overrides it with a reason`, {
+    return waiting(go(state, "waiting", "plan.frozen", `waiting: ${freeze.environment} is frozen by window "${freeze.name}" until ${new Date(freeze.until).toISOString()}; this plan ${then} when it ends, or when an operator overrides it with a reason`, {
       resume: intent,
       waitingFor: { freeze: freeze.window, name: freeze.name, environment: freeze.environment, until: freeze.until },
-    });
+    }));
   }
-  return go(state, "waiting", "plan.waiting", `waiting: environment ${locks.lock} is locked by plan ${locks.holder}; this plan ${then} when it finishes`, {
+  return waiting(go(state, "waiting", "plan.waiting", `waiting: environment ${locks.lock} is locked by plan ${locks.holder}; this plan ${then} when it finishes`, {
     resume: intent,
     waitingFor: { lock: locks.lock, plan: locks.holder },
-  });
+  }));
 }
 
 export function decidePlan(state: PlanMachineState, input: PlanInput, now: number): PlanDecision {
@@ -253,16 +267,32 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
       if (input.command === "retry") {
         const resuming = status === "waiting" && state.resume === "redrive";
         if (!resuming && !RETRYABLE_FROM.includes(status)) return skip(`plan is ${status}: only ${RETRYABLE_FROM.join(", ")} plans can be retried`);
+        if (input.scope !== undefined && !state.started) return skip(`the plan never ran: there is no ${input.scope.taskId} to ${input.scope.as === "retry" ? "retry" : "mark"}; retry the plan whole`);
         // Cancelled before any task was written: there is nothing to redrive; it starts afresh.
         if (!state.started) return go(state, "pending", "plan.retry_start", `retry requested by ${input.by}: the plan never started, so it starts now`, { failedTask: null, finishedAt: null, waitingFor: null, startLease: null, startAttempts: 0 });
-        return withLocks(state, input.locks, "redrive", () =>
-          go(state, "redriving", "plan.redriving", `retry ${resuming ? "resumed" : `requested by ${input.by}`}: resetting every task that did not succeed`, {
-            // Counted on entering the redrive (a redrive that waited for its locks did not count yet).
-            generation: state.generation + 1,
-            failedTask: null,
-            finishedAt: null,
-            waitingFor: null,
-          }),
+        const scope = input.scope;
+        const what =
+          scope === undefined
+            ? "resetting every task that did not succeed"
+            : scope.as === "retry"
+              ? `running ${scope.taskId} and everything downstream of it again, and every task that did not succeed`
+              : `${scope.taskId} marked ${scope.as}${scope.reason ? ` (${scope.reason})` : ""}; what follows it runs, with every other task that did not succeed`;
+        // A resumed redrive keeps the scope its command stored; a new one sets (or clears) it.
+        const scoped = resuming && scope === undefined ? {} : { redriveScope: scope ?? null };
+        return withLocks(
+          state,
+          input.locks,
+          "redrive",
+          () =>
+            go(state, "redriving", "plan.redriving", `retry ${resuming ? "resumed" : `requested by ${input.by}`}: ${what}`, {
+              // Counted on entering the redrive (a redrive that waited for its locks did not count yet).
+              generation: state.generation + 1,
+              failedTask: null,
+              finishedAt: null,
+              waitingFor: null,
+              ...scoped,
+            }),
+          scoped,
         );
       }
       const resuming = status === "waiting" && state.resume === "rollback";

@@ -580,12 +580,20 @@ export const ROLLBACK_WAITS_FOR: readonly TaskStatus[] = ["running", "compensati
  * Redrive (the `retry` command): a task that did not succeed starts again as its next attempt,
  * ready if its needs already satisfy its trigger rule, blocked otherwise.
  */
-export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, TaskStatus>, by: string, now: number, timing: EngineTiming): { kind: "reset"; update: TaskUpdate } | Skip {
-  if (!REDRIVEN_STATUSES.has(task.status)) return { kind: "skip", reason: `task is ${task.status}` };
+export function decideReset(
+  task: TaskDoc,
+  needStatuses: ReadonlyMap<string, TaskStatus>,
+  by: string,
+  now: number,
+  timing: EngineTiming,
+  /** A targeted redrive: `force` runs it again even if it succeeded; `standing` needs count as they are (a need marked skipped). */
+  scoped: { force?: boolean; standing?: ReadonlySet<string> } = {},
+): { kind: "reset"; update: TaskUpdate } | Skip {
+  if (!REDRIVEN_STATUSES.has(task.status) && !(scoped.force === true && task.status === "succeeded")) return { kind: "skip", reason: `task is ${task.status}` };
   const needsDone: Record<string, TaskStatus> = {};
   for (const need of task.needs) {
     const s = needStatuses.get(need);
-    if (s === "succeeded") needsDone[need] = s;
+    if (s === "succeeded" || (s !== undefined && scoped.standing?.has(need) === true)) needsDone[need] = s;
   }
   const allIn = task.needs.every((n) => needsDone[n] !== undefined);
   // Every need stands (it succeeded and is not run again): the trigger rule decides now, as it would
@@ -612,6 +620,18 @@ export function decideReset(task: TaskDoc, needStatuses: ReadonlyMap<string, Tas
       sweepAt: ready ? now + timing.redispatchAfterMs : null,
       history: transition(task, to, now, to === "skipped" ? `redriven by ${by}: trigger rule ${task.triggerRule} cannot be met` : `redriven by ${by}`, attempt),
     },
+  };
+}
+
+/**
+ * A targeted redrive marks a failed task succeeded or skipped instead of running it again, with who
+ * and why in its history; what follows it is reset with it standing as marked.
+ */
+export function decideMark(task: TaskDoc, as: "succeeded" | "skipped", by: string, reason: string | null, now: number): { kind: "mark"; update: TaskUpdate } | Skip {
+  if (task.status !== "failed") return { kind: "skip", reason: `task is ${task.status}, not failed` };
+  return {
+    kind: "mark",
+    update: { status: as, lease: null, waiting: null, sweepAt: null, finishedAt: now, history: transition(task, as, now, `marked ${as} by ${by}${reason ? `: ${reason}` : ""} (it had failed: ${task.error?.message ?? "unknown error"})`) },
   };
 }
 

@@ -7,17 +7,19 @@
  * (trust/credentials.ts) and hands the verified principal here:
  *   approve, reject          a verified approver of the gate (decideApproval); a bare `by` never passes
  *   cancel, retry, rollback, a verified operator or listed command sender; unverified senders only
- *   pause, resume            where the deployment allows them (ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS)
+ *   pause, resume, skip,     where the deployment allows them (ORCHESTRATOR_ALLOW_UNVERIFIED_COMMANDS)
+ *   mark-success
  *   override                 a verified operator only, with a reason: lets a plan past a freeze window
  * Every refusal is recorded in the plan's history with its reason.
  */
 import type { Firestore } from "firebase-admin/firestore";
 import type { PlanCommand } from "../schema/messages";
-import { atTransition, decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer } from "../engine/plan";
+import { atTransition, decidePlan, holdsLocks, LOCKS_NO_LONGER_HELD, type LockAnswer, type RedriveScope } from "../engine/plan";
+import { TERMINAL_TASK_STATUSES } from "../engine/statuses";
 import { acquireLocks, type LockResult } from "../store/locks";
 import { appendEvent } from "../store/events";
 import { applyPlanInput, machineState, readCompiled, readPlanStateOf, type PlanOutcome, type TransitionCause } from "../store/plans";
-import { applyApproval, lockKeysOf } from "../store/tasks";
+import { applyApproval, lockKeysOf, readTaskOf } from "../store/tasks";
 import { matchesApprover, principalLabel, type VerifiedPrincipal } from "../trust/principals";
 import { freezeAnswer, targetsOf } from "./freeze";
 import { onPlanFinished, resumeWaitingPlan } from "./locks";
@@ -106,9 +108,20 @@ export async function applyCommand(
     const cancelled = await followThrough(db, cmd.planId, await applyPlanInput(db, cmd.planId, { kind: "cancel", by: actor }, now(), cause), now);
     return cancelled.kind === "transition" ? { applied: true, message: "plan cancelled" } : refuse(db, cmd, actor, cancelled.reason, now());
   }
-  const moved = await enterWithLocks(db, cmd.planId, { command: cmd.command, by: `${actor}${reason}` }, now, cause);
+  // A targeted redrive: from one task (and its downstream), or past a failed task marked instead.
+  let scope: RedriveScope | undefined;
+  if (cmd.command === "skip" || cmd.command === "mark-success" || (cmd.command === "retry" && cmd.taskId !== undefined)) {
+    const task = await readTaskOf(db, cmd.planId, cmd.taskId!);
+    if (task === undefined) return refuse(db, cmd, actor, `plan ${cmd.planId} has no task ${cmd.taskId}`, now());
+    const marking = cmd.command !== "retry";
+    if (marking && task.status !== "failed") return refuse(db, cmd, actor, `${cmd.taskId} is ${task.status}: only a failed task can be marked ${cmd.command === "skip" ? "skipped" : "succeeded"}`, now());
+    if (!marking && !TERMINAL_TASK_STATUSES.has(task.status)) return refuse(db, cmd, actor, `${cmd.taskId} is ${task.status}: a task runs again from a finished state`, now());
+    scope = { taskId: cmd.taskId!, as: cmd.command === "retry" ? "retry" : cmd.command === "skip" ? "skipped" : "succeeded", by: actor, reason: cmd.reason?.trim() || null };
+  }
+  const moved = await enterWithLocks(db, cmd.planId, { command: cmd.command === "rollback" ? "rollback" : "retry", by: `${actor}${reason}`, ...(scope === undefined ? {} : { scope }) }, now, cause);
   if (moved.kind === "skip") return refuse(db, cmd, actor, moved.reason, now());
-  return { applied: true, message: moved.to === "waiting" ? `${cmd.command} waits for the environment locks` : cmd.command === "retry" ? "redriven" : "rolling back" };
+  if (moved.to === "waiting") return { applied: true, message: `${cmd.command} waits for the environment locks` };
+  return { applied: true, message: cmd.command === "rollback" ? "rolling back" : scope === undefined ? "redriven" : scope.as === "retry" ? `redriven from ${scope.taskId}` : `${scope.taskId} marked ${scope.as}; redriven` };
 }
 
 /**
@@ -120,7 +133,7 @@ export async function applyCommand(
 export async function enterWithLocks(
   db: Firestore,
   planId: string,
-  request: { command: "retry" | "rollback"; by: string },
+  request: { command: "retry" | "rollback"; by: string; scope?: RedriveScope },
   now: () => number,
   cause: TransitionCause,
 ): Promise<PlanOutcome> {

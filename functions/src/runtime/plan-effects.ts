@@ -50,7 +50,9 @@ export async function applyPlanEffects(db: Firestore, planId: string, t: Applied
         break;
       case "reset_tasks": {
         // A redrive: every task that did not succeed starts again, then the plan runs.
-        const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING, { seq: t.seq });
+        // A targeted redrive's scope was stored by its command (a retry from one task, or a task marked).
+        const scope = (await readPlanStateOf(db, planId, ["redriveScope"]))?.redriveScope ?? null;
+        const reset = await resetUnsucceededTasks(db, planId, "redrive", now(), ENGINE_TIMING, { seq: t.seq }, scope);
         // Only this redrive's: a later one (cancelled, then retried again) resets its tasks itself,
         // and must not find the plan running before its resets.
         const running = await applyPlanInput(db, planId, { kind: "redriven", ready: reset.ready.length }, now(), { actor: "orchestrator", guard: atTransition(t.seq) });

@@ -28,13 +28,19 @@ export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;
  * `override`: let a plan waiting for a freeze window go ahead (operators only, with a reason).
  * `pause`: dispatch nothing new (begun attempts finish) until `resume`.
  */
-export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume"] as const;
+export const PLAN_COMMANDS = ["approve", "reject", "cancel", "retry", "rollback", "override", "pause", "resume", "skip", "mark-success"] as const;
 export const planCommandSchema = z
   .object({
     planId: planIdSchema,
     command: z.enum(PLAN_COMMANDS),
-    /** Required for approve/reject (the approval task), and only for them: a retry redrives every task that did not succeed. */
+    /**
+     * approve/reject: the approval task (required). retry: run this task and everything downstream
+     * of it again (with `downstream: true`), besides what did not succeed. skip/mark-success: the
+     * failed task to mark instead of running it again (required, with a reason).
+     */
     taskId: taskIdSchema.optional(),
+    /** With a retry's taskId: its downstream runs again too (the only way a task's dependents see it run again). */
+    downstream: z.boolean().optional(),
     /** Who asks: a user id or email. The API sets it from the verified ID token; Pub/Sub senders state it. */
     by: z.string().min(1).max(320),
     reason: z.string().max(2000).optional(),
@@ -56,8 +62,15 @@ export const planCommandSchema = z
     if ((cmd.command === "approve" || cmd.command === "reject") && cmd.taskId === undefined) {
       ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} needs the approval task's id` });
     }
-    if (cmd.command !== "approve" && cmd.command !== "reject" && cmd.taskId !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} applies to the whole plan: leave taskId out (a retry redrives every task that did not succeed)` });
+    const takesTask = ["approve", "reject", "retry", "skip", "mark-success"].includes(cmd.command);
+    if (!takesTask && cmd.taskId !== undefined) ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} applies to the whole plan: leave taskId out` });
+    if ((cmd.command === "skip" || cmd.command === "mark-success") && cmd.taskId === undefined) ctx.addIssue({ code: "custom", path: ["taskId"], message: `${cmd.command} needs the failed task's id` });
+    if (cmd.command === "retry" && cmd.taskId !== undefined && cmd.downstream !== true) {
+      ctx.addIssue({ code: "custom", path: ["downstream"], message: "a retry of one task runs its downstream again too: set downstream: true (or leave taskId out to redrive every task that did not succeed)" });
+    }
+    if (cmd.downstream !== undefined && (cmd.command !== "retry" || cmd.taskId === undefined)) ctx.addIssue({ code: "custom", path: ["downstream"], message: "downstream goes with a retry's taskId only" });
+    if ((cmd.command === "skip" || cmd.command === "mark-success") && (cmd.reason === undefined || cmd.reason.trim() === "")) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: `${cmd.command} needs a reason: it is recorded with the task and in the plan's history` });
     }
     if (cmd.command === "override" && (cmd.reason === undefined || cmd.reason.trim() === "")) {
       ctx.addIssue({ code: "custom", path: ["reason"], message: "an override of a freeze window needs a reason: it is recorded in the plan's history" });

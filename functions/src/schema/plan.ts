@@ -249,6 +249,7 @@ export const SYSTEM_PLAN_FIELDS = [
   "startLease",
   "waitingFor",
   "freezeOverride",
+  "redriveScope",
   "rollbackLevel",
   "rollbackError",
   "rollbackArmedSeq",
@@ -290,6 +291,8 @@ export const planStateSchema = z.object({
     .object({ lock: z.string().optional(), plan: z.string().optional(), freeze: z.string().optional(), name: z.string().optional(), environment: z.string().optional(), until: z.number().optional() })
     .nullable()
     .optional(),
+  /** The targeted redrive under way (engine/plan.ts RedriveScope); null: a whole one. */
+  redriveScope: z.object({ taskId: z.string(), as: z.enum(["retry", "succeeded", "skipped"]), by: z.string(), reason: z.string().nullable() }).nullable().optional(),
   /** An operator let the plan past freeze windows, for one entry: a start, or the redrive of run `generation`. */
   freezeOverride: z
     .object({ by: z.string(), reason: z.string(), at: z.number(), intent: z.enum(["start", "redrive", "rollback"]), generation: z.number().int() })

@@ -14,6 +14,7 @@ import {
   decideCompletion,
   decideExternalEvent,
   decideGiveBack,
+  decideMark,
   decideReset,
   REDRIVEN_STATUSES,
   STILL_OPEN_ON_REDRIVE,
@@ -36,7 +37,7 @@ import { createEventIn, recordEvent } from "./events";
 import { COLLECTIONS, outputRef, planRef, taskRef, tasksOf } from "./paths";
 import { chunked, inParallel } from "../runtime/parallel";
 import { principalLabel, type VerifiedPrincipal } from "../trust/principals";
-import { FINAL_PLAN_STATUSES, PLAN_GIVES_CLAIMS_BACK, PLAN_LETS_ATTEMPTS_FINISH, PLAN_RUNS_ATTEMPTS } from "../engine/plan";
+import { FINAL_PLAN_STATUSES, PLAN_GIVES_CLAIMS_BACK, PLAN_LETS_ATTEMPTS_FINISH, PLAN_RUNS_ATTEMPTS, type RedriveScope } from "../engine/plan";
 import type { PlanState, PlanStatus } from "../schema/plan";
 import { releaseWideJoin } from "./wide-join";
 
@@ -490,10 +491,40 @@ export async function resetUnsucceededTasks(
   timing: EngineTiming,
   /** Only while the plan is still at this transition (its `redriving`): a cancel during the redrive stops the resets. */
   fence?: { seq: number },
+  /** A targeted redrive (engine/plan.ts RedriveScope): its task and downstream run again, or its task is marked. */
+  scope?: RedriveScope | null,
 ): Promise<{ ready: TaskDoc[]; skipped: TaskDoc[] }> {
-  const all = await tasksOf(db, planId).select("status", "fanIn").get();
+  const all = await tasksOf(db, planId).select("status", "fanIn", "dependents", "wideDependents").get();
   const statuses = new Map(all.docs.map((d) => [d.id, taskStatusSchema.parse(d.get("status"))]));
-  const targets = all.docs.filter((d) => REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus) || STILL_OPEN_ON_REDRIVE.has(String(d.get("status")) as TaskStatus));
+  // What the scope runs again (its task and all downstream), and what it marks.
+  const forced = new Set<string>();
+  const standing = new Set<string>();
+  if (scope !== undefined && scope !== null && statuses.has(scope.taskId)) {
+    if (scope.as === "retry") {
+      const dependentsOf = new Map(all.docs.map((d) => [d.id, [...((d.get("dependents") as string[] | undefined) ?? []), ...Object.keys((d.get("wideDependents") as Record<string, unknown> | undefined) ?? {})]]));
+      for (let queue = [scope.taskId]; queue.length > 0; ) {
+        const id = queue.pop()!;
+        if (forced.has(id)) continue;
+        forced.add(id);
+        queue = [...queue, ...(dependentsOf.get(id) ?? [])];
+      }
+    } else if (statuses.get(scope.taskId) === "failed") {
+      standing.add(scope.taskId);
+      statuses.set(scope.taskId, scope.as);
+    }
+  }
+  // A task run again does not stand for its dependents, even where it had succeeded.
+  for (const id of forced) if (statuses.get(id) === "succeeded") statuses.set(id, "blocked");
+  const targets = all.docs.filter((d) => !standing.has(d.id) && (forced.has(d.id) || REDRIVEN_STATUSES.has(String(d.get("status")) as TaskStatus) || STILL_OPEN_ON_REDRIVE.has(String(d.get("status")) as TaskStatus)));
+  if (standing.size > 0) {
+    const marked = taskRef(db, planId, scope!.taskId);
+    await db.runTransaction(async (tx) => {
+      const task = readTask(await tx.get(marked));
+      if (task === undefined || !(await stillAtTransition(tx, db, planId, fence))) return;
+      const decision = decideMark(task, scope!.as as "succeeded" | "skipped", scope!.by, scope!.reason, now);
+      if (decision.kind === "mark") tx.update(marked, withoutOutput(decision.update));
+    });
+  }
   // A wide join keeps the arrivals of needs that succeeded (they will not run again); the others go,
   // with the outcome of their groups. In chunked batches first: a join's arrivals can be many more
   // than one transaction may write, and nothing arrives at a join before its needs run again.
@@ -520,7 +551,7 @@ export async function resetUnsucceededTasks(
     const reset = await db.runTransaction(async (tx) => {
       const task = readTask(await tx.get(doc.ref));
       if (!(await stillAtTransition(tx, db, planId, fence))) return undefined;
-      const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing);
+      const decision = task === undefined ? undefined : decideReset(task, statuses, by, now, timing, { force: forced.has(doc.id), standing });
       if (decision?.kind !== "reset") {
         if (task !== undefined && STILL_OPEN_ON_REDRIVE.has(task.status)) tx.update(doc.ref, { [CAS_WRITE_FIELD]: randomBytes(12).toString("base64url") });
         return undefined;

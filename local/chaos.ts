@@ -10,14 +10,18 @@
  *   npm run chaos -- lang-trak-prod backup down        the backup job's last attempt failed
  *   npm run chaos -- lang-trak-prod hosting up         back to normal
  *   npm run chaos -- --list                            what is degraded now
+ *   npm run chaos -- scenario                          the SRE walk-through: an outage pages, a
+ *                                                      maintenance window keeps the budget, a freeze
+ *                                                      makes a plan wait, a bake rolls back
  *
  * The control plane is found from `--control-plane <url>`, else ORCHESTRATOR_GOOGLE_REST_ENDPOINT,
  * else what the running stack recorded (`.cache/control-plane.json`, or `control-plane.offset-N.json`
  * for a stack started with ORCHESTRATOR_PORT_OFFSET=N).
  */
+import { runScenario } from "./chaos-scenario";
 import { recordedControlPlane } from "./project";
 
-const USAGE = "usage: npm run chaos -- <environment> <integration: hosting|functions|monitoring|backup|health> <down|slow|hang|up> [--latency-ms N] [--control-plane URL]\n       npm run chaos -- --list";
+const USAGE = "usage: npm run chaos -- scenario\n       npm run chaos -- <environment> <integration: hosting|functions|monitoring|backup|health> <down|slow|hang|up> [--latency-ms N] [--control-plane URL]\n       npm run chaos -- --list";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -40,6 +44,7 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const latency = option(args, "--latency-ms");
   const base = controlPlaneUrl(option(args, "--control-plane"));
+  if (args[0] === "scenario") return runScenario(base);
   if (args[0] === "--list") {
     const res = await fetch(`${base}/__control/chaos`);
     console.log(JSON.stringify(await res.json(), null, 2));

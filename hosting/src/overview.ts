@@ -7,6 +7,7 @@
 import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
 import type { EnvironmentView, UptimeBar } from "../../functions/src/api/status";
 import type { Incident } from "../../functions/src/health/incidents";
+import type { WindowView } from "../../functions/src/api/windows";
 import type { Alert, GoalProgress } from "../../functions/src/schema/health";
 import { ApiError, getJson, postJson } from "./api";
 import { $, ago, append, badge, duration, el, fieldErrorList, when } from "./dom";
@@ -23,7 +24,7 @@ interface Overview {
   environments: Array<Omit<EnvironmentView, "goals" | "configError"> & Partial<Pick<EnvironmentView, "goals" | "configError">>>;
   goals?: GoalProgress[];
   alerts: Array<Partial<Alert> & Pick<Alert, "id" | "title" | "severity" | "firstSeen" | "lastSeen">>;
-  lastReport?: { runId: string; startedAt: number; finishedAt: number; durationMs: number; trigger: string; requestedBy: string | null; summary: { environments: number; checks: number; byStatus: Record<string, number>; openAlerts: number } } | null;
+  lastReport?: { runId: string; startedAt: number; finishedAt: number; durationMs: number; trigger: string; requestedBy: string | null; summary: { environments: number; checks: number; byStatus: Record<string, number>; openAlerts: number }; anomalies?: Array<{ environmentId: string; explanation: string }> } | null;
 }
 
 const EXAMPLE_PLAN = {
@@ -57,6 +58,23 @@ function environmentCard(env: Overview["environments"][number]): HTMLElement {
     env.integrations.length === 0
       ? null
       : el("ul", { class: "integrations", "aria-label": `${env.name} integrations` }, ...env.integrations.map((i) => el("li", {}, badge(i.status, i.integration), i.message ? el("small", {}, ` ${i.message}`) : null))),
+  );
+}
+
+/** Maintenance windows (public) and freezes (viewers): which are on now, and each one's occurrences. */
+function renderWindows(windows: readonly WindowView[]): void {
+  const occurrences = (w: WindowView): string =>
+    [...w.oneTime.map((o) => `${when(o.start)} → ${when(o.end)}`), ...w.weekly.map((o) => `every ${o.days.join(", ")} at ${o.start} for ${duration(o.durationMinutes * 60)} (${o.timeZone})`)].join("; ");
+  $("windows").replaceChildren(
+    windows.length === 0
+      ? el("p", { class: "muted" }, "None scheduled.")
+      : el(
+          "ul",
+          { class: "windows" },
+          ...windows.map((w) =>
+            el("li", { "data-window": w.id }, badge(w.activeUntil !== null ? (w.kind === "freeze" ? "waiting" : "degraded") : "planned", w.activeUntil !== null ? `${w.kind} now` : w.kind), " ", el("strong", {}, w.name), ` · ${w.environments.join(", ")} · ${w.activeUntil !== null ? `until ${when(w.activeUntil)}; ` : ""}${occurrences(w)}`),
+          ),
+        ),
   );
 }
 
@@ -126,6 +144,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
     el("p", { id: "status-banner", class: "banner", role: "status" }, "Loading…"),
     el("section", { "aria-labelledby": "env-heading" }, el("h2", { id: "env-heading" }, "Environments"), el("div", { id: "environments", class: "envs" }, el("p", { class: "muted" }, "Loading…"))),
     el("section", { "aria-labelledby": "alerts-heading" }, el("h2", { id: "alerts-heading" }, "Open alerts"), el("div", { id: "alerts" })),
+    el("section", { "aria-labelledby": "windows-heading" }, el("h2", { id: "windows-heading" }, "Scheduled maintenance and freezes"), el("div", { id: "windows" })),
     el(
       "section",
       { "aria-labelledby": "incidents-heading" },
@@ -159,8 +178,9 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const refresh = async (): Promise<void> => {
     try {
-      const { body, changed } = await getJson<Overview>("/api/overview");
+      const [{ body, changed }, windows] = await Promise.all([getJson<Overview>("/api/overview"), getJson<{ windows: WindowView[] }>("/api/windows")]);
       if (changed && !stopped) renderOverview(body);
+      if (windows.changed && !stopped) renderWindows(windows.body.windows);
       $("connection").textContent = `live · ${new Date().toLocaleTimeString()}`;
     } catch (error) {
       const message = error instanceof ApiError && error.status === 401 ? "This deployment's status is private: sign in to see it." : `Cannot load the status: ${(error as Error).message}`;
@@ -227,6 +247,7 @@ function renderOverview(body: Overview): void {
             Object.entries(r.summary.byStatus).map(([s, n]) => `${n} ${s}`).join(", ") || "no checks",
           ),
     );
+    if (r?.anomalies !== undefined && r.anomalies.length > 0) report.append(el("ul", { class: "anomalies", "aria-label": "Latency anomalies in the last run" }, ...r.anomalies.map((a) => el("li", { "data-anomaly": a.environmentId }, badge("warning", "anomaly"), ` ${a.explanation}`))));
   }
 }
 

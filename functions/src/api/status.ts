@@ -129,7 +129,7 @@ export async function readAlerts(db: Firestore, status: Alert["status"], limit: 
   return { alerts, nextCursor: snap.size === limit && last !== undefined ? encodeCursor([last.get("lastSeen") as number, last.id]) : null };
 }
 
-const REPORT_SUMMARY_FIELDS = ["runId", "trigger", "requestedBy", "startedAt", "finishedAt", "durationMs", "deadlineHit", "summary", "alertsOpened", "alertsResolved"];
+const REPORT_SUMMARY_FIELDS = ["runId", "trigger", "requestedBy", "startedAt", "finishedAt", "durationMs", "deadlineHit", "summary", "alertsOpened", "alertsResolved", "anomalies"];
 
 async function latestReports(db: Firestore, limit: number, cursor?: Array<string | number>): Promise<{ reports: Array<Record<string, unknown>>; nextCursor: string | null }> {
   let q = shapedQuery(db.collection(REPORTS), API_QUERIES.recentReports).select(...REPORT_SUMMARY_FIELDS);

@@ -24,6 +24,7 @@ import { AVAILABILITY_KINDS, integrationHealth, isFailing, runChecks, worstStatu
 import { budgetCompliance, environmentCompliance, planCost, type PlanCost } from "./compliance";
 import type { HealthConfig } from "./config";
 import { planEnvironmentChecks, presentIntegrations, type EnvironmentInput, type PlanContext } from "./environments";
+import { latencyAnomalies } from "./anomalies";
 import { forecastAll } from "./forecast";
 import { budgetCostOf, recordAndEvaluate, sloObservations, sloProgress } from "./slo-run";
 import type { SloSeries } from "../schema/slo";
@@ -318,6 +319,8 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
       budgetLeft: Object.fromEntries(goals.map((g) => [`${g.goalId}:${g.environmentId}`, g.errorBudgetLeftMinutes])),
       costUsd: Object.fromEntries(costs.map((c) => [c.planId, c.monthlyUsd])),
     };
+    // Each environment's latency now, against its own recent runs (before this run joins them).
+    const anomalies = latencyAnomalies(state.series.filter((p) => p.at < sampleAt), latency, new Map(envReports.map((e) => [e.environmentId, e.environment ?? e.environmentId])));
     const series = [...state.series.filter((p) => p.at < sampleAt), point].slice(-config.seriesPoints);
     const forecast = forecastAll(series, { slowMs: config.slowMs, budgets }, sampleAt);
 
@@ -346,6 +349,7 @@ export async function performHealthRun(deps: RunDeps, request: RunRequest): Prom
       alertsOpened: changes.opened.map((a) => a.id),
       alertsResolved: changes.resolved.map((a) => a.id),
       forecast,
+      anomalies,
     };
 
     // 4. One commit, then the world hears about it.

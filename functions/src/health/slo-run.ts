@@ -1,6 +1,7 @@
 /**
  * The SLO step of a health run (pure): per environment, each SLI's slice of this run is added to
- * its series (nothing inside a maintenance window: planned work neither spends nor earns budget),
+ * its series (availability always; nothing inside a maintenance window: planned work neither
+ * spends nor earns budget),
  * each goal's SLOs are evaluated on them, firing burn-rate tiers become alert observations (a page
  * is critical, a ticket a warning), and an incident's cost to the budget is read off the series.
  */
@@ -41,11 +42,13 @@ export function slosOf(goal: Pick<EffectiveGoal, "slos" | "successCriteria">): S
 export function recordAndEvaluate(input: EnvironmentSloInput): EnvironmentSloResult {
   const series: Record<string, SloSeries> = {};
   const specs = input.goals.flatMap((g) => slosOf(g).map((spec) => ({ goalId: g.id, spec, key: sliKey(spec.sli) })));
-  for (const { spec, key } of specs) {
+  // Availability is always recorded, goals or not: bakes and incidents' costs read it too.
+  const slis = [{ sli: { kind: "availability" } as SloSpec["sli"], key: "availability" }, ...specs.map(({ spec, key }) => ({ sli: spec.sli, key }))];
+  for (const { sli, key } of slis) {
     if (series[key] !== undefined) continue;
     let s = input.series[key] ?? emptySeries();
     if (input.maintenance === null) {
-      const slice = spec.sli.kind === "availability" ? availabilitySlice(input.availability, input.minutes) : latencySlice(input.checks, spec.sli.thresholdMs);
+      const slice = sli.kind === "availability" ? availabilitySlice(input.availability, input.minutes) : latencySlice(input.checks, sli.thresholdMs);
       if (slice !== null && slice.total > 0) s = recordSlice(s, input.at, slice.good, slice.total);
     }
     series[key] = s;

@@ -83,6 +83,17 @@ export interface Anomaly {
   explanation: string;
 }
 
+/** How far `value` lies above `prior` values in robust standard deviations ((value − median) / (1.4826 × MAD)); null with fewer than MIN_SAMPLES. A MAD of 0 (all the same) counts a doubling as infinitely far. */
+export function robustZ(value: number, prior: readonly number[], minExcess = 1): { z: number; median: number; mad: number } | null {
+  if (prior.length < MIN_SAMPLES) return null;
+  const sorted = [...prior].sort((a, b) => a - b);
+  const median = quantile(sorted, 0.5);
+  const mad = quantile(sorted.map((v) => Math.abs(v - median)).sort((a, b) => a - b), 0.5);
+  const spread = MAD_SCALE * mad;
+  const z = spread > 0 ? (value - median) / spread : value > 2 * median && value - median > minExcess ? Number.POSITIVE_INFINITY : 0;
+  return { z, median, mad };
+}
+
 /**
  * Whether `seconds` is far above what `key` took before (its prior samples, at least MIN_SAMPLES):
  * a robust z-score over ANOMALY_Z. With a MAD of 0 (every sample the same) a duration counts as
@@ -90,18 +101,18 @@ export interface Anomaly {
  */
 export function durationAnomaly(key: string, seconds: number, prior: readonly DurationSample[]): Anomaly | null {
   const summary = summarise(prior);
-  if (summary === null || summary.samples < MIN_SAMPLES) return null;
-  const spread = MAD_SCALE * summary.madSeconds;
-  const z = spread > 0 ? (seconds - summary.medianSeconds) / spread : seconds > 2 * summary.medianSeconds && seconds - summary.medianSeconds > 1 ? Number.POSITIVE_INFINITY : 0;
+  const stat = robustZ(seconds, prior.map((p) => p.s));
+  if (summary === null || stat === null) return null;
+  const z = stat.z;
   if (z <= ANOMALY_Z) return null;
-  const robustZ = Number.isFinite(z) ? round(z, 1) : 999;
+  const zShown = Number.isFinite(z) ? round(z, 1) : 999;
   return {
     key,
     seconds: round(seconds),
     medianSeconds: summary.medianSeconds,
     madSeconds: summary.madSeconds,
-    robustZ,
-    explanation: `${key} took ${round(seconds)} s; its last ${summary.samples} runs took a median of ${summary.medianSeconds} s (MAD ${summary.madSeconds} s), so this is ${Number.isFinite(z) ? `${robustZ} robust standard deviations` : "far"} above (flagged above ${ANOMALY_Z})`,
+    robustZ: zShown,
+    explanation: `${key} took ${round(seconds)} s; its last ${summary.samples} runs took a median of ${summary.medianSeconds} s (MAD ${summary.madSeconds} s), so this is ${Number.isFinite(z) ? `${zShown} robust standard deviations` : "far"} above (flagged above ${ANOMALY_Z})`,
   };
 }
 

@@ -160,6 +160,18 @@ export const alertMessageSchema = z.object({
 });
 export type AlertMessage = z.output<typeof alertMessageSchema>;
 
+/** An environment's check latency far above its own recent runs (health/anomalies.ts). */
+export const latencyAnomalySchema = z.object({
+  environmentId: z.string(),
+  latencyMs: z.number(),
+  medianMs: z.number(),
+  madMs: z.number(),
+  /** (latency − median) / (1.4826 × MAD); 999: no spread at all before. */
+  robustZ: z.number(),
+  explanation: z.string(),
+});
+export type LatencyAnomaly = z.output<typeof latencyAnomalySchema>;
+
 export const forecastItemSchema = z.object({
   /** `latency:<envId>`, `errorBudget:<goalId>:<envId>`, `cost:<planId>`. */
   id: z.string(),
@@ -217,6 +229,8 @@ export const healthReportSchema = z.object({
   alertsOpened: z.array(z.string()),
   alertsResolved: z.array(z.string()),
   forecast: z.array(forecastItemSchema),
+  /** Check latency far outside each environment's recent runs (absent: written before anomalies were flagged). */
+  anomalies: z.array(latencyAnomalySchema).optional(),
 });
 export type HealthReport = z.output<typeof healthReportSchema>;
 

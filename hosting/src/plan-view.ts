@@ -5,7 +5,7 @@
  * (see pollQuery), unless the URL asks for listeners (`&listen`).
  */
 import { collection, doc, getDoc, getDocs, limit, onSnapshot, orderBy, query, type DocumentData, type Query, type QueryDocumentSnapshot } from "firebase/firestore";
-import { applicablePlanCommands, FINAL_PLAN_STATUSES, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
+import { applicablePlanCommands, FINAL_PLAN_STATUSES, RETRYABLE_FROM, UNCOMPILED_PLAN_STATUSES } from "../../functions/src/engine/plan";
 import { TERMINAL_TASK_STATUSES } from "../../functions/src/engine/statuses";
 import { summaryLine } from "../../functions/src/planner/format-changes";
 import type { PlanReport } from "../../functions/src/planner/report";
@@ -22,6 +22,7 @@ const POLL_MS = 2_000;
 const TERMINAL: ReadonlySet<string> = TERMINAL_TASK_STATUSES;
 const BEFORE_REPORT: ReadonlySet<string> = UNCOMPILED_PLAN_STATUSES;
 const PLAN_ENDED: ReadonlySet<string> = FINAL_PLAN_STATUSES;
+const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_FROM);
 
 interface TaskState {
   id: string;
@@ -215,7 +216,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     renderDetail();
   };
 
-  const command = async (body: { command: string; taskId?: string; reason?: string }, out: HTMLElement): Promise<void> => {
+  const command = async (body: { command: string; taskId?: string; downstream?: boolean; reason?: string }, out: HTMLElement): Promise<void> => {
     out.textContent = `sending ${body.command}…`;
     try {
       await postJson(`/api/plans/${encodeURIComponent(planId)}/commands`, { ...body, commandId: newCommandId() });
@@ -308,8 +309,29 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     const t = tasks.get(selected);
     const node = report?.graph.nodes.find((n) => n.id === selected);
     const out = el("span", { role: "status" });
-    const retry = el("button", { type: "button" }, "Retry the plan's failed tasks");
-    retry.addEventListener("click", () => void command({ command: "retry" }, out));
+    // Targeted recovery of a finished plan: from this task (and its downstream), or past it when it failed.
+    const recoverable = operator && RETRYABLE.has(String(plan?.status ?? "")) && t !== undefined && TERMINAL.has(t.status);
+    const reasonOf = (): string => (document.getElementById("command-reason") as HTMLInputElement | null)?.value.trim() ?? "";
+    const taskButton = (label: string, name: "retry" | "skip" | "mark-success"): HTMLElement => {
+      const b = el("button", { type: "button", "data-task-command": name }, label);
+      b.addEventListener("click", () => {
+        if (name !== "retry" && reasonOf() === "") {
+          out.textContent = `${label} needs a reason: write it in the Reason box above (it is recorded with your name).`;
+          return;
+        }
+        void command({ command: name, taskId: selected!, ...(name === "retry" ? { downstream: true } : {}), ...(reasonOf() ? { reason: reasonOf() } : {}) }, out);
+      });
+      return b;
+    };
+    const recovery = recoverable
+      ? el(
+          "div",
+          { class: "buttons", role: "group", "aria-label": `Recover from ${selected}` },
+          taskButton("Retry this task and its downstream", "retry"),
+          t!.status === "failed" ? taskButton("Skip it", "skip") : null,
+          t!.status === "failed" ? taskButton("Mark it succeeded", "mark-success") : null,
+        )
+      : null;
     loadOutput(selected, t);
     const attempts = attemptsOf(t?.history ?? []);
     const waiting = t?.status === "waiting_approval" && operator;
@@ -365,7 +387,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
         operator ? el("pre", { class: "output" }, output?.key.startsWith(`${selected}#`) ? output.text : "loading…") : null,
         el("details", {}, el("summary", {}, `Its transitions (${t?.history.length ?? 0})`), el("ol", { class: "events" }, ...(t?.history ?? []).map((h) => el("li", {}, el("time", {}, when(h.at)), ` ${h.from ?? "—"} → ${h.to} (attempt ${h.attempt}): ${h.cause}`)))),
         waiting ? el("p", { class: "muted" }, "This gate waits for approval: approve or reject it in the list above.") : null,
-        operator && t?.status === "failed" ? retry : null,
+        recovery,
         out,
       ),
     );

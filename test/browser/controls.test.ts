@@ -62,7 +62,8 @@ it("names the freeze that holds a plan, and overrides it only with a reason", as
     await signIn(page, operator);
     await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}`);
     await page.waitForFunction(() => document.querySelector("#plan-waiting")?.textContent?.includes("frozen by window"), undefined, { timeout: 30_000 });
-    expect(await page.textContent("#plan-waiting")).toMatch(new RegExp(`^Waiting: ${env} is frozen by window "Release freeze" until `));
+    // Named as its task names the environment.
+    expect(await page.textContent("#plan-waiting")).toMatch(/^Waiting: staging is frozen by window "Release freeze" until /);
     expect(await offered(page)).toBe("override,cancel");
     await screenshot(page, "plan-frozen");
     // Armed, then confirmed, but without a reason: nothing is sent.
@@ -90,4 +91,27 @@ it("shows an environment plan's cost with a subtotal per environment", async () 
   await page.waitForSelector("#cost tr.subtotal", { timeout: 30_000 });
   const subtotals = await page.locator("#cost tr.subtotal th").allTextContents();
   expect(subtotals).toEqual(["development subtotal", "staging subtotal", "production subtotal"]);
+});
+
+it("recovers a failed plan from one task: marked succeeded only with a reason, and what follows it runs", async () => {
+  const { operator } = await demoAccounts();
+  const created = await callApi("/api/plans", await idToken(operator), {
+    method: "POST",
+    body: { name: `recoverable ${uniqueId("r")}`, tasks: [{ id: "a", run: "noop" }, { id: "b", run: "http", params: { url: "http://127.0.0.1:9/refused" }, needs: ["a"] }, { id: "c", run: "noop", needs: ["b"] }] },
+  });
+  const planId = created.json.id as string;
+  await waitFor("the plan to fail", async () => ((await status(planId)) === "failed" ? true : undefined), 60_000);
+  await signIn(page, operator);
+  await page.goto(`${HOSTING}/?plan=${encodeURIComponent(planId)}`);
+  await page.waitForSelector('#graph [data-task="b"].s-failed', { timeout: 30_000 });
+  await page.click('#graph [data-task="b"]');
+  await page.waitForSelector('[data-task-command="mark-success"]');
+  expect(await page.locator("[data-task-command]").evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.taskCommand))).toEqual(["retry", "skip", "mark-success"]);
+  await page.click('[data-task-command="mark-success"]');
+  expect(await page.textContent("#task-detail")).toContain("needs a reason");
+  await page.fill("#command-reason", "the endpoint was retired; nothing to call");
+  await page.click('[data-task-command="mark-success"]');
+  await waitFor("the plan to succeed past b", async () => ((await status(planId)) === "succeeded" ? true : undefined), 30_000);
+  await page.waitForSelector('#graph [data-task="c"].s-succeeded', { timeout: 10_000 });
+  await screenshot(page, "plan-task-recovered");
 });

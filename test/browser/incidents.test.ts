@@ -1,7 +1,7 @@
 /**
  * Incidents on the status page and for other tools, in headless Chromium against the whole local
- * stack: the past incidents with what they cost, the Atom feed (parsed by the browser's own XML
- * parser) and an environment's uptime badge, all without signing in.
+ * stack: scheduled maintenance, the past incidents with what they cost, the Atom feed (parsed by
+ * the browser's own XML parser) and an environment's uptime badge, all without signing in.
  */
 import type { Browser } from "playwright-core";
 import { seedAlert, seedEnvironments } from "../integration/api/fixtures";
@@ -25,9 +25,17 @@ it("lists past incidents with their duration and budget cost, serves them as an 
   await seedAlert(db, id, now, { status: "resolved", title: "lang-trak-prod hosting is down", firstSeen: now - 2 * 86_400_000, lastSeen: now - 2 * 86_400_000 + 42 * 60_000, resolvedAt: now - 2 * 86_400_000 + 42 * 60_000, resolvedByRun: "run-x", budgetCost: { minutes: 42, fraction: 0.194 } });
   // Compliance findings are internal: not among the public's incidents.
   await seedAlert(db, `${id}-c`, now, { kind: "compliance", status: "resolved", title: "a compliance finding", resolvedAt: now - 60_000 });
+  // Planned work is announced; a freeze is for signed-in viewers only.
+  await db.collection("windows").doc(`${id}-m`).set({ kind: "maintenance", name: "database upgrade", environments: ["production"], oneTime: [{ start: now - 60_000, end: now + 3_600_000 }], weekly: [{ days: ["sat"], start: "22:00", durationMinutes: 120, timeZone: "Europe/Berlin" }], updatedAt: now, updatedBy: "test" });
+  await db.collection("windows").doc(`${id}-f`).set({ kind: "freeze", name: "secret freeze", environments: ["production"], oneTime: [{ start: now - 60_000, end: now + 3_600_000 }], weekly: [], updatedAt: now, updatedBy: "test" });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${HOSTING}/`);
+  await page.waitForSelector(`#windows [data-window="${id}-m"]`, { timeout: 15_000 });
+  expect(await page.textContent(`#windows [data-window="${id}-m"]`)).toMatch(/^maintenance now database upgrade · production · until .*every sat at 22:00 for 2 h \(Europe\/Berlin\)$/);
+  expect(await page.locator(`#windows [data-window="${id}-f"]`).count()).toBe(0);
+  await db.collection("windows").doc(`${id}-m`).delete();
+  await db.collection("windows").doc(`${id}-f`).delete();
   const row = page.locator(`#incidents [data-incident="${id}"]`);
   await row.waitFor({ timeout: 15_000 });
   const cells = await row.locator("td").allTextContents();

@@ -15,6 +15,8 @@ export const PURE_FILES = [
   "functions/src/trust/principals.ts",
   "functions/src/trust/policy.ts",
   "functions/src/trust/credentials.ts",
+  "functions/src/schedules/cron.ts",
+  "functions/src/schedules/fire.ts",
 ];
 
 /** SDKs with side effects or credentials: Firebase (admin, functions, client) and Google's clients. */

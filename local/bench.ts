@@ -16,6 +16,7 @@ import { benchHealth } from "../bench/health";
 import { benchPage } from "../bench/page";
 import { benchPlanner, type BenchFigure } from "../bench/planner";
 import { benchRefresh } from "../bench/refresh";
+import { benchSchedules } from "../bench/schedules";
 import { benchSlo } from "../bench/slo";
 import { benchSoak } from "../bench/soak";
 import { localFirestore } from "./admin";
@@ -100,6 +101,9 @@ async function main(): Promise<void> {
       onStop.push(() => ticker.stop());
       console.log("› local stack end to end (functions emulator)…");
       Object.assign(results, await benchLocalStack(localFirestore(), (line) => console.log(`  ${line}`)));
+      save();
+      console.log("› schedules: tick to run start, fireSchedules fired by the local scheduler (3 ticks, about 4 minutes)…");
+      Object.assign(results, await benchSchedules(localFirestore(), (line) => console.log(`  ${line}`)));
       save();
       console.log("› status page in headless Chromium…");
       const hosting = emulator("hosting");

@@ -18,6 +18,7 @@ import { handleTaskReady } from "./triggers/on-task-ready";
 import { HEALTH_RUN_SCHEDULE } from "./health/config";
 import { handleHealthRunRequest, handleScheduledHealthRun } from "./triggers/health-run";
 import { handleSweep } from "./triggers/sweep-stalled-tasks";
+import { FIRE_SCHEDULES_EVERY, handleFireSchedules } from "./triggers/schedules";
 import { handleAlertNotification, handleNotification } from "./notify/triggers";
 
 setGlobalOptions({ region: REGION });
@@ -51,6 +52,9 @@ export const sweepStalledTasks = onSchedule({ schedule: SWEEP_SCHEDULE, timeoutS
 
 /** Checks every environment, updates goals, compliance and alerts, writes one report. */
 export const healthRun = onSchedule({ schedule: HEALTH_RUN_SCHEDULE, timeoutSeconds: 120, memory: "512MiB", maxInstances: MAX_INSTANCES.scheduled }, handleScheduledHealthRun);
+
+/** Fires every schedule's due ticks (schedules/{id}): each tick's run is one plan with a deterministic id. */
+export const fireSchedules = onSchedule({ schedule: FIRE_SCHEDULES_EVERY, timeoutSeconds: 300, maxInstances: MAX_INSTANCES.scheduled }, handleFireSchedules);
 
 /** The same run on demand (API, other systems, per-environment Scheduler jobs); runs are idempotent by id. */
 export const onHealthRunRequested = onMessagePublished({ topic: TOPICS.healthRuns, retry: false, timeoutSeconds: 120, memory: "512MiB", maxInstances: MAX_INSTANCES.healthRequests }, handleHealthRunRequest);

@@ -5,9 +5,10 @@
  *   public        GET  /config, /ping
  *   public*       GET  /overview, /environments, /health, /windows, /incidents, /incidents.atom,
  *                      /environments/:id/badge.svg      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
- *   viewer        GET  /environments/:id, /goals, /alerts, /reports, /reports/:id,
+ *   viewer        GET  /environments/:id, /goals, /alerts, /reports, /reports/:id, /schedules,
  *                      /plans, /plans/:id, /plans/:id/{summary,graph,timeline,cost,risks,compliance,report,events}
- *   operator      POST /plans, /plans/:id/commands, /health/run, /windows, /windows/:id/delete
+ *   operator      POST /plans, /plans/:id/commands, /health/run, /windows, /windows/:id/delete,
+ *                      /schedules, /schedules/:id/{pause,resume,backfill,delete}
  *
  * (test/unit/api/route-matrix.test.ts reads this list and checks every route for every kind of
  * caller: keep it in step with ROUTES.)
@@ -26,6 +27,7 @@ import { apiError, documentIdProblem, invalid, ok, withEtag, type ApiRequest, ty
 import { createPlan, listPlans, planDetail, planEvents, planReportView, planSummary, planTimeline, REPORT_VIEWS, sendPlanCommand } from "./plans";
 import { listWindows, removeWindow, setWindow } from "./windows";
 import { environmentBadge, incidentsFeed, listIncidents } from "./incidents";
+import { backfill, listSchedules, pauseSchedule, removeSchedule, setSchedule } from "./schedules";
 import { environmentDetail, listAlerts, listEnvironments, listGoals, listReports, overview, reportDetail, requestHealthRun } from "./status";
 
 export type { ApiRequest, ApiResponse } from "./http";
@@ -82,6 +84,12 @@ const ROUTES: readonly Route[] = [
   action("/health/run", (ctx, req, _p, principal) => requestHealthRun(ctx, principal, req)),
   action("/windows", (ctx, req, _p, principal) => setWindow(ctx, principal, req)),
   action("/windows/:windowId/delete", async (ctx, _req, p) => removeWindow(ctx, p.windowId!)),
+  route("GET", "viewer", "/schedules", (ctx) => listSchedules(ctx)),
+  action("/schedules", (ctx, req, _p, principal) => setSchedule(ctx, principal, req)),
+  action("/schedules/:scheduleId/pause", (ctx, _req, p, principal) => pauseSchedule(ctx, principal, p.scheduleId!, true)),
+  action("/schedules/:scheduleId/resume", (ctx, _req, p, principal) => pauseSchedule(ctx, principal, p.scheduleId!, false)),
+  action("/schedules/:scheduleId/backfill", (ctx, req, p) => backfill(ctx, p.scheduleId!, req)),
+  action("/schedules/:scheduleId/delete", async (ctx, _req, p) => removeSchedule(ctx, p.scheduleId!)),
 ];
 
 /** Every route as `METHOD /path` with its access, for tests and documentation. */

@@ -76,7 +76,7 @@ const EXPECTED: Record<Access, Record<CallerKind, "ok" | number>> = {
 };
 
 const concrete = (path: string): string =>
-  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`).replace("/windows/:id", `/windows/${SEEDED.windowId}`)}`;
+  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`).replace("/windows/:id", `/windows/${SEEDED.windowId}`).replace("/schedules/:id", `/schedules/${SEEDED.scheduleId}`)}`;
 
 /** A valid body for each action, and the success status it answers with. */
 const ACTION: Record<string, { body: unknown; status: number }> = {
@@ -85,6 +85,11 @@ const ACTION: Record<string, { body: unknown; status: number }> = {
   "/health/run": { body: { reason: "matrix" }, status: 202 },
   "/windows": { body: { id: "freeze-1", kind: "freeze", name: "holidays", environments: ["production"], oneTime: [{ start: "2026-12-24T00:00:00Z", end: "2026-12-27T00:00:00Z" }] }, status: 200 },
   "/windows/:id/delete": { body: {}, status: 200 },
+  "/schedules": { body: { id: "nightly", cron: "0 3 * * *", timeZone: "Europe/Berlin", plan: { tasks: [{ id: "a", run: "noop" }] } }, status: 200 },
+  "/schedules/:id/pause": { body: {}, status: 200 },
+  "/schedules/:id/resume": { body: {}, status: 200 },
+  "/schedules/:id/backfill": { body: { from: "2027-01-15T07:01:00Z", to: "2027-01-15T07:04:00Z" }, status: 200 },
+  "/schedules/:id/delete": { body: {}, status: 200 },
 };
 
 describe.each(declared.map((r) => [`${r.method} ${r.path} (${r.access})`, r] as const))("%s", (_name, route) => {

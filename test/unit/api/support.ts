@@ -28,7 +28,7 @@ export class MemoryFirestore {
   readonly db: Firestore;
 
   constructor() {
-    this.db = { collection: (path: string) => this.collection(path), batch: () => this.batch() } as unknown as Firestore;
+    this.db = { collection: (path: string) => this.collection(path), batch: () => this.batch(), runTransaction: (fn: (tx: unknown) => Promise<unknown>) => this.runTransaction(fn) } as unknown as Firestore;
   }
 
   /** Writes a document directly, without logging (test set-up). */
@@ -101,6 +101,27 @@ export class MemoryFirestore {
 
   private collection(path: string) {
     return { ...this.query(path, [], undefined), id: path.split("/").at(-1)!, path, doc: (id: string) => this.doc(`${path}/${id}`) };
+  }
+
+  /** Reads as they come, writes applied together at the end (no contention here to retry on). */
+  private async runTransaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+    const ops: Array<() => void> = [];
+    const write = (op: FirestoreAccess["op"], ref: { path: string }, apply: () => void) => ops.push(() => (this.log.push({ op, path: ref.path }), apply()));
+    const tx = {
+      get: async (ref: { path: string }) => (this.log.push({ op: "get", path: ref.path }), this.snapshot(ref.path)),
+      getAll: async (...refs: unknown[]) => refs.filter((r): r is { path: string } => typeof (r as { path?: unknown }).path === "string").map((r) => (this.log.push({ op: "get", path: r.path }), this.snapshot(r.path))),
+      set: (ref: { path: string }, data: Data) => write("set", ref, () => this.docs.set(ref.path, structuredClone(data))),
+      update: (ref: { path: string }, data: Data) => write("set", ref, () => this.docs.set(ref.path, { ...(this.docs.get(ref.path) ?? {}), ...structuredClone(data) })),
+      create: (ref: { path: string }, data: Data) =>
+        write("create", ref, () => {
+          if (this.docs.has(ref.path)) throw alreadyExists(ref.path);
+          this.docs.set(ref.path, structuredClone(data));
+        }),
+    };
+    const result = await fn(tx);
+    this.log.push({ op: "commit", path: "" });
+    for (const op of ops) op();
+    return result;
   }
 
   private batch() {
@@ -216,7 +237,7 @@ export function unitApi(db: Firestore, overrides: Partial<ApiContext> = {}): Uni
 }
 
 /** The ids `seedApiData` writes, one per kind of id a route takes from its path. */
-export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1", windowId: "window-1" } as const;
+export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1", windowId: "window-1", scheduleId: "schedule-1" } as const;
 
 /** A compiled plan with its report and tasks (as the plan trigger leaves it), an environment, a health report and an alert. */
 export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_000): Promise<void> {
@@ -230,6 +251,7 @@ export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_0
   memory.seed(`environments/${SEEDED.environmentId}`, { name: "development" });
   memory.seed(`reports/${SEEDED.reportId}`, { runId: SEEDED.reportId, startedAt: now });
   memory.seed("alerts/alert-1", { id: "alert-1", status: "open", title: "slow", lastSeen: now });
+  memory.seed(`schedules/${SEEDED.scheduleId}`, { cron: "*/5 * * * *", plan: { tasks: [{ id: "a", run: "noop" }] }, since: 0, createdAt: 0, updatedAt: 0, author: { uid: "op-1", email: "operator@example.com", name: "operator@example.com" } });
   memory.seed(`windows/${SEEDED.windowId}`, { kind: "maintenance", name: "database upgrade", environments: ["production"], oneTime: [{ start: now, end: now + 3_600_000 }], weekly: [], updatedAt: now, updatedBy: "operator@example.com" });
   memory.log.length = 0;
 }

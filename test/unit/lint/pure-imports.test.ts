@@ -13,7 +13,7 @@ import { join } from "node:path";
 const ROOT = join(__dirname, "..", "..", "..");
 const RULE = "@typescript-eslint/no-restricted-imports";
 
-const PURE = ["functions/src/engine", "functions/src/planner", "functions/src/schema", "functions/src/health", "functions/src/trust/principals.ts", "functions/src/trust/policy.ts", "functions/src/trust/credentials.ts"];
+const PURE = ["functions/src/engine", "functions/src/planner", "functions/src/schema", "functions/src/health", "functions/src/trust/principals.ts", "functions/src/trust/policy.ts", "functions/src/trust/credentials.ts", "functions/src/schedules/cron.ts", "functions/src/schedules/fire.ts"];
 
 interface Snippet {
   code: string;

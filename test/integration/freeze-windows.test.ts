@@ -49,7 +49,8 @@ describe("freeze windows", () => {
     const windowId = await freeze(env);
     const planId = await start({ tasks: [firebaseTask("verify", env)] });
     const waiting = await planDoc(planId);
-    expect(waiting).toMatchObject({ status: "waiting", resume: "start", waitingFor: { freeze: windowId, name: "holidays", environment: env } });
+    // Named as its task names the environment (params.environment).
+    expect(waiting).toMatchObject({ status: "waiting", resume: "start", waitingFor: { freeze: windowId, name: "holidays", environment: "dev" } });
     expect(await taskCount(planId)).toBe(0);
     expect((await db.collection("locks").doc(env).get()).exists).toBe(false);
     expect((await events(planId)).map((e) => e.type)).toContain("plan.frozen");

@@ -35,6 +35,10 @@ async function finishedRun(hostingSeconds: number, extra: { attempt?: number; ti
 beforeEach(async () => {
   await stats.delete();
 });
+// What these runs taught the planner must not change other suites' compiles.
+afterAll(async () => {
+  await stats.delete();
+});
 
 it("records a run's provisions once, per integration × tier", async () => {
   const planId = await finishedRun(12, { attempt: 2, timedOut: true });

@@ -81,7 +81,11 @@ function renderWindows(windows: readonly WindowView[]): void {
 /** Resolved incidents of the last 90 days, newest first: when, how long, and what each cost its error budget. */
 function incidentHistory(resolved: readonly Incident[]): HTMLElement {
   if (resolved.length === 0) return el("p", { class: "ok-note" }, "No incidents in the last 90 days.");
+  // Scrolls inside its own box on a phone rather than widening the page.
   return el(
+    "div",
+    { class: "scroll" },
+    el(
     "table",
     { class: "incidents" },
     el("caption", { class: "sr-only" }, "Incidents resolved in the last 90 days"),
@@ -100,6 +104,7 @@ function incidentHistory(resolved: readonly Incident[]): HTMLElement {
           el("td", {}, i.budgetCost === null ? "—" : `${i.budgetCost.minutes.toFixed(1)} min${i.budgetCost.fraction === null ? "" : ` (${(i.budgetCost.fraction * 100).toFixed(1)} %)`}`),
         ),
       ),
+    ),
     ),
   );
 }

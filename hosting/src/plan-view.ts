@@ -315,11 +315,13 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     const taskButton = (label: string, name: "retry" | "skip" | "mark-success"): HTMLElement => {
       const b = el("button", { type: "button", "data-task-command": name }, label);
       b.addEventListener("click", () => {
+        // Answered in the plan's command line, which live updates of this detail do not redraw.
+        const result = document.getElementById("command-result") ?? out;
         if (name !== "retry" && reasonOf() === "") {
-          out.textContent = `${label} needs a reason: write it in the Reason box above (it is recorded with your name).`;
+          result.textContent = `${label} needs a reason: write it in the Reason box above (it is recorded with your name).`;
           return;
         }
-        void command({ command: name, taskId: selected!, ...(name === "retry" ? { downstream: true } : {}), ...(reasonOf() ? { reason: reasonOf() } : {}) }, out);
+        void command({ command: name, taskId: selected!, ...(name === "retry" ? { downstream: true } : {}), ...(reasonOf() ? { reason: reasonOf() } : {}) }, result);
       });
       return b;
     };

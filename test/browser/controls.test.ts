@@ -108,7 +108,7 @@ it("recovers a failed plan from one task: marked succeeded only with a reason, a
   await page.waitForSelector('[data-task-command="mark-success"]');
   expect(await page.locator("[data-task-command]").evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.taskCommand))).toEqual(["retry", "skip", "mark-success"]);
   await page.click('[data-task-command="mark-success"]');
-  expect(await page.textContent("#task-detail")).toContain("needs a reason");
+  expect(await page.textContent("#command-result")).toContain("needs a reason");
   await page.fill("#command-reason", "the endpoint was retired; nothing to call");
   await page.click('[data-task-command="mark-success"]');
   await waitFor("the plan to succeed past b", async () => ((await status(planId)) === "succeeded" ? true : undefined), 30_000);

@@ -115,6 +115,8 @@ export async function applyCommand(
     if (task === undefined) return refuse(db, cmd, actor, `plan ${cmd.planId} has no task ${cmd.taskId}`, now());
     const marking = cmd.command !== "retry";
     if (marking && task.status !== "failed") return refuse(db, cmd, actor, `${cmd.taskId} is ${task.status}: only a failed task can be marked ${cmd.command === "skip" ? "skipped" : "succeeded"}`, now());
+    // A wide join keeps each need's outcome as an arrival record: a marked need would still count as failed there.
+    if (marking && Object.keys(task.wideDependents).length > 0) return refuse(db, cmd, actor, `${cmd.taskId} is a need of a wide join (${Object.keys(task.wideDependents).join(", ")}): it cannot be marked; retry it with --task instead`, now());
     if (!marking && !TERMINAL_TASK_STATUSES.has(task.status)) return refuse(db, cmd, actor, `${cmd.taskId} is ${task.status}: a task runs again from a finished state`, now());
     scope = { taskId: cmd.taskId!, as: cmd.command === "retry" ? "retry" : cmd.command === "skip" ? "skipped" : "succeeded", by: actor, reason: cmd.reason?.trim() || null };
   }

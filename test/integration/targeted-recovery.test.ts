@@ -82,6 +82,20 @@ describe("targeted recovery", () => {
     expect(harness.web.effectsOf(`${tag}-other`)).toHaveLength(2);
   });
 
+  it("refuses to mark a need of a wide join (its arrival keeps the failure), and says to retry it instead", async () => {
+    const planId = uniqueId("tr");
+    const needs = Array.from({ length: 9 }, (_, i) => `n${i}`);
+    await plans.doc(planId).set({
+      tasks: [
+        ...needs.map((id) => ({ id, run: id === "n0" ? "http" : "noop", ...(id === "n0" ? { params: { url: harness.web.url(`reject/${uniqueId("w")}`), method: "POST" } } : {}) })),
+        { id: "join", run: "noop", needs },
+      ],
+    });
+    await deliverPlanCreated(planId);
+    expect(await harness.pump.run(db, planId)).toBe("failed");
+    expect(await send(planId, "mark-success", { taskId: "n0", reason: "x" })).toMatchObject({ applied: false, reason: expect.stringContaining("is a need of a wide join (join): it cannot be marked; retry it with --task instead") });
+  });
+
   it("refuses what cannot apply, with why", async () => {
     const planId = await failedPlan(uniqueId("rf"));
     expect(await send(planId, "mark-success", { taskId: "a", reason: "x" })).toMatchObject({ applied: false, reason: "a is succeeded: only a failed task can be marked succeeded" });

@@ -1,10 +1,10 @@
 /**
  * When maintenance and freeze windows are on (pure: the clock is an argument). A weekly window
  * opens at a local wall-clock time in its time zone, so it follows daylight saving: "sat 22:00
- * Europe/Berlin" is 21:00 UTC in winter and 20:00 UTC in summer. A local time that a spring-forward
- * skips opens at the first instant after the gap, as a wall clock would show it.
+ * Europe/Berlin" is 21:00 UTC in winter and 20:00 UTC in summer.
  */
 import type { FreezeHit } from "./plan";
+import { DAY_MS, firstInstantShowing, utcOffsetAt } from "./wall-clock";
 import { WEEKDAYS, type OneTimeWindow, type WeeklyWindow, type Weekday, type WindowSpec } from "../schema/windows";
 
 export interface Occurrence {
@@ -12,45 +12,27 @@ export interface Occurrence {
   end: number;
 }
 
-const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric", weekday: "short" });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall clock in `timeZone` at `at`: its calendar date as a UTC day number, weekday, and offset from UTC (ms). */
-function wallClock(at: number, timeZone: string): { day: number; weekday: number; offsetMs: number } {
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(at))) parts[p.type] = p.value;
-  const local = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-  const offsetMs = local - (at - (at % 1000));
-  return { day: Math.floor(local / DAY_MS), weekday: WEEKDAYS.indexOf(parts.weekday!.toLowerCase().slice(0, 3) as (typeof WEEKDAYS)[number]), offsetMs };
+/** The local calendar day (days since 1970-01-01 on the wall clock) and its weekday (0: Sunday) at `at`. */
+function localDay(at: number, timeZone: string): { day: number; weekday: number } {
+  const day = Math.floor((at + utcOffsetAt(at, timeZone)) / DAY_MS);
+  // 1970-01-01 was a Thursday.
+  return { day, weekday: (((day + 4) % 7) + 7) % 7 };
 }
 
 /**
- * The instant at which the wall clock in `timeZone` shows `minutes` past midnight of UTC day number
+ * The instant at which the wall clock in `timeZone` shows `minutes` past midnight of local day
  * `day`, disambiguated as Temporal's "compatible" does: a time shown twice (autumn) is the earlier
  * instant; a time skipped (spring) is shifted forward by the gap (02:30 → 03:30).
  */
 function instantOf(day: number, minutes: number, timeZone: string): number {
   const local = day * DAY_MS + minutes * 60_000;
-  const before = local - wallClock(local - DAY_MS / 2, timeZone).offsetMs;
-  const after = local - wallClock(local + DAY_MS / 2, timeZone).offsetMs;
-  const shows = (at: number): boolean => at + wallClock(at, timeZone).offsetMs === local;
-  const valid = [before, after].filter(shows);
-  return valid.length > 0 ? Math.min(...valid) : before;
+  return firstInstantShowing(local, timeZone) ?? local - utcOffsetAt(local - DAY_MS, timeZone);
 }
 
 /** The occurrence of a weekly window that covers `at`, if any. */
 export function weeklyOccurrenceAt(window: Readonly<Omit<WeeklyWindow, "days">> & { readonly days: readonly Weekday[] }, at: number): Occurrence | null {
   const [hh, mm] = window.start.split(":").map(Number) as [number, number];
-  const today = wallClock(at, window.timeZone);
+  const today = localDay(at, window.timeZone);
   // An occurrence lasts at most a week: one that opened up to 7 local days ago may still be on.
   for (let back = 0; back <= 7; back++) {
     const weekday = WEEKDAYS[(((today.weekday - back) % 7) + 7) % 7]!;

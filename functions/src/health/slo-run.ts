@@ -9,7 +9,8 @@ import type { AlertObservation } from "./alerts";
 import { availabilitySlice, emptySeries, evaluateSlo, latencySlice, recordSlice, sliKey, sumWindow, type SloEvaluation } from "./slo";
 import type { Alert, Availability, CheckResult, GoalSloProgress } from "../schema/health";
 import type { EffectiveGoal } from "../schema/environment-plan";
-import { DEFAULT_ALERT_TIERS, type SloSeries, type SloSpec } from "../schema/slo";
+import { impliedAvailabilitySlo } from "../planner/expand";
+import type { SloSeries, SloSpec } from "../schema/slo";
 
 export interface EnvironmentSloInput {
   environmentId: string;
@@ -36,7 +37,7 @@ export interface EnvironmentSloResult {
 export function slosOf(goal: Pick<EffectiveGoal, "slos" | "successCriteria">): SloSpec[] {
   if (Array.isArray(goal.slos)) return goal.slos;
   const uptime = goal.successCriteria.uptimePercent;
-  return uptime === null ? [] : [{ sli: { kind: "availability" }, objectivePercent: uptime, window: { rolling: { days: 30 } }, alertTiers: DEFAULT_ALERT_TIERS.map((t) => ({ ...t })) }];
+  return uptime === null ? [] : [impliedAvailabilitySlo(uptime)];
 }
 
 export function recordAndEvaluate(input: EnvironmentSloInput): EnvironmentSloResult {

@@ -20,6 +20,9 @@
  *     EDT, not again at 01:30 EST; `*\/15 * * * *` goes 01:45 EDT → 02:00 EST, 75 minutes).
  * A tick is an instant in epoch ms, always a whole minute.
  */
+import { DAY_MS, firstInstantShowing, utcOffsetAt } from "../engine/wall-clock";
+
+export { utcOffsetAt };
 
 export const CRON_FIELDS = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const;
 export type CronField = (typeof CRON_FIELDS)[number];
@@ -159,36 +162,6 @@ export function parseCron(expression: string): CronParse {
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** How far the wall clock in `timeZone` is ahead of UTC at instant `at`, in ms. */
-export function utcOffsetAt(at: number, timeZone: string): number {
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(at))) if (part.type !== "literal") p[part.type] = Number(part.value);
-  const local = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return local - (at - (((at % 1000) + 1000) % 1000));
-}
-
-/**
- * The first instant at which the wall clock in `timeZone` shows `local` (a wall-clock time written
- * as if it were UTC ms), or null when it never does (a spring-forward gap). Every instant that
- * shows it lies within a day of it, where the offset is one of the two sampled a day either side.
- */
-function firstInstantShowing(local: number, timeZone: string): number | null {
-  const candidates = [local - utcOffsetAt(local - DAY_MS, timeZone), local - utcOffsetAt(local + DAY_MS, timeZone)];
-  const showing = candidates.filter((at) => at + utcOffsetAt(at, timeZone) === local);
-  return showing.length > 0 ? Math.min(...showing) : null;
-}
 
 /**
  * For one local day (`day`: days since 1970-01-01 on the wall clock), a converter from its

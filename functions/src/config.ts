@@ -3,6 +3,7 @@
  * the local stack and tests (shorter sweeps); production uses the defaults.
  */
 import type { EngineTiming } from "./engine/task";
+import { apiBudgetsFromEnv } from "./clients/rate-budget";
 import { ALLOW_UNVERIFIED_COMMANDS as ALLOW_UNVERIFIED_COMMANDS_PARAM, paramValue } from "./params";
 
 export const TOPICS = {
@@ -48,6 +49,15 @@ export const ALLOW_UNVERIFIED_COMMANDS = paramValue(ALLOW_UNVERIFIED_COMMANDS_PA
 
 /** How long one start of a plan may take before another delivery of the trigger may take over. */
 export const START_LEASE_MS = numberFromEnv("ORCHESTRATOR_START_LEASE_MS", 120_000);
+
+/**
+ * Per-API rate budgets of the executors' Google API calls (`ORCHESTRATOR_API_BUDGETS`, see
+ * clients/rate-budget.ts and docs/google-apis.md), validated here at cold start: a bad value stops
+ * the instance with a setup error naming the variable instead of failing tasks one by one. The
+ * clients re-read the environment (clients/google.ts googleClients), so tests can change it. The
+ * budgets are per instance: all instances together send up to MAX_INSTANCES.tasks times them.
+ */
+export const API_BUDGETS = apiBudgetsFromEnv();
 
 /** The sweeper's schedule, in Cloud Scheduler's App Engine cron syntax. */
 export const SWEEP_SCHEDULE = "every 1 minutes";

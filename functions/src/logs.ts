@@ -24,6 +24,9 @@ export const logs = {
     logger.info(`plan ${planId}: ${command} by ${by}: ${message}`, { planId, command, by }),
   commandRefused: (planId: string, command: string, by: string, reason: string) =>
     logger.warn(`plan ${planId}: ${command} by ${by} refused: ${reason}`, { planId, command, by, reason }),
+  /** A Google API's rate budget held calls back or the API answered a quota error (clients/rate-budget.ts); at most once per key per 10 minutes. */
+  apiThrottled: (event: { key: string; api: string; projectId: string | null; reason: "wait" | "quota"; detail: string }) =>
+    logger.warn(`${event.key} throttled: ${event.detail}`, event),
   unexpected: (where: string, error: unknown) =>
     logger.error(`unexpected error in ${where}: ${error instanceof Error ? error.message : String(error)}`, {
       where,

@@ -36,6 +36,8 @@ export interface CallRecord {
   status: string;
   httpStatus?: number;
   injected: boolean;
+  /** Refused by a quota (quota.ts): answered RESOURCE_EXHAUSTED / 429, nothing applied. */
+  quota?: boolean;
   durationMs: number;
 }
 

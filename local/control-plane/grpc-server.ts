@@ -8,6 +8,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ApiError, GRPC_CODE_NAMES, latencyOf, sleep, type FaultBook } from "./faults";
+import { projectOfCall, retryInfoStatus, type QuotaBook } from "./quota";
 import { applyMask, clone, page, timestamp, type ControlPlaneState, type Resource } from "./state";
 
 const requireFromFunctions = createRequire(path.join(__dirname, "../../functions/package.json"));
@@ -49,6 +50,8 @@ type Handler = (request: Resource) => Resource | Promise<Resource>;
 export interface GrpcContext {
   state: () => ControlPlaneState;
   faults: FaultBook;
+  /** Rate quotas (absent: none). */
+  quotas?: QuotaBook;
   now: () => number;
   nextId: (prefix: string) => string;
 }
@@ -63,6 +66,15 @@ function requireName(name: string, pattern: RegExp, what: string): void {
   if (!pattern.test(name)) throw invalid(`${what} name "${name}" does not match ${pattern.source}`);
 }
 
+/** The resource name that says which project a call is about: top-level names first, then a nested message's `name` (UpdateJob's `job.name`). */
+function projectResource(request: Resource): string | undefined {
+  for (const key of ["name", "parent", "topic", "subscription", "project"]) if (str(request[key]).startsWith("projects/")) return str(request[key]);
+  for (const value of Object.values(request)) {
+    if (value !== null && typeof value === "object" && str((value as Resource).name).startsWith("projects/")) return str((value as Resource).name);
+  }
+  return undefined;
+}
+
 function wrap(ctx: GrpcContext, service: string, method: string, handler: Handler): grpc.handleUnaryCall<Resource, Resource> {
   const full = `/${service}/${method}`;
   return (call, callback) => {
@@ -70,6 +82,15 @@ function wrap(ctx: GrpcContext, service: string, method: string, handler: Handle
     const request = call.request;
     const resource = str(request.name) || str(request.parent) || str(request.topic) || str(request.subscription) || undefined;
     void (async () => {
+      // A quota refuses before anything else: the call is not applied and takes no fault.
+      const refusal = ctx.quotas?.check("grpc", full, projectOfCall(projectResource(request), ctx.state()));
+      if (refusal !== undefined) {
+        ctx.faults.record({ at: started, protocol: "grpc", method: full, resource, status: "RESOURCE_EXHAUSTED", injected: true, quota: true, durationMs: Date.now() - started });
+        const metadata = new grpc.Metadata();
+        metadata.set("grpc-status-details-bin", retryInfoStatus(8, refusal.message, refusal.retryAfterMs));
+        callback({ code: 8, details: refusal.message, metadata });
+        return;
+      }
       const fault = ctx.faults.take("grpc", full);
       if (fault?.latencyMs) await sleep(latencyOf(fault));
       if (call.cancelled) return;

@@ -8,23 +8,30 @@
  *   const cp = await startControlPlane();            // ports 0 = any free port
  *   Object.assign(process.env, cp.env);
  *   cp.inject({ match: "CreateJob", grpcCode: 7 });  // next CreateJob: PERMISSION_DENIED
+ *   cp.addQuota({ api: "firebaserules.googleapis.com", limit: 20, windowMs: 1000 });  // 20 calls/s per project, then 429
  *   await cp.stop();
  */
 import { FaultBook, isMutating, MUTATING_CALLS, type CallRecord, type FaultSpec } from "./faults";
 import { LocalGoogleAccounts, type IdTokenRequest } from "./google-accounts";
 import { startGrpcServer } from "./grpc-server";
+import { apiOfCall, QuotaBook, type QuotaSpec } from "./quota";
 import { startRestServer } from "./rest-server";
 import { ProbeSites, type ChaosApplied, type ChaosRequest, type EndpointBehaviour } from "./sites";
 import { clone, emptyState, type ControlPlaneState, type UptimeOutage } from "./state";
 
-export { isMutating, MUTATING_CALLS };
-export type { CallRecord, ChaosApplied, ChaosRequest, ControlPlaneState, EndpointBehaviour, FaultSpec, UptimeOutage };
+export { apiOfCall, isMutating, MUTATING_CALLS };
+export type { CallRecord, ChaosApplied, ChaosRequest, ControlPlaneState, EndpointBehaviour, FaultSpec, QuotaSpec, UptimeOutage };
+
+/** Whether the control plane refused a logged call for a quota (what a test counts as "429s given"). */
+export const refusedByQuota = (call: Pick<CallRecord, "quota">): boolean => call.quota === true;
 
 export interface ControlPlaneOptions {
   grpcPort?: number;
   restPort?: number;
-  /** Clock for timestamps and uptime series (default Date.now). */
+  /** Clock for timestamps and uptime series (default Date.now). Quota windows always use the real clock. */
   now?: () => number;
+  /** Rate quotas from the start (quota.ts); `reset()` comes back to these. */
+  quotas?: QuotaSpec[];
 }
 
 export interface ControlPlane {
@@ -40,6 +47,12 @@ export interface ControlPlane {
   clearCalls(): void;
   inject(fault: FaultSpec | FaultSpec[]): void;
   clearFaults(): void;
+  /** Adds rate quotas: past `limit` calls per `windowMs` (per project), calls get RESOURCE_EXHAUSTED / 429 with a retry delay. */
+  addQuota(quota: QuotaSpec | QuotaSpec[]): void;
+  /** Removes every quota (those given at start too, until `reset()`). */
+  clearQuotas(): void;
+  /** Each quota with its current usage by project and how many calls it refused. */
+  quotas(): ReturnType<QuotaBook["list"]>;
   /** Uptime checks fail inside this window (ListTimeSeries). */
   addOutage(outage: UptimeOutage): void;
   /**
@@ -53,7 +66,7 @@ export interface ControlPlane {
   setEndpoint(host: string, behaviour: Partial<EndpointBehaviour> & { pathPrefix?: string }): void;
   /** A service account's ID token, signed by the key the functions trust locally (what `gcloud auth print-identity-token` gives). */
   idToken(request: IdTokenRequest): string;
-  /** Empties state, faults, chaos and the call log. */
+  /** Empties state, faults, chaos and the call log; quotas go back to those given at start, with empty windows. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -61,6 +74,9 @@ export interface ControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   let state = emptyState();
   const faults = new FaultBook();
+  const quotas = new QuotaBook();
+  const startQuotas = opts.quotas ?? [];
+  quotas.add(startQuotas);
   const now = opts.now ?? Date.now;
   let seq = 0;
   const nextId = (prefix: string): string => `${prefix}-${(++seq).toString(16).padStart(6, "0")}`;
@@ -70,12 +86,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     state = emptyState();
     faults.clear();
     faults.clearCalls();
+    quotas.clear();
+    quotas.add(startQuotas);
     sites.reset();
   };
   const addOutage = (outage: UptimeOutage): void => {
     state.uptimeOutages.push({ ...outage });
   };
-  const shared = { state: () => state, faults, now, nextId };
+  const shared = { state: () => state, faults, quotas, now, nextId };
   const grpcServer = await startGrpcServer(shared, opts.grpcPort ?? 0);
   let restServer: Awaited<ReturnType<typeof startRestServer>>;
   try {
@@ -101,6 +119,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     clearCalls: () => faults.clearCalls(),
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
+    addQuota: (quota) => quotas.add(quota),
+    clearQuotas: () => quotas.clear(),
+    quotas: () => quotas.list(),
     addOutage,
     chaos: (request) => sites.applyChaos(request),
     setEndpoint: (host, behaviour) => sites.setEndpoint(host, behaviour),

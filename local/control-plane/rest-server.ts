@@ -7,12 +7,15 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiError, codeOfHttpStatus, GRPC_CODE_NAMES, httpStatusOfCode, latencyOf, sleep, type FaultBook, type FaultSpec } from "./faults";
 import type { LocalGoogleAccounts } from "./google-accounts";
+import { projectOfCall, retryInfoJson, type QuotaBook, type QuotaSpec } from "./quota";
 import type { ChaosRequest, ProbeSites } from "./sites";
 import { applyMask, clone, page, rfc3339, type ControlPlaneState, type Resource, type UptimeOutage } from "./state";
 
 export interface RestContext {
   state: () => ControlPlaneState;
   faults: FaultBook;
+  /** Rate quotas (absent: none, and no `/__control/quotas`). */
+  quotas?: QuotaBook;
   now: () => number;
   nextId: (prefix: string) => string;
   reset: () => void;
@@ -331,9 +334,9 @@ function applyQuietly(table: Route[], method: string, path: string, query: URLSe
   }
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -363,6 +366,22 @@ async function handleControl(ctx: RestContext, method: string, path: string, bod
     const b = (await body()) as Resource & { faults?: FaultSpec[] };
     ctx.faults.inject(Array.isArray(b.faults) ? b.faults : (b as FaultSpec));
     return send(res, 200, { faults: ctx.faults.pending() });
+  }
+  if (ctx.quotas !== undefined && path === "/__control/quotas") {
+    if (method === "GET") return send(res, 200, { quotas: ctx.quotas.list() });
+    if (method === "DELETE") {
+      ctx.quotas.clear();
+      return send(res, 200, {});
+    }
+    if (method === "POST") {
+      const b = (await body()) as Resource & { quotas?: QuotaSpec[] };
+      try {
+        ctx.quotas.add(Array.isArray(b.quotas) ? b.quotas : (b as unknown as QuotaSpec));
+      } catch (error) {
+        throw invalid((error as Error).message);
+      }
+      return send(res, 200, { quotas: ctx.quotas.list() });
+    }
   }
   if (method === "POST" && path === "/__control/outages") {
     const b = await body();
@@ -418,6 +437,13 @@ export async function startRestServer(ctx: RestContext, port: number): Promise<{
         if (path.startsWith("/__control/")) return await handleControl(ctx, method, path, () => readBody(req), res);
         if (ctx.sites !== undefined && path.startsWith("/__sites/")) return await ctx.sites.serve(path.slice("/__sites/".length), res);
         const call = `${method} ${path}`;
+        // A quota refuses before anything else: the call is not applied and takes no fault.
+        const refusal = ctx.quotas?.check("rest", call, projectOfCall(path, ctx.state()));
+        if (refusal !== undefined) {
+          ctx.faults.record({ at: started, protocol: "rest", method: call, resource: path, status: "RESOURCE_EXHAUSTED", httpStatus: 429, injected: true, quota: true, durationMs: Date.now() - started });
+          const body = { error: { code: 429, message: refusal.message, status: "RESOURCE_EXHAUSTED", details: [retryInfoJson(refusal.retryAfterMs)] } };
+          return send(res, 429, body, { "retry-after": String(Math.ceil(refusal.retryAfterMs / 1000)) });
+        }
         const fault = ctx.faults.take("rest", call);
         if (fault?.latencyMs) await sleep(latencyOf(fault));
         if (fault && (fault.httpStatus !== undefined || fault.grpcCode !== undefined)) {

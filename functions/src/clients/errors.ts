@@ -5,6 +5,7 @@
  */
 import type { TaskError } from "../schema/task";
 import { RestApiError } from "./google";
+import { RateBudgetError } from "./rate-budget";
 
 const GRPC_CODE_NAMES = [
   "OK",
@@ -109,6 +110,8 @@ export function taskErrorFromApiError(site: ApiCallSite, error: unknown, aborted
   const where = `${site.operation} on ${site.resource}`;
   const http = info.httpStatus === undefined ? "" : ` (HTTP ${info.httpStatus})`;
   if (aborted) return { message: `${where}: aborted (attempt timed out or was cancelled)`, code: "aborted", retryable: true };
+  // Our own rate budget held the call past the deadline: nothing was sent, so no quota error came back.
+  if (error instanceof RateBudgetError) return { message: `${where}: ${error.message}`, code: "throttled", retryable: true };
   switch (info.code) {
     case "PERMISSION_DENIED":
     case "UNAUTHENTICATED":

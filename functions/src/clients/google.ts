@@ -5,12 +5,15 @@
  * clients have no emulator variable of their own (see docs/google-apis.md).
  *
  * Every call goes out with an explicit timeout and an abort signal: the clients' default total
- * timeout is 600 s, which would outlive any task attempt.
+ * timeout is 600 s, which would outlive any task attempt. The executors' calls also draw on the
+ * clients' rate budgets (rate-budget.ts, `ORCHESTRATOR_API_BUDGETS`), one set per process.
  */
 import { CloudSchedulerClient } from "@google-cloud/scheduler";
 import { AlertPolicyServiceClient, MetricServiceClient, UptimeCheckServiceClient } from "@google-cloud/monitoring";
 import { v1 as pubsubV1 } from "@google-cloud/pubsub";
 import { GoogleAuth, grpc, type CallOptions, type ClientOptions } from "google-gax";
+import { logs } from "../logs";
+import { apiBudgetsFromEnv, RateBudgets, type ApiBudgets } from "./rate-budget";
 
 /** Environment variables the factory reads; `startControlPlane()` returns values for all of them. */
 export const GOOGLE_ENV = {
@@ -34,6 +37,8 @@ export interface GoogleClientConfig {
   restEndpoint?: string;
   pubsubEndpoint?: HostPort;
   callTimeoutMs: number;
+  /** Per-API rate budgets (`ORCHESTRATOR_API_BUDGETS`; absent: rate-budget.ts DEFAULT_BUDGETS). */
+  budgets?: ApiBudgets;
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -58,6 +63,7 @@ export function googleClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env):
     restEndpoint: rest === undefined || rest === "" ? undefined : rest.replace(/\/$/, ""),
     pubsubEndpoint: parseHostPort(env[GOOGLE_ENV.pubsubEndpoint], GOOGLE_ENV.pubsubEndpoint) ?? grpcEndpoint,
     callTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CALL_TIMEOUT_MS,
+    budgets: apiBudgetsFromEnv(env, { local: grpcEndpoint !== undefined || (rest !== undefined && rest !== "") }),
   };
 }
 
@@ -80,10 +86,32 @@ export class RestApiError extends Error {
     readonly status: string | undefined,
     message: string,
     readonly service: RestService,
+    /** How long the server asked to wait before trying again (`Retry-After`, or a `google.rpc.RetryInfo` detail). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "RestApiError";
   }
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in ms from `now`. */
+export function retryAfterHeaderMs(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === "") return undefined;
+  const seconds = Number(value.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/** A `google.rpc.RetryInfo` detail of a JSON error (`"retryDelay": "1.5s"`), in ms. */
+function retryInfoMs(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined;
+  for (const d of details as Array<{ "@type"?: unknown; retryDelay?: unknown }>) {
+    if (d?.["@type"] !== "type.googleapis.com/google.rpc.RetryInfo" || typeof d.retryDelay !== "string") continue;
+    const m = /^(\d+(?:\.\d+)?)s$/.exec(d.retryDelay.trim());
+    if (m !== null) return Math.round(Number(m[1]) * 1000);
+  }
+  return undefined;
 }
 
 /** Per-call limits: the smaller of the configured call timeout and what is left of the attempt. */
@@ -106,6 +134,8 @@ export interface GoogleClients {
   publisher(): pubsubV1.PublisherClient;
   subscriber(): pubsubV1.SubscriberClient;
   rest: RestCaller;
+  /** The rate budgets the executors' calls draw on (absent: unbudgeted). */
+  budgets?: RateBudgets;
   /** gax options for one call under these limits: explicit timeout, never the 600 s default. */
   callOptions(limits: CallLimits): CallOptions;
   close(): Promise<void>;
@@ -164,14 +194,17 @@ function createRestCaller(config: GoogleClientConfig): RestCaller {
       if (!response.ok) {
         let status: string | undefined;
         let message = text.slice(0, 300);
+        let retryAfterMs = retryAfterHeaderMs(response.headers.get("retry-after"));
         try {
-          const parsed = JSON.parse(text) as { error?: { status?: string; message?: string } };
+          const parsed = JSON.parse(text) as { error?: { status?: string; message?: string; details?: unknown } };
           status = parsed.error?.status;
           message = parsed.error?.message ?? message;
+          // RetryInfo is in ms; the header only in whole seconds.
+          retryAfterMs = retryInfoMs(parsed.error?.details) ?? retryAfterMs;
         } catch {
           // Not JSON (a proxy's error page): keep the raw text.
         }
-        throw new RestApiError(response.status, status, `${req.method} ${req.path} answered ${response.status}: ${message}`, req.service);
+        throw new RestApiError(response.status, status, `${req.method} ${req.path} answered ${response.status}: ${message}`, req.service, retryAfterMs);
       }
       return (text === "" ? {} : JSON.parse(text)) as T;
     },
@@ -197,6 +230,7 @@ export function createGoogleClients(config: GoogleClientConfig = googleClientCon
     publisher: () => (publisher ??= new pubsubV1.PublisherClient(pubsubOpts)),
     subscriber: () => (subscriber ??= new pubsubV1.SubscriberClient(pubsubOpts)),
     rest: createRestCaller(config),
+    budgets: new RateBudgets({ budgets: config.budgets, onThrottled: logs.apiThrottled }),
     callOptions: (limits) => ({ timeout: remainingMs(limits, config.callTimeoutMs) }),
     async close() {
       await Promise.all([scheduler, uptime, alerts, metrics, publisher, subscriber].map((c) => c?.close()));

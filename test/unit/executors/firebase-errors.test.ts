@@ -24,8 +24,9 @@ describe("gRPC failures (Cloud Scheduler CreateJob, which the client does not re
     [14, "unavailable", true],
     [4, "deadline_exceeded", true],
   ])("code %i surfaces as %s (retryable: %s)", async (grpcCode, code, retryable) => {
-    h.cp.inject({ match: "CreateJob", grpcCode });
-    const error = errorOf(await h.executor.execute(firebaseParams("backup"), h.ctx()));
+    // A quota answer is retried inside the call until the deadline: keep refusing, with a short deadline.
+    h.cp.inject({ match: "CreateJob", grpcCode, times: grpcCode === 8 ? 1_000 : 1 });
+    const error = errorOf(await h.executor.execute(firebaseParams("backup"), h.ctx(grpcCode === 8 ? { deadline: Date.now() + 1_500 } : {})));
     expect(error).toMatchObject({ code, retryable });
     expect(error.message).toContain("Cloud Scheduler CreateJob on projects/lang-trak-dev/locations/us-central1/jobs/orchestrator-firestore-backup");
     expect(h.cp.state().schedulerJobs).toEqual({});
@@ -54,8 +55,8 @@ describe("REST failures (Firebase Rules CreateRuleset)", () => {
     [403, "permission_denied", false],
     [404, "not_found", false],
   ])("HTTP %i surfaces as %s (retryable: %s)", async (httpStatus, code, retryable) => {
-    h.cp.inject({ match: "POST /v1/projects/lang-trak-dev/rulesets", httpStatus });
-    const error = errorOf(await h.executor.execute(firebaseParams("database"), h.ctx()));
+    h.cp.inject({ match: "POST /v1/projects/lang-trak-dev/rulesets", httpStatus, times: httpStatus === 429 ? 1_000 : 1 });
+    const error = errorOf(await h.executor.execute(firebaseParams("database"), h.ctx(httpStatus === 429 ? { deadline: Date.now() + 1_500 } : {})));
     expect(error).toMatchObject({ code, retryable });
     expect(error.message).toContain(`HTTP ${httpStatus}`);
   });
@@ -66,8 +67,8 @@ describe("REST failures (Firebase Rules CreateRuleset)", () => {
   });
 
   it("a gRPC-code fault on a REST call maps to its HTTP status", async () => {
-    h.cp.inject({ match: "PATCH /admin/v2/projects/lang-trak-dev/config", grpcCode: 8 });
-    expect(errorOf(await h.executor.execute(firebaseParams("authentication"), h.ctx()))).toMatchObject({ code: "resource_exhausted", retryable: true });
+    h.cp.inject({ match: "PATCH /admin/v2/projects/lang-trak-dev/config", grpcCode: 8, times: 1_000 });
+    expect(errorOf(await h.executor.execute(firebaseParams("authentication"), h.ctx({ deadline: Date.now() + 1_500 })))).toMatchObject({ code: "resource_exhausted", retryable: true });
   });
 });
 

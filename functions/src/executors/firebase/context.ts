@@ -1,11 +1,13 @@
 /**
  * What every integration module shares: the call wrapper that bounds each Google API call by the
- * attempt's deadline and signal and names the failing call, the module interface, and value helpers.
+ * attempt's deadline and signal, keeps it within its API's rate budget (absorbing quota answers,
+ * clients/rate-budget.ts) and names the failing call, the module interface, and value helpers.
  */
 import type { CallOptions } from "google-gax";
 import type { z } from "zod";
 import { ApiCallError, isNotFound, type ApiCallSite } from "../../clients/errors";
 import type { CallLimits, GoogleClients, RestRequest } from "../../clients/google";
+import { isMutatingOperation } from "../../clients/rate-budget";
 import type { firebaseParamsSchema } from "../../schema/plan";
 import type { FirebaseOutputs } from "../types";
 import type { Change, JournalEntry, Made, UndoOutcome } from "./change-set";
@@ -42,17 +44,25 @@ export interface IntegrationIo {
 }
 
 export function createIntegrationIo(clients: GoogleClients, limits: CallLimits): IntegrationIo {
+  /**
+   * One call within its budget: it waits for a token and a slot (FIFO, bounded by the deadline), and
+   * a quota answer (429 / RESOURCE_EXHAUSTED: refused, nothing applied, so safe to repeat even when
+   * mutating) is tried again after a backoff until the deadline; only then does it reach the task.
+   */
+  const budgeted = <T>(site: ApiCallSite, mutating: boolean, send: () => Promise<T>): Promise<T> =>
+    clients.budgets === undefined ? send() : clients.budgets.run(site, mutating, limits, send);
   async function grpcCall<T>(site: ApiCallSite, call: (options: CallOptions) => Promise<T>): Promise<T> {
     try {
       // The client's own promise keeps running until its timeout; the attempt stops waiting at once.
-      return await abortable(call(clients.callOptions(limits)), limits.signal);
+      // Options per try: a retry gets what is left of the attempt.
+      return await budgeted(site, isMutatingOperation(site.operation), () => abortable(call(clients.callOptions(limits)), limits.signal));
     } catch (error) {
       throw new ApiCallError(site, error);
     }
   }
   async function restCall<T>(site: ApiCallSite, req: RestRequest): Promise<T> {
     try {
-      return await clients.rest.request<T>(req, limits);
+      return await budgeted(site, req.method !== "GET", () => clients.rest.request<T>(req, limits));
     } catch (error) {
       throw new ApiCallError(site, error);
     }

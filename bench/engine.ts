@@ -56,10 +56,13 @@ function splitWrites(meter: Meter, tasks: number): { task: number; edge: number;
 /** Alternating engine and raw trials in the throughput comparison. */
 const TRIALS = 5;
 
-const fanOut = (width: number, join: boolean) => ({
+/** The pool the pooled throughput trials run in: as many slots as the pump delivers at once. */
+const BENCH_POOL = { id: "bench-pool-32", slots: 32 };
+
+const fanOut = (width: number, join: boolean, pool?: string) => ({
   tasks: [
     { id: "root", run: "noop" },
-    ...Array.from({ length: width }, (_, i) => ({ id: `w${i}`, run: "noop", needs: ["root"] })),
+    ...Array.from({ length: width }, (_, i) => ({ id: `w${i}`, run: "noop", needs: ["root"], ...(pool === undefined ? {} : { pool }) })),
     ...(join ? [{ id: "join", run: "noop", needs: Array.from({ length: width }, (_, i) => `w${i}`) }] : []),
   ],
 });
@@ -127,6 +130,8 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
     };
     const engineRuns: number[] = [];
     const rawRuns: number[] = [];
+    const pooledRuns: number[] = [];
+    await db.collection("pools").doc(BENCH_POOL.id).set({ slots: BENCH_POOL.slots, description: "engine benchmark" });
     let peakPerDoc = 0;
     let sustainedPerDoc = 0;
     const trackHotDocuments = () => {
@@ -138,11 +143,15 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
       meter.reset();
       engineRuns.push(await runPlan(db, pump, meter, `throughput${trial}`, fanOut(n, false)));
       trackHotDocuments();
+      // The same fan-out with every task taking a slot of a 32-slot pool.
+      pooledRuns.push(await runPlan(db, pump, meter, `pooled${trial}`, fanOut(n, false, BENCH_POOL.id)));
     }
     const engineMs = Math.min(...engineRuns);
     const rawMs = Math.min(...rawRuns);
     const ms = (runs: number[]) => runs.map((r) => r.toFixed(0)).join(", ");
+    const pooledMs = Math.min(...pooledRuns);
     log(`${n} tasks: engine ${ms(engineRuns)} ms, raw transaction+publish loop ${ms(rawRuns)} ms (best of each compared)`);
+    log(`${n} tasks in a ${BENCH_POOL.slots}-slot pool: ${ms(pooledRuns)} ms (best ${pooledMs.toFixed(0)} vs ${engineMs.toFixed(0)} without)`);
 
     // 5,000-way fan-out into a 5,000-need fan-in.
     meter.reset();
@@ -165,6 +174,7 @@ export async function benchEngine(db: Firestore, log: (line: string) => void): P
       "engine.reads_per_task": { value: +readsPerTask.toFixed(2), unit: "reads", goal: "≤ 3 per task (plus 1 per edge, excluded here)" },
       "engine.cost_usd_per_million_tasks": { value: +(costPerTask * 1_000_000).toFixed(2), unit: "USD", goal: `≤ 10 (prices: ${p.source})` },
       "engine.throughput_ratio_vs_raw": { value: +(rawMs / engineMs).toFixed(3), unit: "ratio", goal: `≥ 0.5 (raw: 1 transaction + 1 publish per task, same run; best of ${TRIALS} alternating trials each)` },
+      "engine.pool_overhead_ratio": { value: +(engineMs / pooledMs).toFixed(3), unit: "ratio", goal: `≥ 0.9 (throughput of a ${n}-task fan-out with every task in a ${BENCH_POOL.slots}-slot pool, to the same without; best of ${TRIALS} trials each, alternating)` },
       "engine.max_writes_per_doc_per_s": { value: +sustainedPerDoc.toFixed(2), unit: "writes/s", goal: `≤ 1: the busiest document's writes in its busiest ${SUSTAINED_WINDOW_MS / 1000} s, per second (throughput and 5,000-way runs)` },
       "engine.peak_writes_per_doc_1s": { value: peakPerDoc, unit: "writes", goal: "informational: the most writes one document took within one second (a task's own transitions in a burst)" },
       "engine.fanout_5000_s": { value: +(wideMs / 1000).toFixed(1), unit: "s", goal: "completes (wall time of the 5,000-way fan-out/fan-in)" },

@@ -14,6 +14,7 @@ import { getFirestore, type Firestore } from "firebase-admin/firestore";
 import type { ApiContext } from "../../functions/src/api/context";
 import { createPlan, listPlans, planDetail, planEvents, planSummary, sendPlanCommand } from "../../functions/src/api/plans";
 import { listWindows, removeWindow, setWindow } from "../../functions/src/api/windows";
+import { listTemplates, removeTemplate, setTemplate } from "../../functions/src/api/templates";
 import type { ApiRequest, ApiResponse } from "../../functions/src/api/http";
 import type { Principal } from "../../functions/src/api/auth";
 import { documentIdProblem } from "../../functions/src/schema/storable";
@@ -135,6 +136,7 @@ export function pubsubBackend(projectId: string, credential: () => Promise<strin
     async get(path, query) {
       const [root, planId, view] = segments(path);
       if (root === "windows" && planId === undefined) return listWindows(ctx, true);
+      if (root === "templates" && planId === undefined) return listTemplates(ctx);
       if (root !== "plans") throw new Error(`no direct read for ${path}`);
       if (planId === undefined) return listPlans(db, request("GET", path, query));
       const bad = badId(planId);
@@ -149,6 +151,8 @@ export function pubsubBackend(projectId: string, credential: () => Promise<strin
       if (root === "plans" && planId === undefined) return createPlan(ctx, await principal(), request("POST", path, query, body));
       if (root === "windows" && planId === undefined) return setWindow(ctx, await principal(), request("POST", path, query, body));
       if (root === "windows" && planId !== undefined && action === "delete") return badId(planId) ?? removeWindow(ctx, planId);
+      if (root === "templates" && planId === undefined) return setTemplate(ctx, await principal(), request("POST", path, query, body));
+      if (root === "templates" && planId !== undefined && action === "delete") return badId(planId) ?? removeTemplate(ctx, await principal(), planId);
       if (root === "plans" && planId !== undefined && action === "commands") {
         const bad = badId(planId);
         return bad ?? sendPlanCommand(ctx, await principal(), planId, request("POST", path, query, body));

@@ -1,7 +1,7 @@
 /**
  * The command line's commands over a Backend: apply, list, status (and --watch), history, and the
- * plan commands (approve, reject, cancel, retry, rollback, override, pause, resume, skip, mark-success), and maintenance and
- * freeze windows. Each answers with its exit code; what
+ * plan commands (approve, reject, cancel, retry, rollback, override, pause, resume, skip, mark-success), maintenance and
+ * freeze windows, and plan templates. Each answers with its exit code; what
  * it prints goes through `io`, so tests read it.
  */
 import { randomUUID } from "node:crypto";
@@ -329,5 +329,93 @@ export async function setWindowCommand(backend: Backend, io: Io, file: string, f
 export async function deleteWindowCommand(backend: Backend, io: Io, id: string, flags: { json?: boolean }): Promise<number> {
   const body = expectOk(await backend.post(`/windows/${encodeURIComponent(id)}/delete`, {}), `deleting window ${id}`);
   io.out(flags.json ? JSON.stringify(body) : `✓ window ${id} deleted: plans waiting on it start within a sweep`);
+  return EXIT.ok;
+}
+
+// ---- plan templates -------------------------------------------------------------------------
+
+interface TemplateRow extends Json {
+  id: string;
+  version: number;
+  updatedAt: number;
+  updatedBy: string;
+  description?: string;
+  params: Record<string, { type: string; default?: unknown; required?: boolean }>;
+}
+
+/** `region, ms=5, note?`: each parameter, with its default or `?` when it may be left out. */
+const paramList = (t: TemplateRow): string =>
+  Object.entries(t.params)
+    .map(([name, p]) => (p.default !== undefined ? `${name}=${JSON.stringify(p.default)}` : p.required === false ? `${name}?` : name))
+    .join(", ");
+
+export async function templatesCommand(backend: Backend, io: Io, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.get("/templates"), "listing templates");
+  if (flags.json) {
+    io.out(JSON.stringify(body, null, 2));
+    return EXIT.ok;
+  }
+  const rows = body.templates as TemplateRow[];
+  if (rows.length === 0) io.out("no plan templates (set-template <id> <template.json> writes one)");
+  else io.out(table(["TEMPLATE", "VERSION", "PARAMS", "UPDATED", "BY", "DESCRIPTION"], rows.map((t) => [t.id, String(t.version), paramList(t), when(t.updatedAt), t.updatedBy, t.description ?? ""]), 120));
+  for (const u of (body.unreadable as Array<{ id: string; problem: string }> | undefined) ?? []) io.err(`✗ template ${u.id} cannot be read (${u.problem}): plans naming it are invalid until it is set again`);
+  return EXIT.ok;
+}
+
+export async function setTemplateCommand(backend: Backend, io: Io, id: string, file: string, flags: { json?: boolean }): Promise<number> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new CliError(`${file}: ${(error as Error).message}`, EXIT.error);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new CliError(`${file}: a template is a JSON object ({params, plan})`, EXIT.error);
+  const named = (doc as Json).id;
+  if (named !== undefined && named !== id) throw new CliError(`${file} names template "${String(named)}", not "${id}": leave its id out or make them agree`, EXIT.error);
+  const body = expectOk(await backend.post("/templates", { ...(doc as Json), id }), `${file} was not set as template ${id}`);
+  const t = body.template as TemplateRow;
+  io.out(flags.json ? JSON.stringify(body) : `✓ template ${t.id} ${body.created === true ? "created" : "set"}: version ${t.version}${Object.keys(t.params).length === 0 ? "" : ` · params ${paramList(t)}`}`);
+  return EXIT.ok;
+}
+
+export async function deleteTemplateCommand(backend: Backend, io: Io, id: string, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.post(`/templates/${encodeURIComponent(id)}/delete`, {}), `deleting template ${id}`);
+  io.out(flags.json ? JSON.stringify(body) : `✓ template ${id} deleted: new plans naming it are invalid; plans compiled from it go on`);
+  return EXIT.ok;
+}
+
+// ---- pools ------------------------------------------------------------------------------------
+
+interface PoolRow extends Json {
+  id: string;
+  slots: number;
+  inUse: number;
+  waiting: number;
+  description: string | null;
+}
+
+export async function poolsCommand(backend: Backend, io: Io, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.get("/pools"), "listing pools");
+  if (flags.json) {
+    io.out(JSON.stringify(body, null, 2));
+    return EXIT.ok;
+  }
+  const rows = body.pools as PoolRow[];
+  if (rows.length === 0) io.out("no pools (a task that names one fails until it exists: set-pool <id> --slots N)");
+  else io.out(table(["POOL", "SLOTS", "IN USE", "WAITING", "DESCRIPTION"], rows.map((p) => [p.id, String(p.slots), String(p.inUse), String(p.waiting), p.description ?? ""]), 120));
+  for (const id of (body.unreadable as string[] | undefined) ?? []) io.err(`✗ pool ${id} cannot be read: its tasks fail as if it did not exist until it is set again`);
+  return EXIT.ok;
+}
+
+export async function setPoolCommand(backend: Backend, io: Io, id: string, flags: { slots: number; description?: string; json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.post("/pools", { id, slots: flags.slots, description: flags.description ?? null }), `pool ${id} was not set`);
+  const p = body.pool as PoolRow;
+  io.out(flags.json ? JSON.stringify(body) : `✓ pool ${p.id} set: ${p.slots} slot${p.slots === 1 ? "" : "s"} (attempts over a smaller size finish; no new one starts until it fits)`);
+  return EXIT.ok;
+}
+
+export async function deletePoolCommand(backend: Backend, io: Io, id: string, flags: { json?: boolean }): Promise<number> {
+  const body = expectOk(await backend.post(`/pools/${encodeURIComponent(id)}/delete`, {}), `deleting pool ${id}`);
+  io.out(flags.json ? JSON.stringify(body) : `✓ pool ${id} deleted: tasks that name it fail from now on, saying so`);
   return EXIT.ok;
 }

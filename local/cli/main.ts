@@ -6,7 +6,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CliError, EXIT, type Backend } from "./backend";
-import { applyCommand, deleteWindowCommand, historyCommand, listCommand, PLAN_COMMAND_NAMES, planCommand, setWindowCommand, statusCommand, windowsCommand, type Io, type PlanCommandName } from "./commands";
+import { applyCommand, deletePoolCommand, deleteWindowCommand, poolsCommand, setPoolCommand, historyCommand, listCommand, PLAN_COMMAND_NAMES, planCommand, setWindowCommand, statusCommand, windowsCommand, type Io, type PlanCommandName } from "./commands";
+import { deleteTemplateCommand, setTemplateCommand, templatesCommand } from "./commands";
 import { PLAN_HELP, runPlan } from "./plan-command";
 import { checkTargetFlags, PASSWORD_ENV, resolveBackend, TOKEN_ENV, type TargetFlags } from "./target";
 
@@ -167,6 +168,64 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: { ...JSON_FLAG },
     flagsHelp: `  --json               {deleted}`,
     run: (backend, io, args, v) => deleteWindowCommand(backend, io, args[0]!, { json: v.json === true }),
+  },
+  templates: {
+    usage: "firebase-orchestrator templates [flags]",
+    summary: "plan templates: their version and parameters",
+    args: [],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               the API's answer: {templates, unreadable}`,
+    run: (backend, io, _args, v) => templatesCommand(backend, io, { json: v.json === true }),
+  },
+  "set-template": {
+    usage: "firebase-orchestrator set-template <template-id> <template.json> [flags]",
+    summary: "create a plan template, or write its next version (operators)",
+    args: ["template-id", "template.json"],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               the template as set: {created, template}
+  The file: {"description", "params": {"<name>": {"type": "string" | "number" | "integer" |
+  "boolean" | "enum", "values", "default", "min", "max", "pattern", "required", "description"}},
+  "plan": a task plan or an environment plan with "\${params.<name>}" where values go}
+  (docs/templates.md). Run it with apply on {"template": "<template-id>", "params": {…}}`,
+    run: (backend, io, args, v) => setTemplateCommand(backend, io, args[0]!, args[1]!, { json: v.json === true }),
+  },
+  "delete-template": {
+    usage: "firebase-orchestrator delete-template <template-id> [flags]",
+    summary: "delete a plan template (operators); plans compiled from it go on",
+    args: ["template-id"],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               {deleted}`,
+    run: (backend, io, args, v) => deleteTemplateCommand(backend, io, args[0]!, { json: v.json === true }),
+  },
+  pools: {
+    usage: "firebase-orchestrator pools [flags]",
+    summary: "named pools: slots, how many are in use, tasks waiting",
+    args: [],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               the API's answer: {pools, unreadable}`,
+    run: (backend, io, _args, v) => poolsCommand(backend, io, { json: v.json === true }),
+  },
+  "set-pool": {
+    usage: "firebase-orchestrator set-pool <pool-id> --slots N [flags]",
+    summary: "create or resize a named pool (operators)",
+    args: ["pool-id"],
+    options: { slots: { type: "string" }, description: { type: "string" }, ...JSON_FLAG },
+    flagsHelp: `  --slots N            how many attempts of tasks naming the pool run at once (required)
+  --description TEXT   what the pool is for
+  --json               the pool as set`,
+    run: (backend, io, args, v) => {
+      const slots = positive("slots", v.slots);
+      if (slots === undefined) throw new CliError("set-pool needs --slots N", EXIT.usage);
+      return setPoolCommand(backend, io, args[0]!, { slots, ...(typeof v.description === "string" ? { description: v.description } : {}), json: v.json === true });
+    },
+  },
+  "delete-pool": {
+    usage: "firebase-orchestrator delete-pool <pool-id> [flags]",
+    summary: "delete a named pool (operators)",
+    args: ["pool-id"],
+    options: { ...JSON_FLAG },
+    flagsHelp: `  --json               {deleted}`,
+    run: (backend, io, args, v) => deletePoolCommand(backend, io, args[0]!, { json: v.json === true }),
   },
 };
 

@@ -58,26 +58,32 @@ export class Pump {
     await this.sub.delete();
   }
 
-  /** Takes the plan's queued messages, each repeated 1..maxDeliveries times, shuffled if asked. */
-  private take(planId: string, options: PumpOptions, random: () => number): TaskReadyMessage[] {
+  /** Takes the plans' queued messages, each repeated 1..maxDeliveries times, shuffled if asked. */
+  private take(planIds: ReadonlySet<string>, options: PumpOptions, random: () => number): TaskReadyMessage[] {
     const all = this.queue.splice(0);
-    this.queue.push(...all.filter((m) => m.planId !== planId));
-    const deliveries = all.filter((m) => m.planId === planId).flatMap((m) => Array.from({ length: 1 + Math.floor(random() * (options.maxDeliveries ?? 1)) }, () => m));
+    this.queue.push(...all.filter((m) => !planIds.has(m.planId)));
+    const deliveries = all.filter((m) => planIds.has(m.planId)).flatMap((m) => Array.from({ length: 1 + Math.floor(random() * (options.maxDeliveries ?? 1)) }, () => m));
     if (options.shuffle) deliveries.sort(() => random() - 0.5);
     return deliveries;
   }
 
   /** Delivers until the plan ends; returns its final status. Clock skew for sweeps grows each idle round. */
   async run(db: Firestore, planId: string, options: PumpOptions = {}): Promise<string> {
+    return (await this.runAll(db, [planId], options)).get(planId)!;
+  }
+
+  /** Delivers the messages of several plans (which share pools or locks) until every one ends; their final statuses. */
+  async runAll(db: Firestore, planIds: readonly string[], options: PumpOptions = {}): Promise<Map<string, string>> {
     const random = options.random ?? Math.random;
     const until = options.until ?? ((s: string) => FINAL.has(s));
+    const ids = new Set(planIds);
     let skew = 0;
     let idle = 0;
     for (let round = 0; round < (options.maxRounds ?? 3_000); round++) {
-      const status = options.readStatus ? await options.readStatus(planId) : String((await db.collection("plans").doc(planId).get()).get("status"));
-      if (until(status)) return status;
+      const statuses = new Map(await Promise.all(planIds.map(async (id) => [id, options.readStatus ? await options.readStatus(id) : String((await db.collection("plans").doc(id).get()).get("status"))] as const)));
+      if ([...statuses.values()].every(until)) return statuses;
       await new Promise((r) => setTimeout(r, 20)); // let published messages arrive
-      const deliveries = this.take(planId, options, random);
+      const deliveries = this.take(ids, options, random);
       if (deliveries.length === 0) {
         // Idle for a while (not just between two deliveries): what a lost message or a crash left
         // behind is found by the sweeper, with the clock moved past every redispatch delay and lease.
@@ -112,7 +118,7 @@ export class Pump {
         };
         let active = 0;
         const spawn = () => {
-          if (deliveries.length === 0) deliveries.push(...this.take(planId, options, random));
+          if (deliveries.length === 0) deliveries.push(...this.take(ids, options, random));
           while (active < 32 && deliveries.length > 0) {
             const m = deliveries.shift()!;
             active++;
@@ -130,7 +136,7 @@ export class Pump {
         spawn();
       });
     }
-    throw new Error(`plan ${planId} did not finish`);
+    throw new Error(`plan ${planIds.join(", ")} did not finish`);
   }
 }
 

@@ -6,9 +6,11 @@
  *   public*       GET  /overview, /environments, /health, /windows, /incidents, /incidents.atom,
  *                      /environments/:id/badge.svg      (*ORCHESTRATOR_PUBLIC_STATUS, default on)
  *   viewer        GET  /environments/:id, /goals, /alerts, /reports, /reports/:id, /schedules,
+ *                      /templates, /templates/:id, /pools,
  *                      /plans, /plans/:id, /plans/:id/{summary,graph,timeline,cost,risks,compliance,report,events}
  *   operator      POST /plans, /plans/:id/commands, /health/run, /windows, /windows/:id/delete,
- *                      /schedules, /schedules/:id/{pause,resume,backfill,delete}
+ *                      /schedules, /schedules/:id/{pause,resume,backfill,delete},
+ *                      /templates, /templates/:id/delete, /pools, /pools/:id/delete
  *
  * (test/unit/api/route-matrix.test.ts reads this list and checks every route for every kind of
  * caller: keep it in step with ROUTES.)
@@ -28,6 +30,8 @@ import { createPlan, listPlans, planDetail, planEvents, planReportView, planSumm
 import { listWindows, removeWindow, setWindow } from "./windows";
 import { environmentBadge, incidentsFeed, listIncidents } from "./incidents";
 import { backfill, listSchedules, pauseSchedule, removeSchedule, setSchedule } from "./schedules";
+import { getTemplate, listTemplates, removeTemplate, setTemplate } from "./templates";
+import { listPools, removePool, setPool } from "./pools";
 import { environmentDetail, listAlerts, listEnvironments, listGoals, listReports, overview, reportDetail, requestHealthRun } from "./status";
 
 export type { ApiRequest, ApiResponse } from "./http";
@@ -90,6 +94,13 @@ const ROUTES: readonly Route[] = [
   action("/schedules/:scheduleId/resume", (ctx, _req, p, principal) => pauseSchedule(ctx, principal, p.scheduleId!, false)),
   action("/schedules/:scheduleId/backfill", (ctx, req, p) => backfill(ctx, p.scheduleId!, req)),
   action("/schedules/:scheduleId/delete", async (ctx, _req, p) => removeSchedule(ctx, p.scheduleId!)),
+  route("GET", "viewer", "/templates", (ctx) => listTemplates(ctx)),
+  route("GET", "viewer", "/templates/:templateId", (ctx, req, p) => getTemplate(ctx, p.templateId!, req)),
+  action("/templates", (ctx, req, _p, principal) => setTemplate(ctx, principal, req)),
+  action("/templates/:templateId/delete", (ctx, _req, p, principal) => removeTemplate(ctx, principal, p.templateId!)),
+  route("GET", "viewer", "/pools", (ctx) => listPools(ctx)),
+  action("/pools", (ctx, req, _p, principal) => setPool(ctx, principal, req)),
+  action("/pools/:poolId/delete", async (ctx, _req, p) => removePool(ctx, p.poolId!)),
 ];
 
 /** Every route as `METHOD /path` with its access, for tests and documentation. */

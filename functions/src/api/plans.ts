@@ -15,6 +15,7 @@ import { TASK_STATUSES } from "../schema/task";
 import { COLLECTIONS, eventsOf, planRef, taskRef, tasksOf } from "../store/paths";
 import { deploymentCompileOptions } from "../runtime/deployment";
 import { readPlanReport } from "../store/reports";
+import { templateForPlan } from "../store/templates";
 import { principalName, type Principal } from "./auth";
 import type { ApiContext } from "./context";
 import { apiError, badCursor, decodeCursor, documentIdProblem, encodeCursor, invalid, jsonObjectBody, limitFrom, notFound, ok, pick, type ApiRequest, type ApiResponse } from "./http";
@@ -25,8 +26,12 @@ export const MAX_PLANS_PAGE = 100;
 export const MAX_TASKS_PAGE = 5_000;
 export const MAX_EVENTS_PAGE = 1_000;
 
-/** What a plan's readers see: its status and why it waits (a lock or a freeze), its runs, and who let it past what. */
-const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels", "waitingFor", "resume", "generation", "rollbackError", "freezeOverride", "redriveScope"];
+/**
+ * What a plan's readers see: its status and why it waits (a lock or a freeze), its runs, and who
+ * let it past what; for a template's instance, the template, version and parameters it names
+ * (`compiled.template` says which version it was compiled from).
+ */
+const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels", "waitingFor", "resume", "generation", "rollbackError", "freezeOverride", "redriveScope", "template", "version", "params"];
 const TASK_FIELDS = ["id", "name", "run", "needs", "level", "status", "attempt", "readyAt", "startedAt", "finishedAt", "error"];
 
 const planNotFound = (planId: string): ApiResponse => notFound(`no plan "${planId}"`);
@@ -154,7 +159,9 @@ export async function planEvents(db: Firestore, planId: string, req: ApiRequest)
  * `POST /plans`: validated exactly as the plan trigger will (compilePlan); 400 with every field
  * error and nothing written, or the plan document (with `createdBy`) plus a `plan.submitted` event
  * saying who, in one batch of `create()`s: neither can overwrite an existing document.
- * `?validateOnly=true` stops after validation.
+ * `?validateOnly=true` stops after validation. A template's instance is compiled from the
+ * template's current version and written pinned to it (`version`), so the plan that runs is the
+ * plan that was validated even when the template is written again before the trigger compiles it.
  */
 export async function createPlan(ctx: ApiContext, principal: Principal, req: ApiRequest): Promise<ApiResponse> {
   const body = jsonObjectBody(req);
@@ -162,9 +169,9 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   const spec = body.value;
   const system = SYSTEM_PLAN_FIELDS.filter((f) => f in spec).map((f) => ({ path: f, message: "set by the orchestrator; leave it out" }));
   if (system.length > 0) return invalid("the plan sets fields the orchestrator owns", system);
-  // Compiled as the plan trigger will compile it: with the deployment's policy and secret bindings.
-  const deployment = await deploymentCompileOptions(ctx.db);
-  const compiled = deployment.ok ? compilePlan(spec, deployment.options) : deployment;
+  // Compiled as the plan trigger will compile it: with the deployment's policy and secret bindings, and the template it names.
+  const [deployment, template] = await Promise.all([deploymentCompileOptions(ctx.db), templateForPlan(ctx.db, spec)]);
+  const compiled = !deployment.ok ? deployment : !template.ok ? template : compilePlan(spec, { ...deployment.options, template: template.template });
   if (!compiled.ok) return invalid("the plan is not valid; nothing was written", compiled.errors);
   const { summary } = compiled.plan;
   if (req.query.validateOnly === "true") return ok({ valid: true, summary });
@@ -175,12 +182,13 @@ export async function createPlan(ctx: ApiContext, principal: Principal, req: Api
   const batch = ctx.db.batch();
   // createdBy: who wrote the plan, from the verified token (a gate's self-approval check reads it;
   // engine/task.ts creatorOf). Only a verified email is recorded as the creator's.
-  batch.create(planRef(ctx.db, planId), { ...spec, createdAt: now, createdBy: { uid: principal.uid, email: principal.emailVerified ? principal.email : null } });
+  const pin = summary.template === null || spec.version !== undefined ? {} : { version: summary.template.version };
+  batch.create(planRef(ctx.db, planId), { ...spec, ...pin, createdAt: now, createdBy: { uid: principal.uid, email: principal.emailVerified ? principal.email : null } });
   batch.create(eventsOf(ctx.db, planId).doc("plan.submitted"), {
     at: now,
     type: "plan.submitted",
     actor: by,
-    message: `submitted by ${by} through the API: ${summary.taskCount} tasks`,
+    message: `submitted by ${by} through the API: ${summary.taskCount} tasks${summary.template === null ? "" : ` from template ${summary.template.id}, version ${summary.template.version}`}`,
   });
   await batch.commit();
   return { status: 201, body: { id: planId, status: "pending", summary }, headers: { Location: `/api/plans/${encodeURIComponent(planId)}` } };

@@ -57,6 +57,19 @@ export interface PlanMachineState {
   started: boolean;
   /** While `waiting`: whether it waits for a freeze window to end (not for a lock). */
   frozen: boolean;
+  /** The plan's `deadlineSeconds` and when the current run's passes (null once the run ended); absent: no deadline. */
+  runDeadline?: RunDeadline | null;
+}
+
+/** A run's deadline: `at` is null while no run is under way (it ended), so a retry knows the length to give the next. */
+export interface RunDeadline {
+  seconds: number;
+  at: number | null;
+}
+
+/** The deadline of a run that begins `now`. */
+function deadlineFrom(seconds: number | null | undefined, now: number): RunDeadline | null {
+  return seconds === null || seconds === undefined ? null : { seconds, at: now + seconds * 1000 };
 }
 
 export const FINAL_PLAN_STATUSES: ReadonlySet<PlanStatus> = new Set(["succeeded", "failed", "rolled_back", "rollback_failed", "stale", "cancelled", "invalid", "rejected", "planned"]);
@@ -135,8 +148,8 @@ export type PlanInput =
   | { kind: "invalid"; errors: number }
   /** Compiled, and not to run. */
   | { kind: "compiled"; outcome: "rejected" | "planned"; reasons: string[] }
-  /** Compiled to run, the locks asked for, and (when granted) every task written. */
-  | { kind: "begin"; locks: LockAnswer; taskCount: number }
+  /** Compiled to run, the locks asked for, and (when granted) every task written. `deadlineSeconds`: the plan's. */
+  | { kind: "begin"; locks: LockAnswer; taskCount: number; deadlineSeconds?: number | null }
   /** A retry or rollback command (or a waiting plan's resumption), with the answer to its lock request. */
   | { kind: "command"; command: "retry" | "rollback"; locks: LockAnswer | "held"; by: string; scope?: RedriveScope }
   | { kind: "cancel"; by: string }
@@ -153,7 +166,9 @@ export type PlanInput =
   | { kind: "override_freeze"; by: string; reason: string }
   /** Nothing new is dispatched until `resume`; begun attempts finish. */
   | { kind: "pause"; by: string }
-  | { kind: "resume"; by: string };
+  | { kind: "resume"; by: string }
+  /** The run's deadline passed (the sweeper looks every minute): the failure policy applies. */
+  | { kind: "deadline"; policy: FailurePolicy };
 
 /** What the runtime does after a transition committed (each idempotent; the sweeper may repeat it). */
 export type PlanEffect =
@@ -217,8 +232,13 @@ export function effectsOf(status: PlanStatus): PlanEffect[] {
 }
 
 function go(state: PlanMachineState, to: PlanStatus, type: string, message: string, update: Record<string, unknown> = {}): PlanTransition {
-  return { kind: "transition", from: state.status, to, seq: state.seq + 1, eventId: `plan.${state.seq + 1}.${to}`, type, message, update: { resume: null, ...update }, effects: effectsOf(to) };
+  // A run that ends (or rolls back: a rollback is never cut short) has no deadline to keep.
+  const ended = (FINAL_PLAN_STATUSES.has(to) || to === "rolling_back") && typeof state.runDeadline?.at === "number" ? { runDeadline: { seconds: state.runDeadline.seconds, at: null } } : {};
+  return { kind: "transition", from: state.status, to, seq: state.seq + 1, eventId: `plan.${state.seq + 1}.${to}`, type, message, update: { resume: null, ...ended, ...update }, effects: effectsOf(to) };
 }
+
+/** Statuses a run's deadline ends: everything under way but a rollback. */
+export const DEADLINE_ENDS: readonly PlanStatus[] = ["pending", "planning", "waiting", "running", "paused", "redriving"];
 
 /** Where a plan that wants its locks goes: the active status, or `waiting` with the intent kept. */
 function withLocks(state: PlanMachineState, locks: LockAnswer | "held", intent: PlanIntent, active: () => PlanTransition, keep: Record<string, unknown> = {}): PlanTransition {
@@ -257,9 +277,12 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
         ? go(state, "planned", "plan.planned", "planned (dry run, nothing runs)", { finishedAt: now })
         : go(state, "rejected", "plan.rejected", `rejected before anything ran: ${input.reasons.join("; ")}`, { finishedAt: now });
 
-    case "begin":
+    case "begin": {
       if (status !== "planning") return skip(`plan is ${status}, not planning`);
-      return withLocks(state, input.locks, "start", () => go(state, "running", "plan.started", `started: ${input.taskCount} tasks`, { startedAt: now, waitingFor: null, generation: state.generation }));
+      // Counted from the first begin (a wait for locks or a freeze counts): a start that resumes keeps it.
+      const runDeadline = typeof state.runDeadline?.at === "number" ? state.runDeadline : deadlineFrom(input.deadlineSeconds, now);
+      return withLocks(state, input.locks, "start", () => go(state, "running", "plan.started", `started: ${input.taskCount} tasks`, { startedAt: now, waitingFor: null, generation: state.generation, runDeadline }), { runDeadline });
+    }
 
     case "command": {
       // "held" was read before this decision: a plan that left its active status since holds no lock.
@@ -269,7 +292,7 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
         if (!resuming && !RETRYABLE_FROM.includes(status)) return skip(`plan is ${status}: only ${RETRYABLE_FROM.join(", ")} plans can be retried`);
         if (input.scope !== undefined && !state.started) return skip(`the plan never ran: there is no ${input.scope.taskId} to ${input.scope.as === "retry" ? "retry" : "mark"}; retry the plan whole`);
         // Cancelled before any task was written: there is nothing to redrive; it starts afresh.
-        if (!state.started) return go(state, "pending", "plan.retry_start", `retry requested by ${input.by}: the plan never started, so it starts now`, { failedTask: null, finishedAt: null, waitingFor: null, startLease: null, startAttempts: 0 });
+        if (!state.started) return go(state, "pending", "plan.retry_start", `retry requested by ${input.by}: the plan never started, so it starts now`, { failedTask: null, failure: null, finishedAt: null, waitingFor: null, startLease: null, startAttempts: 0, runDeadline: null });
         const scope = input.scope;
         const what =
           scope === undefined
@@ -277,8 +300,10 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
             : scope.as === "retry"
               ? `running ${scope.taskId} and everything downstream of it again, and every task that did not succeed`
               : `${scope.taskId} marked ${scope.as}${scope.reason ? ` (${scope.reason})` : ""}; what follows it runs, with every other task that did not succeed`;
-        // A resumed redrive keeps the scope its command stored; a new one sets (or clears) it.
-        const scoped = resuming && scope === undefined ? {} : { redriveScope: scope ?? null };
+        // A resumed redrive keeps the scope its command stored; a new one sets (or clears) it. Each
+        // retry is a run with a deadline of its own (a resumed one keeps the one it began with).
+        const runDeadline = resuming ? (state.runDeadline ?? null) : deadlineFrom(state.runDeadline?.seconds, now);
+        const scoped = { ...(resuming && scope === undefined ? {} : { redriveScope: scope ?? null }), runDeadline };
         return withLocks(
           state,
           input.locks,
@@ -288,6 +313,7 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
               // Counted on entering the redrive (a redrive that waited for its locks did not count yet).
               generation: state.generation + 1,
               failedTask: null,
+              failure: null,
               finishedAt: null,
               waitingFor: null,
               ...scoped,
@@ -317,6 +343,16 @@ export function decidePlan(state: PlanMachineState, input: PlanInput, now: numbe
     case "resume":
       if (status !== "paused") return skip(`plan is ${status}, not paused: there is nothing to resume`);
       return go(state, "running", "plan.resumed", `resumed by ${input.by}`);
+
+    case "deadline": {
+      const deadline = state.runDeadline;
+      if (deadline === null || deadline === undefined || deadline.at === null || deadline.at > now) return skip("the run's deadline has not passed");
+      if (!DEADLINE_ENDS.includes(status)) return skip(`plan is ${status}: a deadline ends only a run under way`);
+      const message = `deadline passed: a run of this plan may last ${deadline.seconds} s (deadlineSeconds), and this one's ended at ${new Date(deadline.at).toISOString()}`;
+      // Tasks ran only in these: under rollback they are undone; anything else stops (what is open is cancelled).
+      if (input.policy === "rollback" && (status === "running" || status === "paused")) return go(state, "rolling_back", "plan.deadline_exceeded", `${message}; rolling back`, { failedTask: null, failure: "deadline_exceeded" });
+      return go(state, "failed", "plan.deadline_exceeded", message, { finishedAt: now, waitingFor: null, startLease: null, failure: "deadline_exceeded" });
+    }
 
     case "override_freeze":
       if (status !== "waiting" || !state.frozen) return skip(`plan is ${status}${status === "waiting" ? " for a lock" : ""}, not waiting for a freeze window: there is nothing to override`);

@@ -106,6 +106,9 @@ export function initialTask(input: {
   level: number;
   /** Whether the executor of `spec.run` can undo its own work (e.g. `firebase`). */
   executorCompensates?: boolean;
+  /** The pools its attempts take slots in, and its plan's priority (schema/task.ts). */
+  pools?: TaskDoc["pools"];
+  priority?: number;
   now: number;
   timing: EngineTiming;
 }): TaskDoc {
@@ -139,6 +142,8 @@ export function initialTask(input: {
     waiting: null,
     intent: null,
     delayUntil: null,
+    pools: input.pools ?? [],
+    priority: input.priority ?? 0,
     level,
     timeoutSeconds: spec.timeoutSeconds,
     status: ready ? "ready" : "blocked",
@@ -279,12 +284,21 @@ export function decideClaim(input: ClaimInput): ClaimDecision {
  * plan turns out not to run attempts yet (pending, planning, or waiting for its locks) gives its
  * lease back, so the attempt runs once the plan does. Only the lease holder of this attempt can.
  */
-export function decideGiveBack(input: { task: TaskDoc; attempt: number; owner: string; reason: string; now: number; timing: EngineTiming }): { kind: "give_back"; update: TaskUpdate } | Skip {
+export function decideGiveBack(input: {
+  task: TaskDoc;
+  attempt: number;
+  owner: string;
+  reason: string;
+  now: number;
+  timing: EngineTiming;
+  /** When the sweeper looks again (default: the usual redispatch delay); a task waiting for a pool slot is woken by the slot's release instead. */
+  recheckMs?: number;
+}): { kind: "give_back"; update: TaskUpdate } | Skip {
   const { task, attempt, owner, reason, now, timing } = input;
   if (task.status !== "running" || task.attempt !== attempt || task.lease?.owner !== owner) return { kind: "skip", reason: `not this claim's to give back (task is ${task.status}#${task.attempt})` };
   return {
     kind: "give_back",
-    update: { status: "ready", lease: null, startedAt: null, sweepAt: now + timing.redispatchAfterMs, history: transition(task, "ready", now, `given back unrun by ${owner}: ${reason}`, attempt) },
+    update: { status: "ready", lease: null, startedAt: null, sweepAt: now + (input.recheckMs ?? timing.redispatchAfterMs), history: transition(task, "ready", now, `given back unrun by ${owner}: ${reason}`, attempt) },
   };
 }
 

@@ -9,7 +9,7 @@ import { applyExpectedState } from "./expected-state";
 import { analyseGraph, type TaskGraph } from "../engine/graph";
 import { environmentPlanSpecSchema, type EffectiveEnvironmentPlan } from "../schema/environment-plan";
 import { parseWith, type FieldError } from "../schema/issues";
-import { taskPlanSpecSchema, taskSpecSchema, userSpecOf, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
+import { taskPlanSpecSchema, taskSpecSchema, userSpecOf, type FailurePolicy, type TaskPlanSpec, type TaskSpec } from "../schema/plan";
 import { z } from "zod";
 import { APPROVAL_WAIT_SECONDS, INTEGRATIONS, VERIFY_INTEGRATION } from "./catalogue";
 import { catalogueErrors } from "./checks";
@@ -25,6 +25,7 @@ import { assessRisks, SEVERITY_RANK, type Risk, type RiskSeverity } from "./risk
 import { buildReport, taskDurationSeconds, type PlanReport } from "./report";
 import { scheduleTasks } from "./schedule";
 import { recommend, type Recommendation } from "./recommendations";
+import { namesTemplate, renderTemplateInstance, type LoadedTemplate } from "./template";
 
 /** `run`: start it; `rejected`: a hard constraint or goal fails, nothing is provisioned; `planned`: dryRun, stop here. */
 export type PlanOutcome = "run" | "rejected" | "planned";
@@ -57,6 +58,10 @@ export interface CompiledSummary {
   complianceFailures: number;
   /** Why the plan was rejected: at most 10 reasons of at most 300 characters each. */
   rejectedReasons: string[];
+  /** The template it was rendered from (a plan document `{template, params}`), at the version rendered; null: written as a plan. */
+  template: { id: string; version: number } | null;
+  /** How it shares the orchestrator (schema/plan.ts runControlsShape), and the pools its tasks name. */
+  controls: { maxParallel: number | null; priority: number; deadlineSeconds: number | null; pools: string[]; failurePolicy: FailurePolicy };
 }
 
 export interface CompiledPlan {
@@ -92,6 +97,12 @@ export interface CompileOptions {
    * catalogue's estimates (offline).
    */
   durationStats?: DurationStats;
+  /**
+   * The template a plan document `{template, params}` names, loaded by the caller (compiling is
+   * pure; store/templates.ts templateForPlan loads the right version). Absent, or another id:
+   * the plan is invalid at `template`, "no template named …".
+   */
+  template?: LoadedTemplate;
 }
 
 /**
@@ -109,6 +120,7 @@ export function compilePlan(doc: Record<string, unknown>, options: CompileOption
 
 function compileAnyForm(doc: Record<string, unknown>, options: CompileOptions): CompileResult {
   const spec = userSpecOf(doc);
+  if (namesTemplate(spec)) return compileTemplateInstance(spec, options);
   const hasTasks = spec.tasks !== undefined;
   const hasEnvironments = spec.environments !== undefined;
   if (hasTasks && hasEnvironments) {
@@ -119,6 +131,20 @@ function compileAnyForm(doc: Record<string, unknown>, options: CompileOptions): 
   }
   const protection = options.protection ?? EMPTY_POLICY;
   return hasTasks ? compileTaskPlan(spec, protection, options.secretBindings) : compileEnvironmentPlan(spec, options.catalogue ?? INTEGRATIONS, protection, options.durationStats);
+}
+
+/**
+ * A template's instance: rendered (planner/template.ts), then compiled as the plan it stands for,
+ * its problems located for the instance's author. The summary keeps the template's id and version.
+ */
+function compileTemplateInstance(spec: Record<string, unknown>, options: CompileOptions): CompileResult {
+  const rendered = renderTemplateInstance(spec, options.template);
+  if (!rendered.ok) return rendered;
+  // The rendered plan names no template (a template's plan may not), so this compiles one of the two forms.
+  const compiled = compileAnyForm(rendered.doc, options);
+  if (!compiled.ok) return { ok: false, errors: rendered.locate(compiled.errors) };
+  compiled.plan.summary.template = rendered.template;
+  return compiled;
 }
 
 function compileTaskPlan(input: Record<string, unknown>, policy: ProtectionPolicy, secretBindings: SecretBindings | undefined): CompileResult {
@@ -262,6 +288,15 @@ function finish(form: PlanForm, spec: CompiledPlan["spec"], tasks: TaskSpec[], g
     highestRiskSeverity: highest,
     complianceFailures: report.compliance.filter((c) => c.status === "fail").length,
     rejectedReasons: report.outcomeReasons.slice(0, 10).map((r) => (r.length > 300 ? `${r.slice(0, 299)}…` : r)),
+    template: null,
+    controls: {
+      maxParallel: spec.maxParallel ?? null,
+      priority: spec.priority,
+      deadlineSeconds: spec.deadlineSeconds ?? null,
+      // The policy as compiled: a template's instance has it from its template, not on the document.
+      failurePolicy: spec.failurePolicy,
+      pools: [...new Set(tasks.flatMap((t) => (t.pool === undefined ? [] : [t.pool])))].sort(),
+    },
   };
   return { form, spec, tasks, graph, summary, report, outcome: report.outcome };
 }

@@ -153,6 +153,7 @@ function baseEnvironment(env: EnvironmentSpec, tier: EnvironmentTier): Effective
     approvers: [...env.approvers],
     bakeMinutes: env.bakeMinutes ?? 0,
     bakeSlo: null,
+    pool: env.pool ?? null,
     settings: structuredClone(env.settings),
   };
   if (env.monitoring === true) addIntegration(effective, "monitoring", "monitoring: true");
@@ -224,6 +225,7 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
         // runs inside one function invocation, so it stays within that.
         retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
         timeoutSeconds: Math.min(MAX_IN_INVOCATION_SECONDS, Math.max(300, item.durationSeconds * 4)),
+        ...(env.pool === null ? {} : { pool: env.pool }),
       });
       meta.set(id(integration), { environment: env.name, integration, role: "provision", durationSeconds: item.durationSeconds });
     }
@@ -246,6 +248,7 @@ function tasksOf(environments: readonly EffectiveEnvironment[], catalogue: Catal
       },
       needs: sinks.length > 0 ? sinks.map(id) : entry,
       retry: { maxAttempts: 3, initialBackoffSeconds: 10 },
+      ...(env.pool === null ? {} : { pool: env.pool }),
     });
     meta.set(id("verify"), { environment: env.name, integration: null, role: "verify", durationSeconds: VERIFY_DURATION_SECONDS });
     if (env.bakeMinutes > 0 && env.bakeSlo !== null) {

@@ -5,7 +5,7 @@
 import type { Firestore } from "firebase-admin/firestore";
 import { logs } from "../logs";
 import { releaseLocks } from "../store/locks";
-import { readPlanDocument } from "../store/plans";
+import { inPriorityOrder, readPlanDocument } from "../store/plans";
 import { enterWithLocks } from "./commands";
 import { freezeAnswer, targetsOf } from "./freeze";
 import { startPlan } from "./start-plan";
@@ -37,7 +37,8 @@ export async function resumeWaitingPlan(db: Firestore, planId: string, now: () =
  * transition of the plan took back meanwhile (store/locks.ts releaseLocks).
  */
 export async function onPlanFinished(db: Firestore, planId: string, now: () => number = Date.now, fence?: { seq: number }): Promise<void> {
-  const waiters = await releaseLocks(db, planId, now(), fence);
+  // Woken one at a time, highest priority first: the first takes the lock, the others wait on it again.
+  const waiters = await inPriorityOrder(db, await releaseLocks(db, planId, now(), fence));
   for (const waiter of waiters) {
     try {
       await resumeWaitingPlan(db, waiter, now);

@@ -20,7 +20,9 @@ import { PLAN_RUNS_ATTEMPTS } from "../engine/plan";
 import { changeJournal } from "../store/changes";
 import { environmentStateRecorder } from "../store/environments";
 import { planStatusNow, watchPlanCancelled } from "../store/plans";
-import { claimTask, completeTask, enterWaiting, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
+import { claimTask, completeTask, enterWaiting, giveBackClaim, markTokenPublished, readOutbox, type ClaimResult, type ExternalTaskMessage } from "../store/tasks";
+import { SLOT_RECHECK_MS } from "../store/pools";
+import { takeSlots, takesSlots, waitInQueue, wakeNext, type SlotAnswer } from "./pools";
 import { announceGateWaiting } from "../notify/gate";
 import { deferWhileOthersRun, enter, leave } from "./in-flight";
 import { finishPlanIfDone, settleFinishedTask, type FinishCheck } from "./settle";
@@ -49,6 +51,10 @@ export function hashToken(token: string): string {
 export async function runTask(db: Firestore, msg: TaskReadyMessage, owner: string, deps: Partial<RunDeps> = {}): Promise<RunOutcome> {
   const d = { ...defaultDeps, ...deps };
   const claim = await claimTask(db, msg, msg.phase, owner, d.now(), ENGINE_TIMING);
+  if (claim.kind !== "claimed" && msg.wokenBy !== undefined) {
+    // Woken by a slot's release but no longer waiting (finished, cancelled, or a duplicate): the turn passes on.
+    await wakeNext(db, msg.wokenBy);
+  }
   if (claim.kind === "skip") {
     logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, claim.reason);
     return { kind: "skipped", reason: claim.reason, ...(claim.unknown ? { unknown: true } : {}) };
@@ -89,20 +95,43 @@ const finishUnlessOthersRun: FinishCheck = async (db, planId, now) => {
 async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps): Promise<RunOutcome> {
   d.crashAt?.("after_claim");
   const task = claim.task;
-  // The plan's state, read after the claim committed and before any work starts: a stop committed
-  // before this read is always seen (a cancel acknowledged to its sender never lets an attempt
-  // begin), and one committed after it finds the attempt running. The claim itself read the task only.
-  if (msg.phase === "run") {
-    const planNow = await planStatusNow(db, msg.planId);
-    // A redrive does not reset a running task, so one claimed before it runs on as part of the new
-    // run; only a plan that stopped (or waits without its locks) ends it without running.
-    if (planNow === undefined || !PLAN_RUNS_ATTEMPTS.has(planNow)) {
-      const stopped = await finishStopped(db, msg, owner, d, planNow);
-      if (stopped !== undefined) return stopped;
+  // Slots first (a wait for one can take seconds), so the plan's state is read right before the work.
+  const slots = takesSlots(task, msg.phase) ? await takeSlots(db, task, d.now(), d.random) : undefined;
+  if (slots?.kind === "full") return waitForSlot(db, msg, owner, claim, slots, d);
+  try {
+    // The plan's state, read after the claim committed and before any work starts: a stop committed
+    // before this read is always seen (a cancel acknowledged to its sender never lets an attempt
+    // begin), and one committed after it finds the attempt running. The claim itself read the task only.
+    if (msg.phase === "run") {
+      const planNow = await planStatusNow(db, msg.planId);
+      // A redrive does not reset a running task, so one claimed before it runs on as part of the new
+      // run; only a plan that stopped (or waits without its locks) ends it without running.
+      if (planNow === undefined || !PLAN_RUNS_ATTEMPTS.has(planNow)) {
+        const stopped = await finishStopped(db, msg, owner, d, planNow);
+        if (stopped !== undefined) return stopped;
+      }
     }
+    if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return await startWaiting(db, msg, owner, task, d);
+    return await runHoldingSlots(db, msg, owner, claim, d, slots);
+  } finally {
+    if (slots?.kind === "held") await slots.release();
   }
-  if (msg.phase === "run" && (task.run === "approval" || task.run === "external")) return startWaiting(db, msg, owner, task, d);
+}
 
+/**
+ * The pool is full: the claim goes back unrun (the same attempt, ready), and the task waits in the
+ * pool's queue until a release wakes it (or the sweeper looks again, SLOT_RECHECK_MS later).
+ */
+async function waitForSlot(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, full: Extract<SlotAnswer, { kind: "full" }>, d: RunDeps): Promise<RunOutcome> {
+  const reason = `waiting for a slot: pool ${full.poolId} has all ${full.size} in use`;
+  const given = await giveBackClaim(db, msg, owner, reason, { now: d.now(), timing: ENGINE_TIMING, recheckMs: SLOT_RECHECK_MS, ...(claim.stored === undefined ? {} : { claimed: claim.stored }) });
+  if (given) await waitInQueue(db, claim.task, full.poolId, full.size, d.now());
+  logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, given ? reason : `${reason} (the claim had moved on)`);
+  return { kind: "skipped", reason };
+}
+
+async function runHoldingSlots(db: Firestore, msg: TaskReadyMessage, owner: string, claim: Extract<ClaimResult, { kind: "claimed" }>, d: RunDeps, slots: SlotAnswer | undefined): Promise<RunOutcome> {
+  const task = claim.task;
   const started = d.now();
   const ctx: AttemptContext = {
     planId: msg.planId,
@@ -121,7 +150,9 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
   let outcome: ExecutionOutcome;
   try {
     ctx.cancel = watch.signal;
-    outcome = slept
+    outcome = slots?.kind === "missing"
+      ? { ok: false, error: { message: `pool ${slots.poolId} does not exist: an operator creates it (set-pool ${slots.poolId} --slots N), then retry the plan`, code: "pool_missing", retryable: false } }
+      : slept
       ? { ok: true, output: { waitedMs: delayMs, until: wakeUpOf(task) } }
       : msg.phase === "run"
         ? await executeAttempt(task.run, task.params, ctx, task.timeoutSeconds * 1000, d.now)
@@ -140,6 +171,8 @@ async function runClaimed(db: Firestore, msg: TaskReadyMessage, owner: string, c
     planCancelled: watch.signal.aborted,
     ...(claim.stored === undefined ? {} : { claimed: claim.stored }),
   });
+  // The work is done: its slots go to the next waiters before dependents are released.
+  if (slots?.kind === "held") await slots.release();
   if (completed.kind === "skip") {
     logs.taskSkipped(msg.planId, msg.taskId, msg.attempt, `completion not applied: ${completed.reason}`);
     return { kind: "skipped", reason: completed.reason };

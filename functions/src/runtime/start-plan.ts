@@ -17,9 +17,12 @@ import { removeTasksNotIn, writeStartTasks } from "../store/tasks";
 import { deploymentCompileOptions } from "./deployment";
 import { freezeAnswer, freezeOverrideOf, type FreezeOverride } from "./freeze";
 import { writePlanReport } from "../store/reports";
+import { templateForPlan } from "../store/templates";
 import { chunked, inParallel } from "./parallel";
 import { executorCompensates } from "../executors/registry";
-import { DEFAULT_TIMEOUT_SECONDS } from "../schema/plan";
+import { DEFAULT_TIMEOUT_SECONDS, type TaskSpec } from "../schema/plan";
+import type { TaskDoc } from "../schema/task";
+import { planPoolId } from "../store/pools";
 
 export type StartOutcome = "invalid" | "started" | "rejected" | "planned" | "waiting" | "skipped" | "failed";
 
@@ -43,8 +46,10 @@ export async function startPlan(
 ): Promise<StartOutcome> {
   // The deployment's protection policy puts its gates into the plan and its secret bindings are
   // checked; an invalid policy stops the plan (naming the bad field) rather than running it unprotected.
-  const deployment = await deploymentCompileOptions(db);
-  const compiled = deployment.ok ? compilePlan(doc, deployment.options) : deployment;
+  // A plan document `{template, params}` is compiled from its template, at the version it renders
+  // (store/templates.ts: the one it was compiled from before, when this is a start again).
+  const [deployment, template] = await Promise.all([deploymentCompileOptions(db), templateForPlan(db, doc)]);
+  const compiled = !deployment.ok ? deployment : !template.ok ? template : compilePlan(doc, { ...deployment.options, template: template.template });
   if (!compiled.ok) {
     // Invalid: its status and errors, and nothing else is written (no lease, no tasks, no history).
     if (await markPlanInvalid(db, planId, compiled.errors, now())) logs.planInvalid(planId, compiled.errors);
@@ -67,6 +72,15 @@ export async function startPlan(
     }
     throw error;
   }
+}
+
+/**
+ * The pools an attempt of the task takes a slot in: its plan's own (`maxParallel`) first, then the
+ * one it names. Waiting kinds take none (runtime/pools.ts).
+ */
+function poolsOf(planId: string, spec: TaskSpec, maxParallel: number | undefined): TaskDoc["pools"] {
+  if (spec.run === "approval" || spec.run === "external") return [];
+  return [...(maxParallel === undefined ? [] : [{ id: planPoolId(planId), slots: maxParallel }]), ...(spec.pool === undefined ? [] : [{ id: spec.pool, slots: null }])];
 }
 
 async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, owner: string, now: () => number, override: FreezeOverride | null): Promise<StartOutcome> {
@@ -97,7 +111,7 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
   if (!answer.granted) {
     await reportWritten;
     const why = "freeze" in answer ? { freeze: answer.freeze.window, until: answer.freeze.until } : { lock: answer.lock, holder: answer.holder };
-    const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: answer, taskCount: tasks.length }, now(), {
+    const waiting = await applyPlanInput(db, planId, { kind: "begin", locks: answer, taskCount: tasks.length, deadlineSeconds: summary.controls.deadlineSeconds }, now(), {
       actor: "orchestrator",
       guard: holdsStartLease(owner),
       data: why,
@@ -124,6 +138,8 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
         planId,
         spec: { ...spec, timeoutSeconds: spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[spec.run] },
         executorCompensates: executorCompensates(spec.run),
+        pools: poolsOf(planId, spec, plan.spec.maxParallel),
+        priority: plan.spec.priority,
         dependents: graph.dependents.get(spec.id)!,
         joinEdge,
         level: graph.level.get(spec.id)!,
@@ -143,7 +159,7 @@ async function startLeased(db: Firestore, planId: string, plan: CompiledPlan, ow
   }
   await reportWritten;
   // Its locks must still be its own: a start whose lease ran out had them freed by lock maintenance.
-  const running = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: tasks.length }, now(), {
+  const running = await applyPlanInput(db, planId, { kind: "begin", locks: { granted: true }, taskCount: tasks.length, deadlineSeconds: summary.controls.deadlineSeconds }, now(), {
     actor: "orchestrator",
     guard: holdsStartLease(owner),
     data: { ...summary },

@@ -6,7 +6,8 @@
  *   - a running plan that went quiet is checked for a task whose worker died before settling it;
  *   - a rollback waiting for a task that has since finished moves on;
  *   - locks of live runs are renewed, those of ended or dead runs freed, and their waiters resumed;
- *   - a plan document nobody ever looked at (written while the trigger was not deployed) is started.
+ *   - a plan document nobody ever looked at (written while the trigger was not deployed) is started;
+ *   - a run whose deadline (`deadlineSeconds`) passed ends by its failure policy.
  * Each round reads a bounded page per sweep and remembers where it stopped (store/sweeper.ts).
  */
 import type { Firestore } from "firebase-admin/firestore";
@@ -15,10 +16,14 @@ import { effectsOf } from "../engine/plan";
 import { logs } from "../logs";
 import { readPlanState } from "../store/converters";
 import { maintainLocks } from "../store/locks";
-import { readUntriggeredPlan } from "../store/plans";
+import { applyPlanInput, inPriorityOrder, plansPastDeadline, readFailurePolicy, readUntriggeredPlan } from "../store/plans";
+import { failurePolicySchema } from "../schema/plan";
 import { walkPlans } from "../store/sweeper";
 import { resumeWaitingPlan } from "./locks";
-import { applyPlanEffects } from "./plan-effects";
+import { applyPlanEffects, followThrough } from "./plan-effects";
+
+/** Plans past their deadline ended per sweep (a minute apart); the next sweep takes the rest. */
+const DEADLINES_PER_SWEEP = 100;
 import { continueRollback, repairQuietPlan } from "./settle";
 import { startPlan } from "./start-plan";
 
@@ -32,6 +37,7 @@ export interface PlanSweepReport {
   locksFreed: number;
   waitingResumed: number;
   untriggeredStarted: number;
+  deadlinesPassed: number;
 }
 
 async function each<T>(items: readonly T[], what: (item: T) => string, act: (item: T) => Promise<boolean>): Promise<number> {
@@ -49,7 +55,7 @@ async function each<T>(items: readonly T[], what: (item: T) => string, act: (ite
 
 export async function sweepPlans(db: Firestore, now: () => number): Promise<PlanSweepReport> {
   const walk = await walkPlans(db);
-  const report: PlanSweepReport = { startsResumed: 0, effectsResumed: 0, quietPlansChecked: 0, settled: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, waitingResumed: 0, untriggeredStarted: 0 };
+  const report: PlanSweepReport = { startsResumed: 0, effectsResumed: 0, quietPlansChecked: 0, settled: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, waitingResumed: 0, untriggeredStarted: 0, deadlinesPassed: 0 };
   const grace = ENGINE_TIMING.redispatchAfterMs;
 
   report.startsResumed = await each(await walk.page("planning"), (p) => `restart of plan ${p.id}`, async (p) => {
@@ -84,7 +90,9 @@ export async function sweepPlans(db: Firestore, now: () => number): Promise<Plan
   report.locksRenewed = locks.renewed;
   report.locksFreed = locks.freed;
   const waiting = await walk.page("waiting");
-  report.waitingResumed = await each([...new Set([...locks.woken, ...waiting.map((d) => d.id)])], (id) => `waking plan ${id}`, async (id) => {
+  // In priority order (then the longest waiting): of plans waiting for one lock, the first resumed takes it.
+  const toWake = await inPriorityOrder(db, [...new Set([...locks.woken, ...waiting.map((d) => d.id)])]);
+  report.waitingResumed = await each(toWake, (id) => `waking plan ${id}`, async (id) => {
     await resumeWaitingPlan(db, id, now);
     return true;
   });
@@ -95,6 +103,13 @@ export async function sweepPlans(db: Firestore, now: () => number): Promise<Plan
     if (p.data().status !== undefined) return false;
     const full = await readUntriggeredPlan(db, p.id, now() - grace);
     return full !== undefined && (await startPlan(db, p.id, full, `sweep:${p.id}:${now()}`, now)) !== "skipped";
+  });
+
+  report.deadlinesPassed = await each(await plansPastDeadline(db, now(), DEADLINES_PER_SWEEP), (id) => `deadline of plan ${id}`, async (id) => {
+    const read = await readFailurePolicy(db, id);
+    if (read === undefined) return false;
+    const policy = failurePolicySchema.catch("stop").parse(read.policy ?? "stop");
+    return (await followThrough(db, id, await applyPlanInput(db, id, { kind: "deadline", policy }, now(), { actor: "orchestrator" }), now)).kind === "transition";
   });
 
   await walk.save();

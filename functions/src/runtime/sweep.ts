@@ -25,6 +25,8 @@ export interface SweepReport {
   /** Running plans in which no task finished for a while, checked for a lost settle. */
   quietPlansChecked: number;
   deadlinesPassed: number;
+  /** Plans whose run's deadline (`deadlineSeconds`) passed, ended. */
+  planDeadlinesPassed: number;
   rollbacksAdvanced: number;
   locksRenewed: number;
   locksFreed: number;
@@ -47,7 +49,7 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
     return status === undefined || !PLAN_NOT_YET_RUNNING.has(status);
   });
   const toPublish: TaskReadyMessage[] = [];
-  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, startsResumed: 0, effectsResumed: 0, untriggeredStarted: 0 };
+  const report: SweepReport = { due: due.length, redispatched: 0, leasesExpired: 0, settled: 0, quietPlansChecked: 0, deadlinesPassed: 0, planDeadlinesPassed: 0, rollbacksAdvanced: 0, locksRenewed: 0, locksFreed: 0, startsResumed: 0, effectsResumed: 0, untriggeredStarted: 0 };
   await Promise.all(
     due.map(async (ref) => {
       try {
@@ -85,6 +87,7 @@ export async function sweepStalledTasks(db: Firestore, now: () => number = Date.
   report.startsResumed = plans.startsResumed;
   report.effectsResumed = plans.effectsResumed;
   report.untriggeredStarted = plans.untriggeredStarted;
+  report.planDeadlinesPassed = plans.deadlinesPassed;
   logs.sweepDone(report);
   return report;
 }

@@ -20,7 +20,7 @@
 import { FINAL_PLAN_STATUSES } from "../engine/plan";
 import type { FieldError } from "../schema/issues";
 import type { PlanStatus } from "../schema/plan";
-import type { OpenRun, ScheduleDoc, ScheduleSpec, ScheduleState, TickRecord } from "../schema/schedule";
+import { runPlanOf, type OpenRun, type ScheduleDoc, type ScheduleSpec, type ScheduleState, type TickRecord } from "../schema/schedule";
 import { nextTicks, ticksBetween, type Cron } from "./cron";
 
 /** Ticks kept in `recent`, newest last. */
@@ -47,9 +47,13 @@ export const runIdOf = (scheduleId: string, tick: number): string => `${schedule
 
 const isFinal = (status: PlanStatus): boolean => FINAL_PLAN_STATUSES.has(status);
 
-/** The plan document of a run: the schedule's plan, labelled with the schedule and tick, attributed to the spec's author. */
-export function runDocument(schedule: Pick<ScheduleDoc, "id" | "spec" | "meta">, tick: number, now: number): Record<string, unknown> {
-  const plan = structuredClone(schedule.spec.plan);
+/**
+ * The plan document of a run: the schedule's plan (or its template's instance, pinned to
+ * `templateVersion`, the version the firing checked), labelled with the schedule and tick,
+ * attributed to the spec's author.
+ */
+export function runDocument(schedule: Pick<ScheduleDoc, "id" | "spec" | "meta">, tick: number, now: number, templateVersion?: number): Record<string, unknown> {
+  const plan = runPlanOf(schedule.spec, templateVersion);
   const labels = (plan.labels ?? {}) as Record<string, string>;
   return {
     ...plan,
@@ -166,7 +170,7 @@ export interface FiringInput {
   statuses: ReadonlyMap<string, PlanStatus>;
   /** The candidate runs (the buffered tick's and the due ticks') that already exist, read in the transaction. */
   existing: ReadonlyMap<string, ExistingRun>;
-  /** Why the plan cannot run (it does not compile with the deployment's options), or null. */
+  /** Why the plan cannot run (it, or the template's instance, does not compile with the deployment's options), or null. */
   planProblem: string | null;
 }
 
@@ -212,7 +216,8 @@ export function decideFiring(input: FiringInput): FiringDecision {
   if (!spec.paused) {
     lastTick = window.lastTick;
     if (window.missed !== null) book.record(missedRecord(window.missed, spec, now));
-    const problem = input.planProblem === null ? null : `the plan does not compile: ${input.planProblem}; fix the schedule's plan`;
+    const fix = spec.template === undefined ? "fix the schedule's plan" : `fix the schedule's template parameters or template ${spec.template.id}`;
+    const problem = input.planProblem === null ? null : `the plan does not compile: ${input.planProblem}; ${fix}`;
     if (buffered !== null && book.open.length === 0) {
       const tick = buffered;
       buffered = null;

@@ -15,8 +15,10 @@ import { FieldPath, type DocumentReference, type Firestore, type Transaction } f
 import { PLAN_STATUSES, type PlanStatus } from "../schema/plan";
 import { parseScheduleDoc, scheduleStateSchema, type ScheduleDoc, type ScheduleMeta, type ScheduleSpec, type ScheduleState, type TickRecord } from "../schema/schedule";
 import type { FieldError } from "../schema/issues";
-import { schedulePlanErrors } from "../schema/schedule";
+import { scheduleRunErrors } from "../schema/schedule";
+import type { CompileOptions } from "../planner/compile";
 import { deploymentCompileOptions } from "../runtime/deployment";
+import { templateForPlan } from "../store/templates";
 import { applyCommand, type CommandSender } from "../runtime/commands";
 import { chunked, inParallel } from "../runtime/parallel";
 import { eventsOf, planRef } from "../store/paths";
@@ -50,9 +52,37 @@ const OWN_RULES = { allowUnverified: false, commandSenders: [] };
 
 type CompileCheck = Awaited<ReturnType<typeof deploymentCompileOptions>>;
 
-/** Why the schedule's plan cannot run with the deployment's options, or null. */
-function planProblemOf(schedule: ScheduleDoc, deployment: CompileCheck): string | null {
-  const errors = deployment.ok ? schedulePlanErrors(schedule.spec.plan, deployment.options) : deployment.errors;
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The options a schedule's runs are compiled with: the deployment's, and for a template schedule
+ * the template's current version (store/templates.ts). `spec` may be unparsed (the API's body):
+ * only `template.id` is read.
+ */
+export async function scheduleCompileOptions(db: Firestore, spec: unknown, deployment?: CompileCheck): Promise<{ ok: true; options: CompileOptions } | { ok: false; errors: FieldError[] }> {
+  const checked = deployment ?? (await deploymentCompileOptions(db));
+  if (!checked.ok) return checked;
+  const templateId = isRecord(spec) && isRecord(spec.template) ? spec.template.id : undefined;
+  if (templateId === undefined) return checked;
+  const template = await templateForPlan(db, { template: templateId });
+  if (!template.ok) return { ok: false, errors: template.errors.map((e) => ({ ...e, path: "template.id" })) };
+  return { ok: true, options: { ...checked.options, template: template.template } };
+}
+
+/** What a check of the schedule's runs found: its problems, and the template version its runs are pinned to (a template schedule's). */
+interface RunCheck {
+  errors: FieldError[];
+  templateVersion: number | undefined;
+}
+
+async function checkRuns(db: Firestore, schedule: ScheduleDoc, deployment: CompileCheck): Promise<RunCheck> {
+  const options = await scheduleCompileOptions(db, schedule.spec, deployment);
+  if (!options.ok) return { errors: options.errors, templateVersion: undefined };
+  return { errors: scheduleRunErrors(schedule.spec, options.options), templateVersion: options.options.template?.version };
+}
+
+/** Why the schedule's runs cannot run with the deployment's options, or null. */
+function problemOf(errors: readonly FieldError[]): string | null {
   if (errors.length === 0) return null;
   const first = `${errors[0]!.path || "(plan)"}: ${errors[0]!.message}`;
   return errors.length === 1 ? first : `${first} (and ${errors.length - 1} more)`;
@@ -85,16 +115,20 @@ async function existingRuns(tx: Transaction, db: Firestore, scheduleId: string, 
   return found;
 }
 
-/** Creates each run with its `plan.submitted` record: `create()`, so the commit fails rather than overwrite a plan. */
-function createRuns(tx: Transaction, db: Firestore, schedule: ScheduleDoc, starts: readonly RunStart[], now: number, backfill: boolean): void {
+/**
+ * Creates each run with its `plan.submitted` record: `create()`, so the commit fails rather than
+ * overwrite a plan. A template schedule's runs are pinned to `templateVersion`, the version checked.
+ */
+function createRuns(tx: Transaction, db: Firestore, schedule: ScheduleDoc, starts: readonly RunStart[], now: number, backfill: boolean, templateVersion: number | undefined): void {
+  const template = schedule.spec.template === undefined || templateVersion === undefined ? undefined : { id: schedule.spec.template.id, version: templateVersion };
   for (const { planId, tick } of starts) {
-    tx.create(planRef(db, planId), storable(runDocument(schedule, tick, now)));
+    tx.create(planRef(db, planId), storable(runDocument(schedule, tick, now, template?.version)));
     tx.create(eventsOf(db, planId).doc("plan.submitted"), {
       at: now,
       type: "plan.submitted",
       actor: scheduleActor(schedule.id),
-      message: `started by schedule ${schedule.id} for its tick ${tickIso(tick)}${backfill ? " (a backfill)" : ""}; the schedule was written by ${schedule.meta.author.name}`,
-      data: { schedule: schedule.id, tick, backfill },
+      message: `started by schedule ${schedule.id} for its tick ${tickIso(tick)}${backfill ? " (a backfill)" : ""}${template === undefined ? "" : ` from template ${template.id}, version ${template.version}`}; the schedule was written by ${schedule.meta.author.name}`,
+      data: { schedule: schedule.id, tick, backfill, ...(template === undefined ? {} : { template }) },
     });
   }
 }
@@ -112,7 +146,8 @@ export interface ScheduleFiring {
 /** One schedule's firing pass at `now`, in one transaction; then the cancels it owes. */
 export async function fireSchedule(db: Firestore, scheduleId: string, now: number, deployment?: CompileCheck): Promise<ScheduleFiring> {
   let options = deployment;
-  const problems = new Map<string, string | null>();
+  // Checked once per call, not once per attempt of the transaction (a template's versions do not change once written).
+  const checks = new Map<string, RunCheck>();
   const result = await db.runTransaction(async (tx) => {
     const snap = await tx.get(scheduleRef(db, scheduleId));
     if (!snap.exists) return { outcome: "gone" as const };
@@ -127,14 +162,15 @@ export async function fireSchedule(db: Firestore, scheduleId: string, now: numbe
     const statuses = await runStatuses(db, schedule.state.open.map((r) => r.planId));
     const candidates = schedule.spec.paused ? [] : [...(schedule.state.buffered === null ? [] : [schedule.state.buffered]), ...window.due];
     const existing = await existingRuns(tx, db, scheduleId, candidates);
-    const cacheKey = JSON.stringify(schedule.spec.plan);
-    if (candidates.length > 0 && !problems.has(cacheKey)) {
+    const cacheKey = JSON.stringify(schedule.spec.plan ?? schedule.spec.template);
+    if (candidates.length > 0 && !checks.has(cacheKey)) {
       options ??= await deploymentCompileOptions(db);
-      problems.set(cacheKey, planProblemOf(schedule, options));
+      checks.set(cacheKey, await checkRuns(db, schedule, options));
     }
-    const decision = decideFiring({ schedule, now, window, statuses, existing, planProblem: problems.get(cacheKey) ?? null });
+    const check = checks.get(cacheKey);
+    const decision = decideFiring({ schedule, now, window, statuses, existing, planProblem: problemOf(check?.errors ?? []) });
     if (decision.changed) {
-      createRuns(tx, db, schedule, decision.starts, now, false);
+      createRuns(tx, db, schedule, decision.starts, now, false, check?.templateVersion);
       tx.update(scheduleRef(db, scheduleId), storable(decision.state));
     }
     return { outcome: decision.changed ? ("fired" as const) : ("unchanged" as const), decision };
@@ -221,9 +257,9 @@ export async function backfillSchedule(db: Firestore, scheduleId: string, from: 
   if (!cron.ok) return { ok: false, status: 400, message: `schedule "${scheduleId}" has an unreadable cron expression: set it again`, errors: [{ path: "cron", message: cron.message }] };
   const ticks = backfillTicks(cron.cron, read.schedule.spec.timeZone, from, to, now);
   if (!ticks.ok) return { ok: false, status: 400, message: "the backfill range is not valid; nothing was started", errors: ticks.errors };
-  const deployment = await deploymentCompileOptions(db);
-  const errors = deployment.ok ? schedulePlanErrors(read.schedule.spec.plan, deployment.options) : deployment.errors;
-  if (errors.length > 0) return { ok: false, status: 400, message: "the schedule's plan does not compile; nothing was started", errors };
+  const checked = await checkRuns(db, read.schedule, await deploymentCompileOptions(db));
+  if (checked.errors.length > 0) return { ok: false, status: 400, message: `the schedule's ${read.schedule.spec.template === undefined ? "plan" : "template instance"} does not compile; nothing was started`, errors: checked.errors };
+  const checkedKey = JSON.stringify(read.schedule.spec.plan ?? read.schedule.spec.template);
 
   const outcome = { ok: true as const, started: [] as string[], existing: [] as string[], skipped: [] as TickRecord[] };
   for (const chunk of chunked(ticks.ticks, MAX_TICKS_PER_PASS)) {
@@ -232,7 +268,9 @@ export async function backfillSchedule(db: Firestore, scheduleId: string, from: 
       const parsed = snap.exists ? parseScheduleDoc(scheduleId, snap.data()!) : undefined;
       if (parsed === undefined || !parsed.ok) return undefined;
       const decision = decideBackfill({ schedule: parsed.schedule, now, ticks: chunk, existing: await existingRuns(tx, db, scheduleId, chunk) });
-      createRuns(tx, db, parsed.schedule, decision.starts, now, true);
+      // Pinned to the version checked, unless the schedule was set to run something else meanwhile.
+      const same = JSON.stringify(parsed.schedule.spec.plan ?? parsed.schedule.spec.template) === checkedKey;
+      createRuns(tx, db, parsed.schedule, decision.starts, now, true, same ? checked.templateVersion : undefined);
       if (decision.records.length > 0 || decision.starts.length > 0) tx.update(scheduleRef(db, scheduleId), storable(decision.state));
       return decision;
     });

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { sloSpecSchema, type SloSpec } from "./slo";
 import { approverEntrySchema } from "../trust/principals";
-import { expectedStateSchema, failurePolicySchema, onStaleSchema } from "./plan";
+import { expectedStateSchema, failurePolicySchema, onStaleSchema, poolIdSchema, runControlsShape } from "./plan";
 
 /** Environment names become task-id prefixes (`staging.functions`), so no dots and bounded length. */
 export const environmentNameSchema = z
@@ -128,6 +128,8 @@ export const environmentSchema = z
      * applies (rollback undoes the promotion). Absent: no bake.
      */
     bakeMinutes: z.number().int().min(1).max(1440).optional(),
+    /** A named pool (`pools/{id}`) whose slots this environment's provisions and verify take. */
+    pool: poolIdSchema.optional(),
   })
   .strict();
 export type EnvironmentSpec = z.output<typeof environmentSchema>;
@@ -152,6 +154,7 @@ export const environmentPlanSpecSchema = z
     expectedState: expectedStateSchema.optional(),
     /** When that state moved by the time a provision runs: `stop` the plan as `stale`, or `replan` (diff again and go on). */
     onStale: onStaleSchema.default("stop"),
+    ...runControlsShape,
   })
   .strict();
 export type EnvironmentPlanSpec = z.output<typeof environmentPlanSpecSchema>;
@@ -177,6 +180,8 @@ export interface EffectiveEnvironment {
   bakeMinutes: number;
   /** The availability SLO its bake watches: the strictest of the goals that target it, else 99.9 % over 30 days. */
   bakeSlo: SloSpec | null;
+  /** The pool its provisions and verify take slots in (null: none). */
+  pool: string | null;
   /** The environment's own settings per integration (over the catalogue's defaults). */
   settings: Record<string, Record<string, unknown>>;
 }

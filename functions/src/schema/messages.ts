@@ -19,6 +19,8 @@ export const taskReadyMessageSchema = z
     attempt: z.number().int().min(1),
     /** `compensate`: run the task's compensation (rollback) instead of the task. */
     phase: z.enum(["run", "compensate"]).default("run"),
+    /** Sent by the release of a slot of this pool (runtime/pools.ts): a task that no longer waits passes the turn on. */
+    wokenBy: z.string().max(1600).optional(),
   })
   .strict();
 export type TaskReadyMessage = z.output<typeof taskReadyMessageSchema>;

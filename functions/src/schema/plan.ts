@@ -15,6 +15,29 @@ export const taskIdSchema = z
   .string()
   .regex(TASK_ID_PATTERN, "task ids are 1-128 characters: letters, digits and . _ : - (not starting with a symbol)");
 
+/**
+ * A pool's id (`pools/{id}`): a Firestore document id, short and plain. `plan-…` is reserved for
+ * the pools that carry plans' own `maxParallel`.
+ */
+export const POOL_ID_PATTERN = /^(?!plan-)[a-z][a-z0-9-]{0,62}$/;
+export const poolIdSchema = z.string().regex(POOL_ID_PATTERN, "a pool id is 1-63 lowercase letters, digits and - (starting with a letter, not with plan-)");
+
+/** Plan priorities: higher goes first; 0 by default. */
+export const PRIORITY_RANGE = { min: -100, max: 100 } as const;
+
+/**
+ * How a plan shares the orchestrator with other plans (both plan forms have them):
+ * - `maxParallel`: at most this many of its tasks run at once (work kinds; waits and rollbacks take no slot);
+ * - `priority`: orders the plans waiting for an environment's lock, and the tasks waiting for a pool's slot;
+ * - `deadlineSeconds`: a run (its start, or a retry) that lasts longer ends: the failure policy
+ *   applies (rollback rolls back; anything else fails), with `deadline_exceeded` as the cause.
+ */
+export const runControlsShape = {
+  maxParallel: z.number().int().min(1).max(1000).optional(),
+  priority: z.number().int().min(PRIORITY_RANGE.min).max(PRIORITY_RANGE.max).default(0),
+  deadlineSeconds: z.number().int().min(60).max(90 * 86_400).optional(),
+};
+
 export const retryPolicySchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(100).default(1),
@@ -146,6 +169,8 @@ const taskBaseShape = {
   retry: retryPolicySchema.optional(),
   triggerRule: triggerRuleSchema.default("all_success"),
   compensate: compensationSchema.optional(),
+  /** A named pool (`pools/{id}`, set by operators) whose slots this task's attempts take, like Airflow's pools. */
+  pool: poolIdSchema.optional(),
 };
 
 /**
@@ -205,6 +230,7 @@ export const taskPlanSpecSchema = z
     dryRun: z.boolean().default(false),
     expectedState: expectedStateSchema.optional(),
     onStale: onStaleSchema.default("stop"),
+    ...runControlsShape,
     tasks: z.array(taskSpecSchema).min(1, "a plan needs at least one task").max(MAX_TASKS_PER_PLAN),
   })
   .strict();
@@ -261,6 +287,8 @@ export const SYSTEM_PLAN_FIELDS = [
   "effectsPending",
   "startAttempts",
   "casWrite",
+  "runDeadline",
+  "failure",
 ] as const;
 
 /** The orchestrator-owned part of a plan document, validated whenever the engine reads it. */
@@ -291,6 +319,10 @@ export const planStateSchema = z.object({
     .object({ lock: z.string().optional(), plan: z.string().optional(), freeze: z.string().optional(), name: z.string().optional(), environment: z.string().optional(), until: z.number().optional() })
     .nullable()
     .optional(),
+  /** The plan's `deadlineSeconds` and when the current run's passes (`at` null: no run under way). */
+  runDeadline: z.object({ seconds: z.number().int().positive(), at: z.number().nullable() }).nullable().optional(),
+  /** Why the plan ended, when no task's failure says it (`deadline_exceeded`). */
+  failure: z.string().nullable().optional(),
   /** The targeted redrive under way (engine/plan.ts RedriveScope); null: a whole one. */
   redriveScope: z.object({ taskId: z.string(), as: z.enum(["retry", "succeeded", "skipped"]), by: z.string(), reason: z.string().nullable() }).nullable().optional(),
   /** An operator let the plan past freeze windows, for one entry: a start, or the redrive of run `generation`. */

@@ -5,11 +5,15 @@
  * the firing pass (schedules/store.ts). Each run is a plan document with a deterministic id,
  * `<scheduleId>--<tick, e.g. 20261201T1405Z>`, so one tick never starts two plans.
  *
- * What a schedule runs: `plan`, a plan document's user fields (a task plan or an environment
- * plan), checked by compiling it (schedulePlanErrors) when the schedule is written and again at
- * each firing, with the deployment's protection policy and secret bindings. A `template` (a stored
- * plan template with parameters) will be the alternative to `plan` when templates exist: then a
- * schedule gives exactly one of the two, and the firing pass renders the template for each tick.
+ * What a schedule runs, exactly one of:
+ *   - `plan`, a plan document's user fields (a task plan or an environment plan), copied into
+ *     every run;
+ *   - `template: {id, params}`, a stored plan template (schema/template.ts) with its parameters:
+ *     each firing renders the template's current version, and its runs are instances
+ *     `{template, version, params}` pinned to that version (the plan trigger renders exactly it,
+ *     from the template's history, and the run's `compiled.template` records it).
+ * Either is checked by compiling it (scheduleRunErrors) when the schedule is written and again at
+ * each firing, with the deployment's protection policy and secret bindings.
  */
 import { z } from "zod";
 import { compilePlan, type CompileOptions } from "../planner/compile";
@@ -18,6 +22,7 @@ import { parseWith } from "./issues";
 import { SYSTEM_PLAN_FIELDS } from "./plan";
 import { isTimeZone } from "./windows";
 import { parseCron } from "../schedules/cron";
+import { scheduleTemplateSchema } from "./template";
 
 /**
  * A schedule id names its runs (`<id>--20261201T1405Z`, a Firestore document id) and goes into
@@ -67,7 +72,9 @@ export const scheduleSpecSchema = z
     cron: cronSchema,
     timeZone: z.string().min(1).max(64).refine(isTimeZone, 'an IANA time zone, e.g. "Europe/Berlin" or "UTC"').default("UTC"),
     /** A plan document's user fields: each tick's run is this plan. */
-    plan: schedulePlanSchema,
+    plan: schedulePlanSchema.optional(),
+    /** Or a template and its parameters: each tick's run is an instance of its current version. */
+    template: scheduleTemplateSchema.optional(),
     overlap: z.enum(OVERLAP_POLICIES).default("skip"),
     /** Paused: no tick fires; once resumed, ticks missed beyond the catch-up window stay missed. */
     paused: z.boolean().default(false),
@@ -80,8 +87,19 @@ export const scheduleSpecSchema = z
     endAt: instantSchema.optional(),
   })
   .strict()
+  .refine((s) => (s.plan === undefined) !== (s.template === undefined), { message: "a schedule runs either a plan or a template: give exactly one of plan and template" })
   .refine((s) => s.startAt === undefined || s.endAt === undefined || Date.parse(s.endAt) > Date.parse(s.startAt), { message: "endAt must be after startAt", path: ["endAt"] });
 export type ScheduleSpec = z.output<typeof scheduleSpecSchema>;
+
+/**
+ * What each run of the schedule is (its plan document's user fields, before the schedule's labels):
+ * a copy of its plan, or an instance of its template, pinned to `templateVersion` (the version the
+ * firing checked) when given.
+ */
+export function runPlanOf(spec: Pick<ScheduleSpec, "plan" | "template">, templateVersion?: number): Record<string, unknown> {
+  if (spec.template === undefined) return structuredClone(spec.plan ?? {});
+  return { template: spec.template.id, ...(templateVersion === undefined ? {} : { version: templateVersion }), params: structuredClone(spec.template.params) };
+}
 
 /**
  * The plan's problems as compiling it finds them, each under `plan.` (`plan.tasks.0.run`), with the
@@ -93,11 +111,28 @@ export function schedulePlanErrors(plan: Record<string, unknown>, options: Compi
   return compiled.ok ? [] : compiled.errors.map((e) => ({ path: e.path === "" ? "plan" : `plan.${e.path}`, message: e.message }));
 }
 
-/** A whole spec: its shape, then its plan compiled. Every problem is located by its field path. */
+/**
+ * A template schedule's problems as compiling its instance finds them (with `options.template`,
+ * the template's current version, loaded by the caller), under `template.`: `template.id` (no such
+ * template), `template.params.region`; problems in the template's own plan keep their
+ * `(template <id>@<version>).plan…` path.
+ */
+export function scheduleTemplateErrors(template: NonNullable<ScheduleSpec["template"]>, options: CompileOptions = {}): FieldError[] {
+  const compiled = compilePlan(runPlanOf({ template }), options);
+  if (compiled.ok) return [];
+  return compiled.errors.map((e) => ({ path: e.path === "template" ? "template.id" : e.path.startsWith("(") ? e.path : `template.${e.path}`, message: e.message }));
+}
+
+/** What the schedule runs (its plan, or its template's instance), compiled: every problem, located. */
+export function scheduleRunErrors(spec: Pick<ScheduleSpec, "plan" | "template">, options: CompileOptions = {}): FieldError[] {
+  return spec.template !== undefined ? scheduleTemplateErrors(spec.template, options) : schedulePlanErrors(spec.plan ?? {}, options);
+}
+
+/** A whole spec: its shape, then what it runs compiled. Every problem is located by its field path. */
 export function parseScheduleSpec(input: unknown, options: CompileOptions = {}): Parsed<ScheduleSpec> {
   const parsed = parseWith(scheduleSpecSchema, input);
   if (!parsed.ok) return parsed;
-  const errors = schedulePlanErrors(parsed.value.plan, options);
+  const errors = scheduleRunErrors(parsed.value, options);
   return errors.length > 0 ? { ok: false, errors } : parsed;
 }
 

@@ -92,6 +92,14 @@ export const taskDocSchema = z.object({
   intent: z.object({ attempt: z.number().int().min(1), since: z.number().int().min(1) }).nullable().default(null),
   /** A long `delay` sleeps durably: when it wakes, for which intent (set once; a redrive sleeps again). */
   delayUntil: z.object({ at: z.number(), intent: z.number().int().min(1) }).nullable().default(null),
+  /**
+   * The pools whose slots an attempt of this task takes (store/pools.ts): the plan's own
+   * (`plan-<planId>`, sized by its `maxParallel`) and a named one (`pools/{id}`, sized by that
+   * document: `slots` null). Empty: none. Waits and compensations never take slots.
+   */
+  pools: z.array(z.object({ id: z.string(), slots: z.number().int().positive().nullable() })).default([]),
+  /** The plan's priority: orders this task among others waiting for a pool's slot (higher first). */
+  priority: z.number().int().default(0),
   /** The id of the compare-and-set that last wrote this document (store/firestore.ts): how an ambiguous commit is recognised. */
   casWrite: z.string().optional(),
   level: z.number().int().min(0),

@@ -14,6 +14,9 @@ export const COLLECTIONS = {
   changes: "changes",
   windows: "windows",
   stats: "stats",
+  pools: "pools",
+  slots: "slots",
+  waiters: "waiters",
 } as const;
 
 export const planRef = (db: Firestore, planId: string): DocumentReference => db.collection(COLLECTIONS.plans).doc(planId);
@@ -29,3 +32,5 @@ export const changesOf = (db: Firestore, planId: string): CollectionReference =>
 export const windowsOf = (db: Firestore): CollectionReference => db.collection(COLLECTIONS.windows);
 /** What the engine learns from earlier runs (store/durations.ts): functions only. */
 export const statsRef = (db: Firestore, id: string): DocumentReference => db.collection(COLLECTIONS.stats).doc(id);
+/** Pools of slots (store/pools.ts): operators size them through the API; slots and waiters are functions only. */
+export const poolRef = (db: Firestore, poolId: string): DocumentReference => db.collection(COLLECTIONS.pools).doc(poolId);

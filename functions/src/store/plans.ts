@@ -14,7 +14,7 @@ import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
 import { sharedRead } from "./group-commit";
 import { LOCK_FIELDS, lockRefs, locksStillHeld } from "./locks";
-import { planRef, tasksOf } from "./paths";
+import { COLLECTIONS, planRef, tasksOf } from "./paths";
 
 export type PlanOutcome = PlanTransition | { kind: "skip"; reason: string };
 
@@ -25,6 +25,7 @@ export const machineState = (plan: PlanState): PlanMachineState => ({
   resume: plan.resume,
   started: typeof plan.startedAt === "number",
   frozen: typeof plan.waitingFor?.freeze === "string",
+  runDeadline: plan.runDeadline ?? null,
 });
 
 /** Who or what caused a transition, recorded on its history record. */
@@ -264,9 +265,27 @@ export async function readCompiled(db: Firestore, planId: string): Promise<unkno
 
 /** The failure policy the plan's author chose (a field of the spec, read alone). */
 export async function readFailurePolicy(db: Firestore, planId: string): Promise<{ state: PlanState; policy: unknown } | undefined> {
-  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: [...PLAN_STATE_FIELDS, "failurePolicy"] });
+  const [snap] = await db.getAll(planRef(db, planId), { fieldMask: [...PLAN_STATE_FIELDS, "failurePolicy", "compiled.controls.failurePolicy"] });
   const state = readPlanState(snap!);
-  return state === undefined ? undefined : { state, policy: snap!.get("failurePolicy") as unknown };
+  // The compiled policy (a template's instance has its policy from the template); the document's for plans compiled before it was kept.
+  return state === undefined ? undefined : { state, policy: (snap!.get("compiled.controls.failurePolicy") ?? snap!.get("failurePolicy")) as unknown };
+}
+
+/**
+ * Plans in the order they go when they wait for the same thing (a lock): highest `priority` first
+ * (the compiled plan's), then the longest waiting (its last transition, entering `waiting`).
+ */
+export async function inPriorityOrder(db: Firestore, planIds: readonly string[]): Promise<string[]> {
+  if (planIds.length < 2) return [...planIds];
+  const snaps = await db.getAll(...planIds.map((id) => planRef(db, id)), { fieldMask: ["compiled.controls.priority", "updatedAt"] });
+  const rank = new Map(snaps.map((snap) => [snap.id, { priority: Number(snap.get("compiled.controls.priority") ?? 0) || 0, since: Number(snap.get("updatedAt") ?? 0) || 0 }]));
+  return [...planIds].sort((a, b) => rank.get(b)!.priority - rank.get(a)!.priority || rank.get(a)!.since - rank.get(b)!.since);
+}
+
+/** Plans whose run's deadline has passed (engine/plan.ts `deadline`): a run that ended has none (`at` null). */
+export async function plansPastDeadline(db: Firestore, now: number, limit: number): Promise<string[]> {
+  const snap = await db.collection(COLLECTIONS.plans).where("runDeadline.at", "<=", now).orderBy("runDeadline.at").limit(limit).select().get();
+  return snap.docs.map((d) => d.id);
 }
 
 /** A stall check covered the plan's quiet spell up to `last` (the next check starts after it). */

@@ -188,6 +188,24 @@ export async function completeTask(
   return compareAndSet(db, taskRef(db, ids.planId, ids.taskId), decide, claimed === undefined ? {} : { known: claimed });
 }
 
+/**
+ * running → ready on the same attempt, unrun, by the claim's owner: a claimed attempt that could
+ * not begin (a pool with no free slot). `recheckMs`: when the sweeper looks at it again.
+ */
+export async function giveBackClaim(db: Firestore, ids: Ids, owner: string, reason: string, options: { now: number; timing: EngineTiming; recheckMs?: number; claimed?: KnownState }): Promise<boolean> {
+  return compareAndSet(
+    db,
+    taskRef(db, ids.planId, ids.taskId),
+    (snap): CasDecision<boolean> => {
+      const task = readTask(snap);
+      if (task === undefined) return { result: false };
+      const back = decideGiveBack({ task, attempt: ids.attempt, owner, reason, now: options.now, timing: options.timing, ...(options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs }) });
+      return back.kind === "skip" ? { result: false } : { result: true, update: back.update };
+    },
+    options.claimed === undefined ? {} : { known: options.claimed },
+  );
+}
+
 /** The task as it waits now, and (for an external task) the message that hands its token on. */
 export type WaitResult = { kind: "waiting"; task: TaskDoc; message?: ExternalTaskMessage } | Skipped;
 

@@ -43,6 +43,9 @@ beforeAll(async () => {
     await setDoc(doc(db, "healthState/alerts"), { keys: {} });
     await setDoc(doc(db, "plans/p1/outputs/a"), { output: { status: 200, body: "captured" } });
     await setDoc(doc(db, "config/protection"), { protectedEnvironments: [] });
+    await setDoc(doc(db, "schedules/s1"), { cron: "* * * * *", plan: { tasks: [{ id: "a", run: "noop" }] } });
+    await setDoc(doc(db, "templates/t1"), { params: {}, plan: { tasks: [{ id: "a", run: "noop" }] }, version: 1 });
+    await setDoc(doc(db, "templates/t1/versions/1"), { params: {}, plan: { tasks: [{ id: "a", run: "noop" }] }, version: 1 });
   });
 });
 
@@ -50,7 +53,7 @@ afterAll(async () => {
   await env.cleanup();
 });
 
-const READABLE = ["plans/p1", "plans/p1/tasks/a", "plans/p1/events/e1", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r1", "alerts/a1"];
+const READABLE = ["plans/p1", "plans/p1/tasks/a", "plans/p1/events/e1", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r1", "alerts/a1", "schedules/s1", "templates/t1", "templates/t1/versions/1"];
 const HIDDEN = ["locks/lang-trak-prod", "deadLetters/d1", "healthState/alerts", "plans/p1/secrets/x", "config/protection"];
 
 describe("reading", () => {
@@ -83,7 +86,7 @@ describe("reading", () => {
 });
 
 describe("writing", () => {
-  it.each(["plans/p1/tasks/a", "plans/p1/events/e2", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r2", "alerts/a2", "locks/lang-trak-dev", "deadLetters/d2", "plans/p1/outputs/a", "config/protection"])("never lets a client write %s", async (path) => {
+  it.each(["plans/p1/tasks/a", "plans/p1/events/e2", "plans/p1/report/overview", "environments/lang-trak-prod", "reports/r2", "alerts/a2", "locks/lang-trak-dev", "deadLetters/d2", "plans/p1/outputs/a", "config/protection", "schedules/s2", "templates/t1", "templates/t2", "templates/t1/versions/2"])("never lets a client write %s", async (path) => {
     await assertFails(setDoc(doc(as.operator(), path), { status: "succeeded" }));
     await assertFails(setDoc(doc(as.viewer(), path), { status: "succeeded" }));
   });
@@ -91,6 +94,17 @@ describe("writing", () => {
   it("lets an operator create a plan in the user's shape, attributed to them", async () => {
     await assertSucceeds(addDoc(collection(as.operator(), "plans"), goodPlan));
     await assertSucceeds(addDoc(collection(as.operator(), "plans"), { environments: [], labels: { submittedBy: "op-1" } }));
+    // An instance of a plan template: the plan trigger renders and validates it.
+    await assertSucceeds(addDoc(collection(as.operator(), "plans"), { template: "t1", params: { region: "eu" }, labels: { submittedBy: "op-1" } }));
+  });
+
+  it("refuses a template's instance that also gives tasks or environments, or names no template by id", async () => {
+    const op = as.operator();
+    const instance = { template: "t1", params: {}, labels: { submittedBy: "op-1" } };
+    await assertFails(addDoc(collection(op, "plans"), { ...instance, tasks: [{ id: "a", run: "noop" }] }));
+    await assertFails(addDoc(collection(op, "plans"), { ...instance, environments: [] }));
+    await assertFails(addDoc(collection(op, "plans"), { ...instance, template: { id: "t1" } }));
+    await assertFails(addDoc(collection(as.viewer(), "plans"), { ...instance, labels: { submittedBy: "viewer-1" } }));
   });
 
   it("refuses plans from viewers and the anonymous, and plans with system fields or the wrong shape", async () => {

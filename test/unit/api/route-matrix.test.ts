@@ -76,7 +76,7 @@ const EXPECTED: Record<Access, Record<CallerKind, "ok" | number>> = {
 };
 
 const concrete = (path: string): string =>
-  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`).replace("/windows/:id", `/windows/${SEEDED.windowId}`).replace("/schedules/:id", `/schedules/${SEEDED.scheduleId}`)}`;
+  `/api${path.replace("/plans/:id", `/plans/${SEEDED.planId}`).replace("/environments/:id", `/environments/${SEEDED.environmentId}`).replace("/reports/:id", `/reports/${SEEDED.reportId}`).replace("/windows/:id", `/windows/${SEEDED.windowId}`).replace("/schedules/:id", `/schedules/${SEEDED.scheduleId}`).replace("/templates/:id", `/templates/${SEEDED.templateId}`).replace("/pools/:id", `/pools/${SEEDED.poolId}`)}`;
 
 /** A valid body for each action, and the success status it answers with. */
 const ACTION: Record<string, { body: unknown; status: number }> = {
@@ -90,6 +90,10 @@ const ACTION: Record<string, { body: unknown; status: number }> = {
   "/schedules/:id/resume": { body: {}, status: 200 },
   "/schedules/:id/backfill": { body: { from: "2027-01-15T07:01:00Z", to: "2027-01-15T07:04:00Z" }, status: 200 },
   "/schedules/:id/delete": { body: {}, status: 200 },
+  "/templates": { body: { id: "nightly", params: { region: { type: "string" } }, plan: { tasks: [{ id: "a", run: "noop", name: "in ${params.region}" }] } }, status: 200 },
+  "/templates/:id/delete": { body: {}, status: 200 },
+  "/pools": { body: { id: "deploys", slots: 8 }, status: 200 },
+  "/pools/:id/delete": { body: {}, status: 200 },
 };
 
 describe.each(declared.map((r) => [`${r.method} ${r.path} (${r.access})`, r] as const))("%s", (_name, route) => {

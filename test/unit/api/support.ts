@@ -237,7 +237,7 @@ export function unitApi(db: Firestore, overrides: Partial<ApiContext> = {}): Uni
 }
 
 /** The ids `seedApiData` writes, one per kind of id a route takes from its path. */
-export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1", windowId: "window-1", scheduleId: "schedule-1" } as const;
+export const SEEDED = { planId: "plan-1", gateTaskId: "gate", environmentId: "env-1", reportId: "report-1", windowId: "window-1", scheduleId: "schedule-1", templateId: "template-1", poolId: "deploys" } as const;
 
 /** A compiled plan with its report and tasks (as the plan trigger leaves it), an environment, a health report and an alert. */
 export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_000): Promise<void> {
@@ -252,6 +252,10 @@ export async function seedApiData(memory: MemoryFirestore, now = 1_800_000_000_0
   memory.seed(`reports/${SEEDED.reportId}`, { runId: SEEDED.reportId, startedAt: now });
   memory.seed("alerts/alert-1", { id: "alert-1", status: "open", title: "slow", lastSeen: now });
   memory.seed(`schedules/${SEEDED.scheduleId}`, { cron: "*/5 * * * *", plan: { tasks: [{ id: "a", run: "noop" }] }, since: 0, createdAt: 0, updatedAt: 0, author: { uid: "op-1", email: "operator@example.com", name: "operator@example.com" } });
+  const template = { params: { ms: { type: "integer", default: 1 } }, plan: { tasks: [{ id: "wait", run: "delay", params: { ms: "${params.ms}" } }] }, version: 1, updatedAt: now, updatedBy: "operator@example.com" };
+  memory.seed(`templates/${SEEDED.templateId}`, template);
+  memory.seed(`templates/${SEEDED.templateId}/versions/1`, template);
+  memory.seed(`pools/${SEEDED.poolId}`, { slots: 4, description: "deploys", updatedAt: now, updatedBy: "operator@example.com" });
   memory.seed(`windows/${SEEDED.windowId}`, { kind: "maintenance", name: "database upgrade", environments: ["production"], oneTime: [{ start: now, end: now + 3_600_000 }], weekly: [], updatedAt: now, updatedBy: "operator@example.com" });
   memory.log.length = 0;
 }

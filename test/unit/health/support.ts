@@ -29,6 +29,7 @@ export function planContext(projectId: string, name: string, integrations: strin
       projectId,
       region: "us-central1",
       failoverRegion: null,
+      pool: null,
       integrations,
       added: [],
       autoDeploy: name !== "production",

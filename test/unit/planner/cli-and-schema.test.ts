@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatDuration, formatErrors, formatPlan } from "../../../functions/src/planner/format";
-import { planJsonSchema } from "../../../functions/src/planner/json-schema";
+import { planJsonSchema, templateJsonSchema } from "../../../functions/src/planner/json-schema";
 import { compilePlan } from "../../../functions/src/planner/compile";
 import { compiled, example, ROOT } from "./helpers";
 
@@ -48,8 +48,15 @@ describe("schema/plan.schema.json", () => {
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(planJsonSchema())));
   });
 
-  it("describes both forms", () => {
+  it("describes both forms and a template's instance", () => {
     const schema = planJsonSchema() as { anyOf: Array<{ required?: string[] }> };
-    expect(schema.anyOf.map((s) => s.required)).toEqual([["tasks"], ["environments"]]);
+    expect(schema.anyOf.map((s) => s.required)).toEqual([["tasks"], ["environments"], ["template"]]);
+  });
+});
+
+describe("schema/template.schema.json", () => {
+  it("is up to date with the zod schemas (regenerate with npx tsx local/generate-schema.ts)", () => {
+    const onDisk = JSON.parse(readFileSync(join(ROOT, "schema", "template.schema.json"), "utf8")) as unknown;
+    expect(onDisk).toEqual(JSON.parse(JSON.stringify(templateJsonSchema())));
   });
 });

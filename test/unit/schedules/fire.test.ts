@@ -95,7 +95,7 @@ describe("run ids and documents", () => {
     expect(compilePlan(doc).ok).toBe(true);
     expect(runDocument(schedule({ plan: { ...plan, name: "exports" } }), tick(5), 0).name).toBe("exports");
     // The schedule's own copy is not touched.
-    expect(s.spec.plan.labels).toEqual({ team: "data" });
+    expect(s.spec.plan?.labels).toEqual({ team: "data" });
   });
 });
 

@@ -34,9 +34,14 @@ describe("a schedule's spec", () => {
     expect(parseScheduleSpec({ cron: "* * * * *", plan: taskPlan, overlap }).ok).toBe(true);
   });
 
-  it("refuses fields it does not know, and a template (not yet: templates come with their own issue)", () => {
+  it("refuses fields it does not know, and runs exactly one of a plan and a template", () => {
     expect(paths({ cron: "* * * * *", plan: taskPlan, every: "5m" })).toEqual([""]);
-    expect(paths({ cron: "* * * * *", template: "nightly" })).toEqual(expect.arrayContaining(["plan", ""]));
+    expect(paths({ cron: "* * * * *", template: "nightly" })).toEqual(["template"]);
+    const one = ": a schedule runs either a plan or a template: give exactly one of plan and template";
+    expect(messages({ cron: "* * * * *" })).toEqual([one]);
+    expect(messages({ cron: "* * * * *", plan: taskPlan, template: { id: "nightly" } })).toEqual([one]);
+    // The template is loaded by the caller (the API, the firing pass) and handed over: none here.
+    expect(messages({ cron: "* * * * *", template: { id: "nightly" } })).toEqual(['template.id: no template named "nightly" (operators write them with POST /api/templates)']);
   });
 
   it("names the cron field that is wrong", () => {

@@ -22,8 +22,8 @@ function show(): void {
   document.title = planId ? `Plan ${planId} · Firebase Orchestrator` : "Firebase Orchestrator";
 }
 
-function navigate(planId: string | null): void {
-  history.pushState(null, "", planId === null ? location.pathname : `?plan=${encodeURIComponent(planId)}`);
+function navigate(planId: string | null, anchor?: string): void {
+  history.pushState(null, "", `${planId === null ? location.pathname : `?plan=${encodeURIComponent(planId)}`}${anchor === undefined ? "" : `#${anchor}`}`);
   show();
   $("main").focus();
 }

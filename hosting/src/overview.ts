@@ -1,8 +1,8 @@
 /**
  * The overview: environments with health and 90-day uptime bars, goal progress with error budget,
- * open alerts, the last health report, plans, and (for operators) a form to create a plan and a
- * button to run the health checks now. Refreshed every 2 s through ETag polling; plans are a
- * Firestore listener.
+ * open alerts, the last health report, schedules (schedules.ts), plans, and (for operators) a form
+ * to create a plan, a button to run the health checks now and each schedule's actions. Refreshed
+ * every 2 s through ETag polling; plans are a Firestore listener.
  */
 import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
 import type { EnvironmentView, UptimeBar } from "../../functions/src/api/status";
@@ -11,6 +11,7 @@ import type { WindowView } from "../../functions/src/api/windows";
 import type { Alert, GoalProgress } from "../../functions/src/schema/health";
 import { ApiError, getJson, postJson } from "./api";
 import { $, ago, append, badge, duration, el, fieldErrorList, when } from "./dom";
+import { schedulesSection } from "./schedules";
 import type { View, ViewContext } from "./views";
 
 export const REFRESH_MS = 2_000;
@@ -144,6 +145,7 @@ function goalsTable(goals: GoalProgress[]): HTMLElement {
 export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   const { session } = ctx;
   const operator = session.role === "operator";
+  const schedules = schedulesSection(ctx);
   root.replaceChildren();
   append(root, [
     el("p", { id: "status-banner", class: "banner", role: "status" }, "Loading…"),
@@ -167,6 +169,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
           el("div", { id: "last-report" }),
           operator ? healthRunForm() : null,
         ),
+    schedules?.section,
     session.role === null
       ? el("section", {}, el("p", { class: "muted" }, "Sign in as a viewer or operator to see plans."))
       : el(
@@ -183,7 +186,8 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const refresh = async (): Promise<void> => {
     try {
-      const [{ body, changed }, windows] = await Promise.all([getJson<Overview>("/api/overview"), getJson<{ windows: WindowView[] }>("/api/windows")]);
+      // The schedules answer for themselves (their errors show in their section).
+      const [{ body, changed }, windows] = await Promise.all([getJson<Overview>("/api/overview"), getJson<{ windows: WindowView[] }>("/api/windows"), schedules?.refresh()]);
       if (changed && !stopped) renderOverview(body);
       if (windows.changed && !stopped) renderWindows(windows.body.windows);
       $("connection").textContent = `live · ${new Date().toLocaleTimeString()}`;

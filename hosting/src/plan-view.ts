@@ -14,6 +14,7 @@ import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
 import { mountGantt, type GanttRow, type GanttView } from "./gantt";
 import { renderGraph, type GraphView } from "./graph";
+import { scheduleAnchor } from "./schedules";
 import { newCommandId, type View, type ViewContext } from "./views";
 
 /** How often the page reads a plan's tasks and events on the local stack. */
@@ -151,6 +152,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       { "aria-labelledby": "plan-heading", id: "plan-view", "data-plan": planId },
       el("h2", { id: "plan-heading" }, `Plan ${planId}`),
       el("p", { id: "plan-summary", role: "status" }, "Loading…"),
+      el("p", { id: "plan-schedule", class: "note", hidden: true }),
       el("p", { id: "plan-waiting", class: "note" }),
       el("div", { id: "plan-errors" }),
       operator ? actionsPanel() : null,
@@ -477,6 +479,20 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
         return el("li", {}, el("time", {}, when(e.at)), " ", el("span", { class: "muted" }, String(e.actor ?? "")), " ", String(e.message ?? e.type ?? ""));
       }),
     );
+  /** A schedule's run (labels `schedule` and `tick`, set by the firing pass or a backfill): which schedule and tick started it. */
+  const showSchedule = (labels: unknown): void => {
+    const { schedule, tick } = (typeof labels === "object" && labels !== null ? labels : {}) as Record<string, unknown>;
+    const line = $("plan-schedule");
+    line.hidden = typeof schedule !== "string";
+    if (typeof schedule !== "string") return;
+    const link = el("a", { href: `./#${scheduleAnchor(schedule)}`, "data-schedule-link": schedule }, schedule);
+    link.addEventListener("click", (e) => {
+      e.preventDefault();
+      ctx.navigate(null, scheduleAnchor(schedule));
+    });
+    const at = typeof tick === "string" ? Date.parse(tick) : Number.NaN;
+    line.replaceChildren("Started by schedule ", link, ...(typeof tick === "string" ? [" for its tick ", el("time", { datetime: tick, title: tick }, Number.isNaN(at) ? tick : when(at)), ` (${tick})`] : []), ".");
+  };
   const failed = (what: string) => (error: Error) => $("plan-summary").replaceChildren(el("span", { class: "error", role: "alert" }, `Cannot read ${what}: ${error.message}`));
   const polls = local
     ? [
@@ -509,6 +525,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
                 ? "Paused: nothing new starts until it is resumed; attempts that were running finish, and gates keep their deadlines."
                 : "";
         $("plan-heading").textContent = `Plan ${typeof plan.name === "string" ? plan.name : planId}`;
+        showSchedule(plan.labels);
         const errors = Array.isArray(plan.errors) ? (plan.errors as Array<{ path: string; message: string }>) : [];
         $("plan-errors").replaceChildren(...(errors.length === 0 ? [] : [el("p", { class: "error", role: "alert" }, `The plan is ${String(plan.status)}: fix these fields and submit it again.`), fieldErrorList(errors, "Problems in the plan")]));
         const reasons = (plan.compiled as { rejectedReasons?: string[] } | undefined)?.rejectedReasons ?? [];

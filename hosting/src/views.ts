@@ -4,8 +4,8 @@ import type { Firebase, Session } from "./session";
 export interface ViewContext {
   fb: Firebase;
   session: Session;
-  /** Opens a plan (or the overview with null) and records it in the history. */
-  navigate(planId: string | null): void;
+  /** Opens a plan (or the overview with null; `anchor`: an element of it, e.g. a schedule's card) and records it in the history. */
+  navigate(planId: string | null, anchor?: string): void;
 }
 
 /** A mounted view; `dispose` stops its listeners and timers. */

@@ -175,10 +175,10 @@ it("fits a 390 px phone with the schedules and their forms", async () => {
   await p.locator(card(scheduleId)).scrollIntoViewIfNeeded();
   // What sticks out, if anything: the elements whose right edge passes the viewport, innermost first.
   const wide = await p.evaluate(() =>
-    [...document.querySelectorAll("body *")]
+    Array.from(document.querySelectorAll("body *"))
       .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 && e.children.length === 0)
       .slice(0, 5)
-      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}.${[...e.classList].join(".")} (${Math.round(e.getBoundingClientRect().right)} px): ${(e.textContent ?? "").slice(0, 60)}`),
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}.${Array.from(e.classList).join(".")} (${Math.round(e.getBoundingClientRect().right)} px): ${(e.textContent ?? "").slice(0, 60)}`),
   );
   expect(wide).toEqual([]);
   const box = await p.locator(card(scheduleId)).boundingBox();

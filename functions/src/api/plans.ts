@@ -31,7 +31,7 @@ export const MAX_EVENTS_PAGE = 1_000;
  * let it past what; for a template's instance, the template, version and parameters it names
  * (`compiled.template` says which version it was compiled from).
  */
-const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels", "waitingFor", "resume", "generation", "rollbackError", "freezeOverride", "redriveScope", "template", "version", "params"];
+const PLAN_FIELDS = ["name", "description", "status", "errors", "compiled", "createdAt", "startedAt", "finishedAt", "updatedAt", "failedTask", "dryRun", "failurePolicy", "labels", "waitingFor", "resume", "generation", "rollbackError", "freezeOverride", "redriveScope", "runDeadline", "failure", "template", "version", "params"];
 const TASK_FIELDS = ["id", "name", "run", "needs", "level", "status", "attempt", "readyAt", "startedAt", "finishedAt", "error"];
 
 const planNotFound = (planId: string): ApiResponse => notFound(`no plan "${planId}"`);

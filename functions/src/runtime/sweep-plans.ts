@@ -21,11 +21,11 @@ import { failurePolicySchema } from "../schema/plan";
 import { walkPlans } from "../store/sweeper";
 import { resumeWaitingPlan } from "./locks";
 import { applyPlanEffects, followThrough } from "./plan-effects";
+import { continueRollback, repairQuietPlan } from "./settle";
+import { startPlan } from "./start-plan";
 
 /** Plans past their deadline ended per sweep (a minute apart); the next sweep takes the rest. */
 const DEADLINES_PER_SWEEP = 100;
-import { continueRollback, repairQuietPlan } from "./settle";
-import { startPlan } from "./start-plan";
 
 export interface PlanSweepReport {
   startsResumed: number;

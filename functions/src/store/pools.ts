@@ -86,6 +86,9 @@ export async function freeSlots(db: Firestore, poolId: string, size: number): Pr
  * stopped renewing it (the process died) is free once it expires. A slot's lease is about a live
  * process, so it is read on the wall clock (`Date.now()`), whatever clock the attempt runs on.
  */
+/** Slot indices this process is taking right now, by pool: its concurrent takes pick different ones instead of colliding. */
+const takingHere = new Map<string, Set<string>>();
+
 export async function takeSlot(
   db: Firestore,
   poolId: string,
@@ -107,11 +110,14 @@ export async function takeSlot(
     if (live.length >= size) return "full";
     const byIndex = new Map(held.docs.map((d) => [d.id, d]));
     const liveIds = new Set(live.map((d) => d.id));
-    const free = Array.from({ length: size }, (_, n) => String(n)).filter((n) => !liveIds.has(n));
+    const taking = takingHere.get(poolId) ?? new Set<string>();
+    takingHere.set(poolId, taking);
+    const free = Array.from({ length: size }, (_, n) => String(n)).filter((n) => !liveIds.has(n) && !taking.has(n));
     if (free.length === 0) return "full";
     const pick = free[Math.floor(random() * free.length)]!;
     const ref = slotsOf(db, poolId).doc(pick);
     const stale = byIndex.get(pick);
+    taking.add(pick);
     try {
       // A free index: created; one whose holder's lease passed: taken over, only as it was read.
       const written = stale === undefined ? await ref.create(data) : await ref.update(data, { lastUpdateTime: stale.updateTime });
@@ -120,6 +126,8 @@ export async function takeSlot(
       const code = grpcCode(error);
       if (code === GrpcStatus.ALREADY_EXISTS || code === GrpcStatus.FAILED_PRECONDITION) continue;
       throw error;
+    } finally {
+      taking.delete(pick);
     }
   }
   return "full";

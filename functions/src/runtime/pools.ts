@@ -101,7 +101,8 @@ async function slotFor(db: Firestore, poolId: string, size: number, task: TaskDo
   const mine = slotsHere.get(poolId) ?? [];
   const idle = mine.find((s) => !s.busy);
   if (idle !== undefined) return use(idle);
-  const held = await takeSlot(db, poolId, size, task, OWNER, SLOT_LEASE_MS, now, random);
+  // Holding the whole pool here, there is nothing to look up: wait for one of this process's own.
+  const held = mine.length >= size ? "full" : await takeSlot(db, poolId, size, task, OWNER, SLOT_LEASE_MS, now, random);
   if (held !== "full") {
     const slot: LocalSlot = { held, since: Date.now(), busy: true };
     slotsHere.set(poolId, [...(slotsHere.get(poolId) ?? []), slot]);

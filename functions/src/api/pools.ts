@@ -10,14 +10,14 @@ import { principalName, type Principal } from "./auth";
 import type { ApiContext } from "./context";
 import { invalid, jsonObjectBody, notFound, ok, type ApiRequest, type ApiResponse } from "./http";
 
-const poolSpecSchema = z.object({ id: poolIdSchema, slots: z.number().int().min(1).max(10_000), description: z.string().max(500).nullable().default(null) }).strict();
+const poolSpecSchema = z.object({ id: poolIdSchema, slots: z.number().int().min(1).max(10_000), description: z.string().max(500).nullable().optional() }).strict();
 
 /** `GET /pools` */
 export async function listPools(ctx: ApiContext): Promise<ApiResponse> {
-  return ok(await readPools(ctx.db, ctx.now()));
+  return ok(await readPools(ctx.db));
 }
 
-/** `POST /pools`: `{ id, slots, description? }` creates pool `id` or resizes it. */
+/** `POST /pools`: `{ id, slots, description? }` creates pool `id` or resizes it (a resize without `description` keeps the one it has). */
 export async function setPool(ctx: ApiContext, principal: Principal, req: ApiRequest): Promise<ApiResponse> {
   const body = jsonObjectBody(req);
   if (!body.ok) return body.response;
@@ -25,8 +25,8 @@ export async function setPool(ctx: ApiContext, principal: Principal, req: ApiReq
   if (!parsed.ok) return invalid("the pool is not valid; nothing was written", parsed.errors);
   const { id, ...spec } = parsed.value;
   const now = ctx.now();
-  await writePool(ctx.db, id, spec, principalName(principal), now);
-  return ok({ pool: { id, ...spec, updatedAt: now, updatedBy: principalName(principal) } });
+  const written = await writePool(ctx.db, id, spec, principalName(principal), now);
+  return ok({ pool: { id, ...written, updatedAt: now, updatedBy: principalName(principal) } });
 }
 
 /** `POST /pools/:id/delete` */

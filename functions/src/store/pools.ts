@@ -193,8 +193,9 @@ export interface PoolView extends PoolDoc {
   waiting: number;
 }
 
-/** Every named pool (plans' own `maxParallel` pools are not listed: they have no document). */
-export async function readPools(db: Firestore, now: number): Promise<{ pools: PoolView[]; unreadable: string[] }> {
+/** Every named pool (plans' own `maxParallel` pools are not listed: they have no document). Slots are live by the wall clock, as takeSlot reads them. */
+export async function readPools(db: Firestore): Promise<{ pools: PoolView[]; unreadable: string[] }> {
+  const now = Date.now();
   const snap = await db.collection(COLLECTIONS.pools).get();
   const pools: PoolView[] = [];
   const unreadable: string[] = [];
@@ -209,10 +210,21 @@ export async function readPools(db: Firestore, now: number): Promise<{ pools: Po
   return { pools: pools.sort((a, b) => a.id.localeCompare(b.id)), unreadable: unreadable.sort() };
 }
 
-/** Creates or resizes a named pool. Attempts holding slots past a smaller size finish; no new one starts until it fits. */
-export async function writePool(db: Firestore, id: string, spec: { slots: number; description: string | null }, by: string, now: number): Promise<void> {
-  await poolRef(db, id).set({ slots: spec.slots, description: spec.description, updatedAt: now, updatedBy: by });
+/**
+ * Creates or resizes a named pool; without a `description`, the one it has stays. Attempts holding
+ * slots past a smaller size finish; no new one starts until it fits. Answers what it wrote.
+ */
+export async function writePool(db: Firestore, id: string, spec: { slots: number; description?: string | null | undefined }, by: string, now: number): Promise<{ slots: number; description: string | null }> {
+  const written = await db.runTransaction(async (tx) => {
+    const ref = poolRef(db, id);
+    const before = await tx.get(ref);
+    const kept = before.exists ? poolDocSchema.safeParse(before.data()) : undefined;
+    const description = spec.description !== undefined ? spec.description : kept?.success === true ? kept.data.description : null;
+    tx.set(ref, { slots: spec.slots, description, updatedAt: now, updatedBy: by });
+    return { slots: spec.slots, description };
+  });
   forgetPoolSizes();
+  return written;
 }
 
 /** Deletes a named pool's document: tasks that name it fail from then on (`pool_missing`); held slots and waiters stay until they end. */

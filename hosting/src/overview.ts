@@ -1,7 +1,8 @@
 /**
  * The overview: environments with health and 90-day uptime bars, goal progress with error budget,
- * open alerts, the last health report, schedules (schedules.ts), plans, and (for operators) a form
- * to create a plan, a button to run the health checks now and each schedule's actions. Refreshed
+ * open alerts, the last health report, schedules (schedules.ts), pools (pools.ts), plans, and (for
+ * operators) a form to create a plan, a button to run the health checks now, each schedule's actions
+ * and each pool's. Refreshed
  * every 2 s through ETag polling; plans are a Firestore listener.
  */
 import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
@@ -11,6 +12,7 @@ import type { WindowView } from "../../functions/src/api/windows";
 import type { Alert, GoalProgress } from "../../functions/src/schema/health";
 import { ApiError, getJson, postJson } from "./api";
 import { $, ago, append, badge, duration, el, fieldErrorList, when } from "./dom";
+import { poolsSection } from "./pools";
 import { schedulesSection } from "./schedules";
 import type { View, ViewContext } from "./views";
 
@@ -146,6 +148,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   const { session } = ctx;
   const operator = session.role === "operator";
   const schedules = schedulesSection(ctx);
+  const pools = poolsSection(ctx);
   root.replaceChildren();
   append(root, [
     el("p", { id: "status-banner", class: "banner", role: "status" }, "Loading…"),
@@ -170,6 +173,7 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
           operator ? healthRunForm() : null,
         ),
     schedules?.section,
+    pools?.section,
     session.role === null
       ? el("section", {}, el("p", { class: "muted" }, "Sign in as a viewer or operator to see plans."))
       : el(
@@ -186,8 +190,8 @@ export function mountOverview(root: HTMLElement, ctx: ViewContext): View {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const refresh = async (): Promise<void> => {
     try {
-      // The schedules answer for themselves (their errors show in their section).
-      const [{ body, changed }, windows] = await Promise.all([getJson<Overview>("/api/overview"), getJson<{ windows: WindowView[] }>("/api/windows"), schedules?.refresh()]);
+      // The schedules and pools answer for themselves (their errors show in their sections).
+      const [{ body, changed }, windows] = await Promise.all([getJson<Overview>("/api/overview"), getJson<{ windows: WindowView[] }>("/api/windows"), schedules?.refresh(), pools?.refresh()]);
       if (changed && !stopped) renderOverview(body);
       if (windows.changed && !stopped) renderWindows(windows.body.windows);
       $("connection").textContent = `live · ${new Date().toLocaleTimeString()}`;
@@ -242,7 +246,8 @@ function renderOverview(body: Overview): void {
       : el("ul", { class: "alerts" }, ...body.alerts.map((a) => el("li", {}, badge(a.severity), " ", el("strong", {}, a.title), a.message ? ` — ${a.message}` : "", el("small", { class: "muted" }, ` since ${when(a.firstSeen)}, last seen ${ago(a.lastSeen)}`)))),
   );
   const goals = document.getElementById("goals");
-  if (goals !== null) goals.replaceChildren(goalsTable(body.goals ?? []));
+  // Scrolls inside its own box on a phone rather than widening the page (like the incidents).
+  if (goals !== null) goals.replaceChildren(body.goals?.length ? el("div", { class: "scroll" }, goalsTable(body.goals)) : goalsTable([]));
   const report = document.getElementById("last-report");
   if (report !== null) {
     const r = body.lastReport;

@@ -14,6 +14,7 @@ import { ApiError, getJson, postJson } from "./api";
 import { $, append, badge, duration, el, fieldErrorList, usd, when } from "./dom";
 import { mountGantt, type GanttRow, type GanttView } from "./gantt";
 import { renderGraph, type GraphView } from "./graph";
+import { poolAnchor } from "./pools";
 import { scheduleAnchor } from "./schedules";
 import { newCommandId, type View, type ViewContext } from "./views";
 
@@ -119,6 +120,49 @@ function taskState(id: string, d: DocumentData): TaskState {
   };
 }
 
+/** A plan's controls as the page shows them: from `compiled.controls` and `compiled.template`, and the run's deadline (`runDeadline`). */
+export interface PlanControls {
+  maxParallel: number | null;
+  priority: number;
+  pools: string[];
+  deadlineSeconds: number | null;
+  /** When this run's deadline passes; null before the plan begins and once the run ended. */
+  deadlineAt: number | null;
+  template: { id: string; version: number } | null;
+}
+
+export function controlsOf(plan: DocumentData): PlanControls {
+  const compiled = (typeof plan.compiled === "object" && plan.compiled !== null ? plan.compiled : {}) as Record<string, unknown>;
+  const c = (typeof compiled.controls === "object" && compiled.controls !== null ? compiled.controls : {}) as Record<string, unknown>;
+  const run = (typeof plan.runDeadline === "object" && plan.runDeadline !== null ? plan.runDeadline : {}) as Record<string, unknown>;
+  const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  const t = compiled.template as { id?: unknown; version?: unknown } | null | undefined;
+  return {
+    maxParallel: num(c.maxParallel),
+    priority: num(c.priority) ?? 0,
+    pools: Array.isArray(c.pools) ? c.pools.filter((p): p is string => typeof p === "string") : [],
+    deadlineSeconds: num(run.seconds) ?? num(c.deadlineSeconds),
+    deadlineAt: num(run.at),
+    template: t && typeof t.id === "string" && typeof t.version === "number" ? { id: t.id, version: t.version } : null,
+  };
+}
+
+/** Time left, to the second under an hour: `42 s`, `4 min 12 s`, `1 h 5 min`. */
+export function untilText(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 === 0 ? "" : ` ${s % 60} s`}`;
+  const m = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)} h${m === 0 ? "" : ` ${m} min`}`;
+}
+
+/** A task given back unrun because its pool was full (runtime/run-task.ts waitForSlot): which pool, and its size then. */
+export function slotWaitOf(t: Pick<TaskState, "status" | "history">): { pool: string; slots: number } | null {
+  if (t.status !== "ready") return null;
+  const match = /waiting for a slot: pool (\S+) has all (\d+) in use/.exec(t.history.at(-1)?.cause ?? "");
+  return match === null ? null : { pool: match[1]!, slots: Number(match[2]) };
+}
+
 export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: string): View {
   const back = el("a", { href: "./" }, "← All plans and environments");
   back.addEventListener("click", (e) => {
@@ -152,6 +196,8 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
       { "aria-labelledby": "plan-heading", id: "plan-view", "data-plan": planId },
       el("h2", { id: "plan-heading" }, `Plan ${planId}`),
       el("p", { id: "plan-summary", role: "status" }, "Loading…"),
+      el("p", { id: "plan-controls", class: "controls-line", hidden: true }),
+      el("p", { id: "plan-failure", class: "ended-why", role: "alert", hidden: true }),
       el("p", { id: "plan-schedule", class: "note", hidden: true }),
       el("p", { id: "plan-waiting", class: "note" }),
       el("div", { id: "plan-errors" }),
@@ -339,11 +385,20 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     loadOutput(selected, t);
     const attempts = attemptsOf(t?.history ?? []);
     const waiting = t?.status === "waiting_approval" && operator;
+    const slotWait = t === undefined ? null : slotWaitOf(t);
     box.replaceChildren(
       el(
         "div",
         { class: "detail", "data-detail": selected },
         el("h3", {}, t?.name ?? node?.name ?? selected, " ", badge(t?.status ?? "blocked")),
+        slotWait === null
+          ? null
+          : el(
+              "p",
+              { class: "slot-wait", "data-slot-wait": slotWait.pool },
+              `Waiting for a slot in pool ${slotWait.pool} (all ${slotWait.slots} in use)`,
+              el("small", { class: "muted" }, slotWait.pool === `plan-${planId}` ? " — this plan's own limit (maxParallel): it starts when one of its running tasks finishes." : " — it starts when a slot is given back, by priority, then by arrival; no retry is spent."),
+            ),
         el(
           "dl",
           {},
@@ -493,6 +548,59 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
     const at = typeof tick === "string" ? Date.parse(tick) : Number.NaN;
     line.replaceChildren("Started by schedule ", link, ...(typeof tick === "string" ? [" for its tick ", el("time", { datetime: tick, title: tick }, Number.isNaN(at) ? tick : when(at)), ` (${tick})`] : []), ".");
   };
+  /** The deadline's countdown, redrawn every second while the run's deadline is set. */
+  let countdown: { span: HTMLElement; at: number } | undefined;
+  const tick = (): void => {
+    if (countdown === undefined) return;
+    const left = countdown.at - Date.now();
+    countdown.span.textContent = left > 0 ? `ends in ${untilText(left)}` : "passed: the sweeper ends the run within a minute";
+    countdown.span.classList.toggle("passed", left <= 0);
+  };
+  const ticker = setInterval(tick, 1_000);
+  /** How the plan shares the orchestrator (the compiled controls), its run's deadline, and the template it comes from: only what applies. */
+  const showControls = (p: DocumentData): void => {
+    const c = controlsOf(p);
+    const parts: Array<Array<Node | string>> = [];
+    if (c.maxParallel !== null) parts.push([el("span", { "data-control": "max-parallel" }, `At most ${c.maxParallel} task${c.maxParallel === 1 ? "" : "s"} at once`)]);
+    if (c.priority !== 0) parts.push([el("span", { "data-control": "priority" }, `Priority ${c.priority}`)]);
+    if (c.pools.length > 0) {
+      const links = c.pools.flatMap((id, i) => {
+        const link = el("a", { href: `./#${poolAnchor(id)}`, "data-pool-link": id }, id);
+        link.addEventListener("click", (e) => {
+          e.preventDefault();
+          ctx.navigate(null, poolAnchor(id));
+        });
+        return i === 0 ? [link] : [", ", link];
+      });
+      parts.push([el("span", { "data-control": "pools" }, c.pools.length === 1 ? "Pool: " : "Pools: ", ...links)]);
+    }
+    countdown = undefined;
+    const exceeded = p.failure === "deadline_exceeded";
+    if (c.deadlineSeconds !== null) {
+      const at = c.deadlineAt;
+      const state = el("span", { class: `deadline-state${exceeded ? " passed" : ""}` });
+      if (exceeded) state.textContent = "passed";
+      else if (at !== null && !PLAN_ENDED.has(String(p.status ?? ""))) {
+        state.title = `at ${when(at)}`;
+        countdown = { span: state, at };
+      }
+      parts.push([el("span", { "data-control": "deadline" }, `Deadline: ${duration(c.deadlineSeconds)} per run`, ...(exceeded || countdown !== undefined ? [" — ", state] : []))]);
+    }
+    if (c.template !== null) parts.push([el("span", { "data-control": "template" }, `From template ${c.template.id} v${c.template.version}`)]);
+    const line = $("plan-controls");
+    line.hidden = parts.length === 0;
+    line.replaceChildren(...parts.flatMap((part, i) => (i === 0 ? part : [" · ", ...part])));
+    tick();
+    const why = $("plan-failure");
+    const failure = typeof p.failure === "string" ? p.failure : null;
+    why.hidden = failure === null;
+    why.textContent =
+      failure === null
+        ? ""
+        : exceeded
+          ? `Ended: the run passed its deadline of ${duration(c.deadlineSeconds ?? 0)} (deadline_exceeded)${p.status === "rolled_back" || p.status === "rolling_back" ? ", so it was rolled back" : ""}. Attempts that were running finished; retry it for a new deadline.`
+          : `Ended: ${failure.replace(/_/g, " ")} (${failure}).`;
+  };
   const failed = (what: string) => (error: Error) => $("plan-summary").replaceChildren(el("span", { class: "error", role: "alert" }, `Cannot read ${what}: ${error.message}`));
   const polls = local
     ? [
@@ -526,6 +634,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
                 : "";
         $("plan-heading").textContent = `Plan ${typeof plan.name === "string" ? plan.name : planId}`;
         showSchedule(plan.labels);
+        showControls(plan);
         const errors = Array.isArray(plan.errors) ? (plan.errors as Array<{ path: string; message: string }>) : [];
         $("plan-errors").replaceChildren(...(errors.length === 0 ? [] : [el("p", { class: "error", role: "alert" }, `The plan is ${String(plan.status)}: fix these fields and submit it again.`), fieldErrorList(errors, "Problems in the plan")]));
         const reasons = (plan.compiled as { rejectedReasons?: string[] } | undefined)?.rejectedReasons ?? [];
@@ -554,6 +663,7 @@ export function mountPlanView(root: HTMLElement, ctx: ViewContext, planId: strin
   ];
   return {
     dispose() {
+      clearInterval(ticker);
       for (const stop of stops) stop();
       if (pending !== undefined) clearTimeout(pending);
     },

@@ -160,8 +160,8 @@ function facts(ctx: ViewContext, s: ScheduleView): HTMLElement {
   );
 }
 
-/** Problems from the API, shown where the action was asked for. */
-function refusal(out: HTMLElement, what: string, error: unknown): void {
+/** Problems from the API, shown where the action was asked for (pools.ts answers the same way). */
+export function refusal(out: HTMLElement, what: string, error: unknown): void {
   const e = error as ApiError;
   const errors: FieldError[] = e instanceof ApiError ? e.errors : [];
   out.replaceChildren(el("p", { class: "error", role: "alert" }, `${what} refused: ${e.message}`), errors.length ? fieldErrorList(errors, `Problems in the ${what.toLowerCase()}`) : "");

@@ -64,7 +64,7 @@ interface Card {
   description: HTMLElement;
   bar: HTMLElement;
   facts: HTMLElement;
-  /** The pool as last drawn: a resize sends its description back (the API writes the whole pool). */
+  /** The pool as last drawn (a resize sends its description back as drawn). */
   pool: PoolView | undefined;
   drawn: string;
 }

@@ -12,7 +12,6 @@ import type { Firestore } from "firebase-admin/firestore";
 import { ENGINE_TIMING, LIMITS } from "../config";
 import { publishTaskReady } from "../bus/publish";
 import type { TaskReadyMessage } from "../schema/messages";
-import { failurePolicySchema } from "../schema/plan";
 import { atTransition } from "../engine/plan";
 import type { TaskDoc } from "../schema/task";
 import { advanceRollback, applyPlanInput, markStallChecked, readFailurePolicy } from "../store/plans";
@@ -101,8 +100,7 @@ export async function finishPlanIfDone(db: Firestore, planId: string, now: () =>
   if (before?.state.status !== "running" && before?.state.status !== "paused") return;
   if (await anyUnfinishedTask(db, planId)) return;
   const failed = (await firstTaskIn(db, planId, "failed")) ?? null;
-  const policy = failurePolicySchema.catch("stop").parse(before.policy ?? "stop");
-  const outcome = await applyPlanInput(db, planId, { kind: "all_finished", failedTask: failed, policy }, now(), {
+  const outcome = await applyPlanInput(db, planId, { kind: "all_finished", failedTask: failed, policy: before.policy }, now(), {
     actor: "orchestrator",
     ...(failed === null ? {} : { taskId: failed }),
     guard: (plan) => (plan.generation === before.state.generation && plan.seq === before.state.seq ? undefined : "the plan moved on since its tasks were read"),
@@ -117,7 +115,7 @@ async function applyFailurePolicy(db: Firestore, task: TaskDoc, now: () => numbe
     await continueRollback(db, task.planId, now);
     return 0;
   }
-  const policy = failurePolicySchema.catch("stop").parse(read.policy ?? "stop");
+  const { policy } = read;
   // A stale provision stops the plan whatever the policy (engine/plan.ts task_failed).
   const stale = task.error?.code === "stale";
   if (policy === "continue" && !stale) return releaseAndMaybeFinish(db, task, now, skippedQueue, finishCheck);

@@ -17,7 +17,6 @@ import { logs } from "../logs";
 import { readPlanState } from "../store/converters";
 import { maintainLocks } from "../store/locks";
 import { applyPlanInput, inPriorityOrder, plansPastDeadline, readFailurePolicy, readUntriggeredPlan } from "../store/plans";
-import { failurePolicySchema } from "../schema/plan";
 import { walkPlans } from "../store/sweeper";
 import { resumeWaitingPlan } from "./locks";
 import { applyPlanEffects, followThrough } from "./plan-effects";
@@ -108,8 +107,7 @@ export async function sweepPlans(db: Firestore, now: () => number): Promise<Plan
   report.deadlinesPassed = await each(await plansPastDeadline(db, now(), DEADLINES_PER_SWEEP), (id) => `deadline of plan ${id}`, async (id) => {
     const read = await readFailurePolicy(db, id);
     if (read === undefined) return false;
-    const policy = failurePolicySchema.catch("stop").parse(read.policy ?? "stop");
-    return (await followThrough(db, id, await applyPlanInput(db, id, { kind: "deadline", policy }, now(), { actor: "orchestrator" }), now)).kind === "transition";
+    return (await followThrough(db, id, await applyPlanInput(db, id, { kind: "deadline", policy: read.policy }, now(), { actor: "orchestrator" }), now)).kind === "transition";
   });
 
   await walk.save();

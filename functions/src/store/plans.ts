@@ -9,7 +9,7 @@ import type { CompiledSummary } from "../planner/compile";
 import { PLAN_STATE_FIELDS, readPlanState, readTask } from "./converters";
 import { ACTIVE_PLAN_STATUSES, decidePlan, LOCKS_NO_LONGER_HELD, type PlanDecision, type PlanInput, type PlanMachineState, type PlanTransition } from "../engine/plan";
 import { decideRearmCompensation, decideStartCompensation, ROLLBACK_WAITS_FOR, type EngineTiming } from "../engine/task";
-import type { PlanState } from "../schema/plan";
+import { failurePolicySchema, type FailurePolicy, type PlanState } from "../schema/plan";
 import { eventRef, recordEvent } from "./events";
 import { compareAndSet, type CasDecision } from "./firestore";
 import { sharedRead } from "./group-commit";
@@ -264,11 +264,12 @@ export async function readCompiled(db: Firestore, planId: string): Promise<unkno
 }
 
 /** The failure policy the plan's author chose (a field of the spec, read alone). */
-export async function readFailurePolicy(db: Firestore, planId: string): Promise<{ state: PlanState; policy: unknown } | undefined> {
+export async function readFailurePolicy(db: Firestore, planId: string): Promise<{ state: PlanState; policy: FailurePolicy } | undefined> {
   const [snap] = await db.getAll(planRef(db, planId), { fieldMask: [...PLAN_STATE_FIELDS, "failurePolicy", "compiled.controls.failurePolicy"] });
   const state = readPlanState(snap!);
   // The compiled policy (a template's instance has its policy from the template); the document's for plans compiled before it was kept.
-  return state === undefined ? undefined : { state, policy: (snap!.get("compiled.controls.failurePolicy") ?? snap!.get("failurePolicy")) as unknown };
+  // What cannot be read stops (the default policy).
+  return state === undefined ? undefined : { state, policy: failurePolicySchema.catch("stop").parse(snap!.get("compiled.controls.failurePolicy") ?? snap!.get("failurePolicy") ?? "stop") };
 }
 
 /**

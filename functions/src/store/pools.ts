@@ -14,7 +14,7 @@
  * longest waiting. A wake-up that is lost (a crash between the release and the publish) is made up
  * by the sweeper, which looks at a waiting task again after SLOT_RECHECK_MS.
  */
-import { GrpcStatus, type DocumentReference, type Firestore, type Timestamp } from "firebase-admin/firestore";
+import { GrpcStatus, type DocumentReference, type Firestore, type QueryDocumentSnapshot, type Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
 import { grpcCode } from "../clients/grpc-code";
 import type { TaskReadyMessage } from "../schema/messages";
@@ -38,7 +38,6 @@ export const poolDocSchema = z.object({
 });
 export type PoolDoc = z.output<typeof poolDocSchema>;
 
-const slotSchema = z.object({ owner: z.string().optional(), planId: z.string(), taskId: z.string(), attempt: z.number().int(), expiresAt: z.number(), at: z.number() });
 const waiterSchema = z.object({ planId: z.string(), taskId: z.string(), attempt: z.number().int(), priority: z.number().int(), since: z.number() });
 
 const slotsOf = (db: Firestore, poolId: string) => poolRef(db, poolId).collection(COLLECTIONS.slots);
@@ -73,18 +72,26 @@ export function forgetPoolSizes(): void {
   poolCache.clear();
 }
 
+/**
+ * A pool's slot documents (`{owner, planId, taskId, attempt, expiresAt, at}`), and those live now:
+ * their holder's lease has not passed. A slot's lease is about a live process, so it is read on the
+ * wall clock (`Date.now()`), whatever clock the attempt runs on.
+ */
+async function readSlots(db: Firestore, poolId: string): Promise<{ all: QueryDocumentSnapshot[]; live: QueryDocumentSnapshot[] }> {
+  const snap = await slotsOf(db, poolId).select("expiresAt").get();
+  const now = Date.now();
+  return { all: snap.docs, live: snap.docs.filter((d) => Number(d.get("expiresAt")) > now) };
+}
+
 /** How many of a pool's slots are free now (0 when full). */
 export async function freeSlots(db: Firestore, poolId: string, size: number): Promise<number> {
-  const held = await slotsOf(db, poolId).select("expiresAt").get();
-  const now = Date.now();
-  return Math.max(0, size - held.docs.filter((d) => Number(d.get("expiresAt")) > now).length);
+  return Math.max(0, size - (await readSlots(db, poolId)).live.length);
 }
 
 /**
  * Takes a free slot of the pool for this process (`owner`), first for `task`, held for `leaseMs`
  * unless renewed or released; `full` when `size` slots are held and live. A slot whose holder
- * stopped renewing it (the process died) is free once it expires. A slot's lease is about a live
- * process, so it is read on the wall clock (`Date.now()`), whatever clock the attempt runs on.
+ * stopped renewing it (the process died) is free once it expires (readSlots).
  */
 /** Slot indices this process is taking right now, by pool: its concurrent takes pick different ones instead of colliding. */
 const takingHere = new Map<string, Set<string>>();
@@ -100,15 +107,10 @@ export async function takeSlot(
   random: () => number = Math.random,
 ): Promise<HeldSlot | "full"> {
   for (let tries = 0; tries < TAKE_TRIES; tries++) {
-    const held = await slotsOf(db, poolId).get();
-    const now = Date.now();
-    const data = { owner, planId: task.planId, taskId: task.id, attempt: task.attempt, expiresAt: now + leaseMs, at };
-    const live = held.docs.filter((d) => {
-      const slot = slotSchema.safeParse(d.data());
-      return slot.success && slot.data.expiresAt > now;
-    });
+    const { all, live } = await readSlots(db, poolId);
+    const data = { owner, planId: task.planId, taskId: task.id, attempt: task.attempt, expiresAt: Date.now() + leaseMs, at };
     if (live.length >= size) return "full";
-    const byIndex = new Map(held.docs.map((d) => [d.id, d]));
+    const byIndex = new Map(all.map((d) => [d.id, d]));
     const liveIds = new Set(live.map((d) => d.id));
     const taking = takingHere.get(poolId) ?? new Set<string>();
     takingHere.set(poolId, taking);
@@ -193,9 +195,8 @@ export interface PoolView extends PoolDoc {
   waiting: number;
 }
 
-/** Every named pool (plans' own `maxParallel` pools are not listed: they have no document). Slots are live by the wall clock, as takeSlot reads them. */
+/** Every named pool (plans' own `maxParallel` pools are not listed: they have no document), its slots in use as takeSlot counts them (readSlots). */
 export async function readPools(db: Firestore): Promise<{ pools: PoolView[]; unreadable: string[] }> {
-  const now = Date.now();
   const snap = await db.collection(COLLECTIONS.pools).get();
   const pools: PoolView[] = [];
   const unreadable: string[] = [];
@@ -203,8 +204,8 @@ export async function readPools(db: Firestore): Promise<{ pools: PoolView[]; unr
     snap.docs.map(async (doc) => {
       const parsed = poolDocSchema.safeParse(doc.data());
       if (!parsed.success) return void unreadable.push(doc.id);
-      const [held, waiting] = await Promise.all([slotsOf(db, doc.id).select("expiresAt").get(), waitersOf(db, doc.id).count().get()]);
-      pools.push({ id: doc.id, ...parsed.data, inUse: held.docs.filter((d) => Number(d.get("expiresAt")) > now).length, waiting: waiting.data().count });
+      const [held, waiting] = await Promise.all([readSlots(db, doc.id), waitersOf(db, doc.id).count().get()]);
+      pools.push({ id: doc.id, ...parsed.data, inUse: held.live.length, waiting: waiting.data().count });
     }),
   );
   return { pools: pools.sort((a, b) => a.id.localeCompare(b.id)), unreadable: unreadable.sort() };

@@ -9,7 +9,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { sweepPlans } from "../../functions/src/runtime/sweep-plans";
 import { uniqueId, waitFor } from "../support/emulators";
-import { callApi, db, demoAccounts, HOSTING, idToken, launch, screenshot, screenshotOf, signIn } from "./support";
+import { callApi, db, demoAccounts, HOSTING, idToken, launch, screenshot, screenshotOf, signIn, sticksOut } from "./support";
 
 let browser: Browser;
 let context: BrowserContext;
@@ -248,15 +248,7 @@ it("fits a 390 px phone: the pools with their forms, and a plan's controls line"
   await signIn(p, operator);
   await p.waitForSelector(`${card(keptId)} form.resize`, { timeout: 15_000 });
   await p.locator(card(keptId)).scrollIntoViewIfNeeded();
-  // What sticks out, if anything: the elements whose right edge passes the viewport, innermost first.
-  const overflowing = () =>
-    p.evaluate(() =>
-      Array.from(document.querySelectorAll("body *"))
-        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 && e.children.length === 0)
-        .slice(0, 5)
-        .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}.${Array.from(e.classList).join(".")} (${Math.round(e.getBoundingClientRect().right)} px): ${(e.textContent ?? "").slice(0, 60)}`),
-    );
-  expect(await overflowing()).toEqual([]);
+  expect(await sticksOut(p)).toEqual({ overflow: 0, elements: [] });
   const box = await p.locator(card(keptId)).boundingBox();
   expect(box!.x + box!.width).toBeLessThanOrEqual(390);
   const form = await p.locator("#new-pool").boundingBox();
@@ -268,7 +260,7 @@ it("fits a 390 px phone: the pools with their forms, and a plan's controls line"
   if (controlledPlan !== undefined) {
     await p.goto(`${HOSTING}/?plan=${encodeURIComponent(controlledPlan)}`);
     await p.waitForSelector("#plan-controls .deadline-state", { timeout: 15_000 });
-    expect(await overflowing()).toEqual([]);
+    expect(await sticksOut(p)).toEqual({ overflow: 0, elements: [] });
     await screenshot(p, "plan-controls-phone", false);
   }
   await phone.close();

@@ -7,7 +7,7 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { uniqueId, waitFor } from "../support/emulators";
-import { callApi, db, demoAccounts, HOSTING, idToken, launch, screenshot, screenshotOf, signIn } from "./support";
+import { callApi, db, demoAccounts, HOSTING, idToken, launch, screenshot, screenshotOf, signIn, sticksOut } from "./support";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -173,14 +173,7 @@ it("fits a 390 px phone with the schedules and their forms", async () => {
   await p.waitForSelector(`${card(scheduleId)} .backfill-box summary`, { timeout: 15_000 });
   await p.click(`${card(scheduleId)} .backfill-box summary`);
   await p.locator(card(scheduleId)).scrollIntoViewIfNeeded();
-  // What sticks out, if anything: the elements whose right edge passes the viewport, innermost first.
-  const wide = await p.evaluate(() =>
-    Array.from(document.querySelectorAll("body *"))
-      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 && e.children.length === 0)
-      .slice(0, 5)
-      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}.${Array.from(e.classList).join(".")} (${Math.round(e.getBoundingClientRect().right)} px): ${(e.textContent ?? "").slice(0, 60)}`),
-  );
-  expect(wide).toEqual([]);
+  expect(await sticksOut(p)).toEqual({ overflow: 0, elements: [] });
   const box = await p.locator(card(scheduleId)).boundingBox();
   expect(box!.x + box!.width).toBeLessThanOrEqual(390);
   await screenshot(p, "overview-schedules-phone");

@@ -73,3 +73,23 @@ export async function screenshotOf(page: Page, selector: string, name: string): 
   await page.locator(selector).screenshot({ path });
   return path;
 }
+
+/**
+ * What makes the page wider than its viewport: how far the document overflows (0 when it fits), and
+ * up to 5 innermost elements whose right edge passes the viewport, leaving out those inside a box
+ * that scrolls or clips sideways (a wide table in a `.scroll` box is meant to). Both empty: it fits.
+ */
+export async function sticksOut(page: Page): Promise<{ overflow: number; elements: string[] }> {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const clipped = (e: Element): boolean => {
+      for (let a = e.parentElement; a !== null && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true;
+      return false;
+    };
+    const elements = Array.from(document.querySelectorAll("body *"))
+      .filter((e) => e.children.length === 0 && e.getBoundingClientRect().right > width + 0.5 && !clipped(e))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ""}.${Array.from(e.classList).join(".")} (${Math.round(e.getBoundingClientRect().right)} px): ${(e.textContent ?? "").slice(0, 60)}`);
+    return { overflow: Math.max(0, document.documentElement.scrollWidth - width), elements };
+  });
+}
